@@ -1,0 +1,1 @@
+"""Trainer and HR side: the nbgrader course, its grading cycle, and reports."""

@@ -1,0 +1,272 @@
+"""The one builder: a validated :class:`~curriculum.schema.Module` in, an nbgrader
+source notebook out. ``build`` is pure (same module, same bytes); ``write_sources``
+loads every module first and writes only when all of them are valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pprint
+import shutil
+import tempfile
+from collections import deque
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbformat.v4 import new_notebook
+
+from . import cells
+from .framework import Framework, load_framework
+from .schema import Module, Question, Reflection, RolePlay, load_module
+
+MODULES_DIR = Path(__file__).parent / "modules"
+
+HOW_IT_WORKS = """\
+## How this notebook works
+
+You answer by **clicking**; you never need to write or change code.
+
+1. **Run the notebook first.** Choose *Run > Run All Cells* (or press Shift+Enter in each cell).
+   The buttons and answer boxes appear under the text. Grey code cells are part of the page; leave them as they are.
+2. **Role-plays**: read the situation, choose A, B or C with the mouse or with Tab and Enter.
+   You see how the resident reacts and coaching on your choice. Play to the ending; you may play again.
+3. **Scenario questions**: pick your answer with the radio buttons, tick boxes or drop-down lists.
+   Each answer is **saved the moment you make it** (to `answers.json` beside this notebook), so a closed tab
+   or a restarted notebook loses nothing. The line under each question says what was saved.
+4. **Reflections**: double-click the box that says *Write your reflection here*, type your answer,
+   then press Shift+Enter. Save the notebook with Ctrl+S (Cmd+S on a Mac).
+5. **Submit**: in JupyterLab open the *Assignments* tab (Nbgrader > Assignments), choose *Validate* to check
+   the notebook runs, then *Submit*. You can submit again until the due date; the last submission counts.
+
+**What is graded and how.** Playing each role-play to an ending earns its points. Scenario questions are
+scored automatically after you submit; questions with several parts (tick all that apply, put in order,
+match) give partial credit for each part you get right, and a wrong tick takes one back. Reflections are
+read and scored by a trainer against the rubric shown with each one. After grading you receive feedback with
+your scores.
+"""
+
+SOLUTION_HINT = "Your answer is saved as you click. Nothing to type here."
+
+
+def _code(value: object) -> str:
+    """A Python literal for ``value``, laid out the same way every time."""
+    return pprint.pformat(value, width=100, sort_dicts=False)
+
+
+def _options(items) -> list[tuple[str, str]]:
+    return [(o.id, o.text) for o in items]
+
+
+def presented_options(q: Question) -> list:
+    """The options in the order learners see them: a fixed shuffle (hashing the ids),
+    so an author who writes the right answer first, or an ordering question in
+    its right order, gives nothing away, and rebuilds stay byte-for-byte equal."""
+    shuffled = sorted(q.options, key=lambda o: hashlib.sha256(f"{q.id}/{o.id}".encode()).hexdigest())
+    key_order = list(q.answer) if q.kind in ("ordering", "matching") else []
+    if [o.id for o in shuffled][: len(key_order)] == key_order:
+        shuffled = shuffled[1:] + shuffled[:1]  # never show the key's own order
+    return shuffled
+
+
+def _quote(text: str) -> str:
+    return "> " + text.replace("\n", "\n> ")
+
+
+def _standard_cells(module: Module, framework: Framework) -> list[NotebookNode]:
+    standard = framework.standard(module.standard)
+    explained = {e.item: e.in_city_work for e in module.behaviors + module.considerations}
+    parts = [f"## The commitment\n\n{_quote('“' + standard.commitment + '”')}"]
+    for title, items in (("Expected behaviors", standard.behaviors), ("Essential considerations", standard.considerations)):
+        lines = [f"## {title}\n"]
+        for n, item in enumerate(items, start=1):
+            lines.append(f"{n}. **{item.text}**\n\n   {explained[item.id]}\n")
+        parts.append("\n".join(lines))
+    return [cells.text(f"{module.id}-framework-{n}", part) for n, part in enumerate(parts)]
+
+
+def _roleplay_text(rp: RolePlay) -> str:
+    """A plain-text version of the whole role-play, for where widgets do not render."""
+    lines = [f"<details><summary>Text version of this role-play (every step, choice and ending)</summary>\n"]
+    for step in rp.steps:
+        lines.append(f"**Step {step.id}.** {step.situation}\n")
+        for n, c in enumerate(step.choices):
+            letter = chr(ord("A") + n)
+            lines.append(f"- **{letter}.** {c.text}  \n  *What happens:* {c.reaction}  \n  *Coaching:* {c.coaching}  \n  *Next:* {c.next}")
+        lines.append("")
+    for e in rp.endings:
+        lines.append(f"**Ending {e.id}** (outcome: {e.outcome}). {e.debrief}\n")
+    lines.append("</details>")
+    return "\n".join(lines)
+
+
+def _winning_path(rp: RolePlay) -> tuple[list[dict], str]:
+    """Shortest path to the best ending reachable: what the instructor's solution plays."""
+    rank = {"resolved": 0, "partly resolved": 1, "not resolved": 2}
+    endings = {e.id: e for e in rp.endings}
+    steps = {s.id: s for s in rp.steps}
+    best: tuple[int, int, list[dict], str] | None = None
+    queue = deque([(rp.steps[0].id, [])])
+    seen = set()
+    while queue:
+        step_id, path = queue.popleft()
+        if step_id in seen:
+            continue
+        seen.add(step_id)
+        for n, choice in enumerate(steps[step_id].choices):
+            taken = path + [{"step": step_id, "choice": n}]
+            if choice.next in endings:
+                key = (rank[endings[choice.next].outcome], len(taken))
+                if best is None or key < best[:2]:
+                    best = (*key, taken, choice.next)
+            else:
+                queue.append((choice.next, taken))
+    assert best is not None, "validated role-plays always reach an ending"
+    return best[2], best[3]
+
+
+def _roleplay_cells(module: Module, rp: RolePlay, n: int) -> list[NotebookNode]:
+    data = {
+        "id": rp.id,
+        "title": rp.title,
+        "setting": rp.setting,
+        "steps": [
+            {"id": s.id, "situation": s.situation,
+             "choices": [{"text": c.text, "reaction": c.reaction, "coaching": c.coaching, "next": c.next} for c in s.choices]}
+            for s in rp.steps
+        ],
+        "endings": [{"id": e.id, "outcome": e.outcome, "debrief": e.debrief} for e in rp.endings],
+    }
+    path, ending = _winning_path(rp)
+    intro = f"### Role-play {n}: {rp.title} ({rp.points:g} point{'s' if rp.points != 1 else ''} for playing to an ending)\n\n{rp.setting}\n\n{_roleplay_text(rp)}"
+    widget = (
+        f"### BEGIN SOLUTION\nmodule.record_roleplay({rp.id!r}, {_code(path)}, {ending!r})\n### END SOLUTION\n"
+        f"module.roleplay({_code(data)})"
+    )
+    test = (
+        "# Checks that you played this role-play to an ending.\n"
+        f"from curriculum.scoring import score_roleplay\nscore_roleplay({rp.id!r}, points={rp.points!r})"
+    )
+    return [
+        cells.text(f"{rp.id}-intro", intro),
+        cells.answer_widget(f"{rp.id}-play", widget),
+        cells.autograded_test(f"{rp.id}-done", test, rp.points),
+    ]
+
+
+def _question_cells(q: Question, n: int) -> list[NotebookNode]:
+    how = {
+        "single": "Choose **one** answer.",
+        "multiple": "Tick **every** answer that applies (partial credit; a wrong tick takes one back).",
+        "ordering": "Put the steps **in order** with the drop-down lists (partial credit for each step in its place).",
+        "matching": "**Match** each item with the drop-down lists (partial credit for each match).",
+    }[q.kind]
+    shown = presented_options(q)
+    listed = "\n".join(f"- {o.text}" for o in shown)
+    if q.kind == "matching":
+        listed = "Items:\n\n" + "\n".join(f"- {i.text}" for i in q.items) + "\n\nChoices:\n\n" + listed
+    intro = f"### Question {n} ({q.points:g} points)\n\n{q.prompt}\n\n{how}\n\n{listed}"
+    key: object = q.answer[0] if q.kind == "single" else list(q.answer)
+    call = {
+        "single": f"module.single_choice({q.id!r}, {_code(_options(shown))})",
+        "multiple": f"module.multiple_choice({q.id!r}, {_code(_options(shown))})",
+        "ordering": f"module.ordering({q.id!r}, {_code(_options(shown))})",
+        "matching": f"module.matching({q.id!r}, {_code(_options(q.items))}, {_code(_options(shown))})",
+    }[q.kind]
+    widget = f"### BEGIN SOLUTION\nmodule.record({q.id!r}, {key!r})\n### END SOLUTION\n{call}"
+    test = (
+        "# Scored automatically when your work is graded. Nothing to do here.\n"
+        "### BEGIN HIDDEN TESTS\n"
+        f"from curriculum.scoring import score_question\n"
+        f"score_question({q.id!r}, {q.kind!r}, {list(q.answer)!r}, {q.points!r})\n"
+        "### END HIDDEN TESTS"
+    )
+    return [
+        cells.text(f"{q.id}-prompt", intro),
+        cells.answer_widget(f"{q.id}-answer", widget),
+        cells.autograded_test(f"{q.id}-test", test, q.points),
+    ]
+
+
+def _reflection_cells(r: Reflection, n: int) -> list[NotebookNode]:
+    rubric = "\n".join(f"| {c.text} | {c.points:g} |" for c in r.rubric)
+    intro = (
+        f"### Reflection {n} ({r.points:g} points, graded by a trainer)\n\n{r.prompt}\n\n"
+        f"**Rubric** (what the trainer looks for):\n\n| Criterion | Points |\n|---|---|\n{rubric}\n\n"
+        "Double-click the box below, write a few sentences, then press Shift+Enter."
+    )
+    return [
+        cells.text(f"{r.id}-prompt", intro),
+        cells.written_answer(f"{r.id}-answer", r.example_answer, r.points),
+    ]
+
+
+def build(module: Module, framework: Framework | None = None) -> NotebookNode:
+    """Render one module as an nbgrader source notebook (pure and deterministic)."""
+    framework = framework or load_framework()
+    nb = new_notebook()
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "curriculum": {"module": module.id, "standard": module.standard, "points": module.points},
+    }
+    out: list[NotebookNode] = [
+        cells.text(f"{module.id}-title", f"# {module.title}\n\n{module.introduction}"),
+        cells.text(f"{module.id}-how", HOW_IT_WORKS),
+        cells.setup(f"{module.id}-setup", f"from curriculum.learner import Module\nmodule = Module({module.id!r})"),
+    ]
+    if module.standard:
+        out += _standard_cells(module, framework)
+    if module.roleplays:
+        out.append(cells.text(f"{module.id}-roleplays", "## Role-plays\n\nEach role-play is a situation you may meet at a city counter, on the phone or in an inbox. There is rarely one perfect answer; the coaching tells you which behavior each choice shows or misses."))
+        for n, rp in enumerate(module.roleplays, start=1):
+            out += _roleplay_cells(module, rp, n)
+    if module.questions:
+        out.append(cells.text(f"{module.id}-questions", "## Scenario questions"))
+        for n, q in enumerate(module.questions, start=1):
+            out += _question_cells(q, n)
+    if module.reflections:
+        out.append(cells.text(f"{module.id}-reflections", "## Reflections"))
+        for n, r in enumerate(module.reflections, start=1):
+            out += _reflection_cells(r, n)
+    out.append(cells.text(f"{module.id}-end", f"## You are done\n\nThis module is worth **{module.points:g} points**. Save the notebook (Ctrl+S), then validate and submit it from the *Assignments* tab."))
+    nb.cells = out
+    return nb
+
+
+def notebook_bytes(module: Module) -> bytes:
+    return (nbformat.writes(build(module)) + "\n").encode("utf-8")
+
+
+def module_paths(modules_dir: Path = MODULES_DIR) -> list[Path]:
+    return sorted(modules_dir.glob("*.yaml"))
+
+
+def load_modules(modules_dir: Path = MODULES_DIR) -> list[Module]:
+    """Every module, in order; any invalid file raises before anything is written."""
+    return [load_module(p) for p in module_paths(modules_dir)]
+
+
+def write_sources(modules: list[Module], source_root: Path) -> list[Path]:
+    """Write ``source/NN-name/NN-name.ipynb`` for each module, replacing the folder whole.
+
+    Each folder is assembled beside its final place, then swapped in, so a
+    failure leaves the previous build untouched and no stray file (an
+    ``answers.json`` from a test run, say) can ride along into a release.
+    """
+    rendered = {m.id: notebook_bytes(m) for m in modules}  # all render before any write
+    source_root.mkdir(parents=True, exist_ok=True)
+    written = []
+    for module_id, data in rendered.items():
+        final = source_root / module_id
+        staging = Path(tempfile.mkdtemp(prefix=f".{module_id}-", dir=source_root))
+        (staging / f"{module_id}.ipynb").write_bytes(data)
+        os.chmod(staging, 0o755)
+        old = source_root / f".{module_id}.old"
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+        written.append(final / f"{module_id}.ipynb")
+    return written

@@ -1,0 +1,234 @@
+"""What runs in a learner's notebook: answer widgets and the role-play player.
+
+Learners click; they never write code. Each widget saves to ``answers.json`` as
+it changes (see :mod:`curriculum.answers`), and shows what was saved before, so
+a restarted kernel or a re-opened notebook picks up where the learner left off.
+
+Accessibility: only standard ipywidgets controls (radio buttons, checkboxes,
+drop-downs, buttons), each with a text label, all reachable with Tab and
+operable with the keyboard; state is always said in words, never by colour.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as w
+from IPython.display import display
+
+from .answers import AnswerStore
+
+FULL = w.Layout(width="100%", height="auto")
+NOT_ANSWERED = "(not answered yet)"
+
+
+def _status(text: str) -> w.HTML:
+    return w.HTML(f"<p role='status' aria-live='polite'><em>{html.escape(text)}</em></p>")
+
+
+class Module:
+    """One module's widgets, sharing one answer store."""
+
+    def __init__(self, module_id: str, folder: str = "."):
+        self.module_id = module_id
+        self.store = AnswerStore(folder)
+
+    # -- used by the instructor's solution blocks (never present in release) --
+    def record(self, question_id: str, value: Any) -> None:
+        self.store.put("questions", question_id, value)
+
+    def record_roleplay(self, roleplay_id: str, path: list[dict], ending: str) -> None:
+        self.store.put("roleplays", roleplay_id, {"current": [], "completed": [{"ending": ending, "path": path}]})
+
+    # -- questions ------------------------------------------------------------
+    def _saved(self, question_id: str) -> Any:
+        return self.store.get("questions", question_id)
+
+    def _saver(self, question_id: str, status: w.HTML, describe) -> Any:
+        def save(value: Any) -> None:
+            self.record(question_id, value)
+            status.value = f"<p role='status' aria-live='polite'><em>Saved: {html.escape(describe(value))}</em></p>"
+
+        return save
+
+    def single_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> w.VBox:
+        """options: (id, text) pairs. Saves the chosen option id."""
+        texts = dict(options)
+        saved = self._saved(question_id)
+        radio = w.RadioButtons(
+            options=[(text, oid) for oid, text in options],
+            value=saved if saved in texts else None,
+            description="Your answer:",
+            layout=FULL,
+            style={"description_width": "initial"},
+        )
+        status = _status(f"Saved: {texts[saved]}" if saved in texts else NOT_ANSWERED)
+        save = self._saver(question_id, status, lambda v: texts.get(v, NOT_ANSWERED))
+        radio.observe(lambda ch: save(ch["new"]), names="value")
+        box = w.VBox([radio, status])
+        display(box)
+        return box
+
+    def multiple_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> w.VBox:
+        """Tick every option that applies. Saves the list of ticked option ids."""
+        saved = self._saved(question_id)
+        saved = set(saved) if isinstance(saved, list) else set()
+        boxes = [
+            w.Checkbox(value=oid in saved, description=text, indent=False, layout=FULL)
+            for oid, text in options
+        ]
+        texts = dict(options)
+        status = _status(
+            "Saved: " + "; ".join(texts[o] for o, _ in options if o in saved) if saved else NOT_ANSWERED
+        )
+        save = self._saver(question_id, status, lambda v: "; ".join(texts[o] for o in v) or "nothing ticked")
+
+        def changed(_):
+            save([oid for (oid, _), box in zip(options, boxes) if box.value])
+
+        for box in boxes:
+            box.observe(changed, names="value")
+        box = w.VBox([w.HTML("<p>Tick every answer that applies:</p>"), *boxes, status])
+        display(box)
+        return box
+
+    def _picks(self, question_id: str, labels: Sequence[str], options: Sequence[tuple[str, str]], prompt: str) -> w.VBox:
+        """One labelled drop-down per row; saves the list of picked option ids."""
+        saved = self._saved(question_id)
+        saved = saved if isinstance(saved, list) and len(saved) == len(labels) else [None] * len(labels)
+        texts = dict(options)
+        choices = [("(choose)", None)] + [(text, oid) for oid, text in options]
+        drops = [
+            w.Dropdown(
+                options=choices,
+                value=s if s in texts else None,
+                description=label,
+                layout=FULL,
+                style={"description_width": "initial"},
+            )
+            for label, s in zip(labels, saved)
+        ]
+        status = _status("Saved." if any(s in texts for s in saved) else NOT_ANSWERED)
+        save = self._saver(
+            question_id, status, lambda v: "; ".join(f"{lab} {texts.get(x, '(none)')}" for lab, x in zip(labels, v))
+        )
+
+        def changed(_):
+            save([d.value for d in drops])
+
+        for d in drops:
+            d.observe(changed, names="value")
+        box = w.VBox([w.HTML(f"<p>{prompt}</p>"), *drops, status])
+        display(box)
+        return box
+
+    def ordering(self, question_id: str, options: Sequence[tuple[str, str]]) -> w.VBox:
+        labels = [f"Step {n}:" for n in range(1, len(options) + 1)]
+        return self._picks(question_id, labels, options, "Choose what comes first, second, and so on:")
+
+    def matching(self, question_id: str, items: Sequence[tuple[str, str]], options: Sequence[tuple[str, str]]) -> w.VBox:
+        labels = [f"{text}:" for _, text in items]
+        return self._picks(question_id, labels, options, "For each item, choose the best match:")
+
+    # -- role-plays -----------------------------------------------------------
+    def roleplay(self, data: dict) -> "RolePlayer":
+        player = RolePlayer(data, self.store)
+        display(player.box)
+        return player
+
+
+class RolePlayer:
+    """A branching role-play: situation, choices, consequence and coaching, ending.
+
+    ``data`` is the role-play record as the builder writes it into the notebook:
+    ``{"id", "title", "setting", "steps": [{"id", "situation", "choices":
+    [{"text", "reaction", "coaching", "next"}]}], "endings": [{"id", "outcome", "debrief"}]}``.
+    """
+
+    def __init__(self, data: dict, store: AnswerStore):
+        self.data = data
+        self.store = store
+        self.steps = {s["id"]: s for s in data["steps"]}
+        self.endings = {e["id"]: e for e in data["endings"]}
+        self.box = w.VBox(layout=FULL)
+        record = store.get("roleplays", data["id"]) or {}
+        self.path: list[dict] = list(record.get("current", [])) if isinstance(record, dict) else []
+        self.completed: list[dict] = list(record.get("completed", [])) if isinstance(record, dict) else []
+        self.step_id = self._resume()
+        self.show_step()
+
+    def _resume(self) -> str:
+        """Continue a saved play-through from where it stopped."""
+        step_id = self.data["steps"][0]["id"]
+        for taken in self.path:
+            step = self.steps.get(step_id)
+            if step is None or taken.get("step") != step_id or not 0 <= taken.get("choice", -1) < len(step["choices"]):
+                self.path = []
+                return self.data["steps"][0]["id"]
+            step_id = step["choices"][taken["choice"]]["next"]
+        return step_id if step_id in self.steps else self.data["steps"][0]["id"]
+
+    def _save(self) -> None:
+        self.store.put("roleplays", self.data["id"], {"current": self.path, "completed": self.completed})
+
+    def _header(self) -> w.HTML:
+        done = f" You have finished this role-play {len(self.completed)} time(s)." if self.completed else ""
+        return w.HTML(f"<h4>{html.escape(self.data['title'])}</h4><p><em>Decision {len(self.path) + 1}.{done}</em></p>")
+
+    def show_step(self) -> None:
+        step = self.steps[self.step_id]
+        buttons = []
+        for n, choice in enumerate(step["choices"]):
+            letter = chr(ord("A") + n)
+            button = w.Button(
+                description=f"Choose {letter}",
+                tooltip=choice["text"],
+                layout=w.Layout(width="auto"),
+            )
+            button.on_click(lambda _b, n=n: self.choose(n))
+            buttons.append(w.HBox([button, w.HTML(f"<p><strong>{letter}.</strong> {html.escape(choice['text'])}</p>")]))
+        self.box.children = [self._header(), w.HTML(f"<p>{html.escape(step['situation'])}</p>"), *buttons]
+
+    def choose(self, n: int) -> None:
+        step = self.steps[self.step_id]
+        choice = step["choices"][n]
+        self.path.append({"step": self.step_id, "choice": n})
+        self.step_id = choice["next"]
+        ending = self.endings.get(self.step_id)
+        if ending is not None:
+            self.completed.append({"ending": ending["id"], "path": self.path})
+            self.path = []
+        self._save()
+        letter = chr(ord("A") + n)
+        go_on = w.Button(description="See the ending" if ending else "Continue", layout=w.Layout(width="auto"))
+        go_on.on_click(lambda _b: self.show_ending(ending) if ending else self.show_step())
+        self.box.children = [
+            self._header(),
+            w.HTML(
+                f"<p>You chose <strong>{letter}</strong>: {html.escape(choice['text'])}</p>"
+                f"<p><strong>What happens:</strong> {html.escape(choice['reaction'])}</p>"
+                f"<p><strong>Coaching:</strong> {html.escape(choice['coaching'])}</p>"
+            ),
+            go_on,
+        ]
+
+    def show_ending(self, ending: dict) -> None:
+        again = w.Button(description="Play again from the start", layout=w.Layout(width="auto"))
+        again.on_click(lambda _b: self.restart())
+        self.box.children = [
+            w.HTML(f"<h4>{html.escape(self.data['title'])}: ending</h4>"),
+            w.HTML(
+                f"<p><strong>Outcome: {html.escape(ending['outcome'])}.</strong></p>"
+                f"<p><strong>Debrief:</strong> {html.escape(ending['debrief'])}</p>"
+                "<p><em>Your path is saved. You can play again to try other choices.</em></p>"
+            ),
+            again,
+        ]
+
+    def restart(self) -> None:
+        self.path = []
+        self.step_id = self.data["steps"][0]["id"]
+        self._save()
+        self.show_step()

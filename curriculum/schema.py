@@ -1,0 +1,297 @@
+"""The content schema: typed, validated, versioned records for one module.
+
+A trainer writes one YAML file per module in ``curriculum/modules/``;
+:func:`load_module` turns it into a :class:`Module` or raises one
+:class:`ContentError` that names the file, every bad item and its field.
+Nothing is written while loading, so invalid content can never half-build.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .framework import Framework, load_framework
+
+SCHEMA_VERSION = 1
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="lower-case id: letters, digits, dashes")]
+ItemId = Annotated[str, Field(pattern=r"^[A-Z]{4}-[BC][0-9]+$", description="framework item id, e.g. AUTH-B1")]
+Text = Annotated[str, Field(min_length=1, description="plain text or Markdown")]
+Points = Annotated[float, Field(gt=0, le=100, description="points this exercise is worth")]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Explained(Record):
+    """A framework item quoted in the module, with what it means at city work."""
+
+    item: ItemId = Field(description="the expected behavior or essential consideration quoted")
+    in_city_work: Text = Field(description="what it looks like at a city counter, phone or inbox")
+
+
+class Choice(Record):
+    """One option at a role-play decision point."""
+
+    text: Text = Field(description="what the employee says or does")
+    reaction: Text = Field(description="how the resident reacts: the consequence")
+    coaching: Text = Field(description="coaching that names the behavior shown or missed")
+    exercises: list[ItemId] = Field(default_factory=list, description="framework items this choice exercises")
+    next: Slug = Field(description="id of the next step or ending")
+
+
+class Step(Record):
+    """A decision point in a role-play."""
+
+    id: Slug
+    situation: Text = Field(description="what is happening now, from the employee's side")
+    choices: list[Choice] = Field(min_length=2)
+
+
+class Ending(Record):
+    id: Slug
+    outcome: Literal["resolved", "partly resolved", "not resolved"] = Field(
+        description="how it went, in words (never by colour alone)"
+    )
+    debrief: Text = Field(description="what happened and why, tied to the standard")
+
+
+class RolePlay(Record):
+    """A branching resident scenario; the first step is the start."""
+
+    id: Slug
+    title: Text
+    setting: Text = Field(description="who the resident is, where and how they reach the city")
+    points: Points = Field(default=1, description="awarded for playing through to an ending")
+    steps: list[Step] = Field(min_length=1)
+    endings: list[Ending] = Field(min_length=1)
+
+
+class Option(Record):
+    id: Slug
+    text: Text
+
+
+class Question(Record):
+    """An autograded scenario question, answered by clicking.
+
+    kinds: ``single`` (answer: one option id), ``multiple`` (answer: every correct
+    option id; partial credit), ``ordering`` (answer: all option ids in the right
+    order; partial credit by position), ``matching`` (``items`` to ``options``;
+    answer: one option id per item, in item order; partial credit per item).
+    """
+
+    id: Slug
+    kind: Literal["single", "multiple", "ordering", "matching"]
+    prompt: Text = Field(description="the scenario and the question")
+    items: list[Option] = Field(default_factory=list, description="matching only: what to match")
+    options: list[Option] = Field(min_length=2)
+    answer: list[Slug] = Field(min_length=1, description="the key: never released to learners")
+    points: Points = 2
+    exercises: list[ItemId] = Field(min_length=1, description="framework items this question exercises")
+
+
+class Criterion(Record):
+    text: Text
+    points: Points
+
+
+class Reflection(Record):
+    """A written reflection graded by a person in formgrader against its rubric."""
+
+    id: Slug
+    prompt: Text
+    exercises: list[ItemId] = Field(min_length=1)
+    rubric: list[Criterion] = Field(min_length=1)
+    example_answer: Text = Field(description="a strong answer for graders: never released to learners")
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.rubric)
+
+
+class Module(Record):
+    """One notebook module: the welcome module (no standard) or one standard."""
+
+    schema_version: Literal[1] = Field(description="version of this schema the file is written for")
+    id: Annotated[str, Field(pattern=r"^[0-9]{2}-[a-z][a-z-]*$", description="NN-name; also the assignment name")]
+    title: Text
+    standard: Literal["AUTH", "ANTI", "ENGA", "CONS", "ACCT"] | None = Field(
+        default=None, description="the standard taught; none for the welcome module"
+    )
+    introduction: Text
+    behaviors: list[Explained] = Field(default_factory=list)
+    considerations: list[Explained] = Field(default_factory=list)
+    roleplays: list[RolePlay] = Field(default_factory=list)
+    questions: list[Question] = Field(default_factory=list)
+    reflections: list[Reflection] = Field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return (
+            sum(r.points for r in self.roleplays)
+            + sum(q.points for q in self.questions)
+            + sum(r.points for r in self.reflections)
+        )
+
+    def exercised_items(self) -> set[str]:
+        tags: set[str] = set()
+        for rp in self.roleplays:
+            for step in rp.steps:
+                for choice in step.choices:
+                    tags.update(choice.exercises)
+        for q in self.questions:
+            tags.update(q.exercises)
+        for r in self.reflections:
+            tags.update(r.exercises)
+        return tags
+
+
+class ContentError(ValueError):
+    """Invalid content. ``problems`` holds (where, message) pairs."""
+
+    def __init__(self, path: Path | str, problems: list[tuple[str, str]]):
+        self.path = str(path)
+        self.problems = problems
+        lines = [f"{self.path}: {len(problems)} problem(s) in the content; nothing was written"]
+        lines += [f"  - {where}: {message}" for where, message in problems]
+        super().__init__("\n".join(lines))
+
+
+def _where(data: object, loc: tuple) -> str:
+    """Render a pydantic location as ``questions[2] (id 'q-x') field 'answer'``."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            parts[-1] = f"{parts[-1]}[{key}]" if parts else f"[{key}]"
+            node = node[key] if isinstance(node, list) and key < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                parts[-1] += f" (id '{node['id']}')"
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    if not parts:
+        return "file"
+    *items, field = parts
+    return (" > ".join(items) + f", field '{field}'") if items else f"field '{field}'"
+
+
+def parse_module(text: str, path: Path | str = "<text>") -> Module:
+    """Parse and validate module YAML; raise :class:`ContentError` on any problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
+        raise ContentError(path, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(data, dict):
+        raise ContentError(path, [("file", "expected a mapping of fields (title, questions, ...) at the top")])
+    try:
+        module = Module.model_validate(data)
+    except ValidationError as exc:
+        problems = [(_where(data, err["loc"]), err["msg"]) for err in exc.errors()]
+        raise ContentError(path, problems) from None
+    problems = check_module(module, load_framework())
+    expected_id = Path(path).stem
+    if Path(path).suffix == ".yaml" and module.id != expected_id:
+        problems.insert(0, ("field 'id'", f"is '{module.id}' but the file is named '{expected_id}.yaml'"))
+    if problems:
+        raise ContentError(path, problems)
+    return module
+
+
+def load_module(path: Path | str) -> Module:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContentError(path, [("file", f"cannot be read: {exc.strerror}")]) from None
+    return parse_module(text, path)
+
+
+def check_module(module: Module, framework: Framework) -> list[tuple[str, str]]:
+    """Cross-field rules that a field type cannot express."""
+    problems: list[tuple[str, str]] = []
+    known = framework.items
+
+    def tags(where: str, ids: list[str]) -> None:
+        for tag in ids:
+            if tag not in known:
+                problems.append((where, f"'{tag}' is not a framework item (ids look like AUTH-B1 or ENGA-C4)"))
+
+    ids: dict[str, str] = {}
+
+    def unique(where: str, ident: str) -> None:
+        if ident in ids:
+            problems.append((where, f"id '{ident}' is used twice (also at {ids[ident]})"))
+        ids.setdefault(ident, where)
+
+    if module.standard:
+        standard = framework.standard(module.standard)
+        for group, expected, given in (
+            ("behaviors", standard.behaviors, module.behaviors),
+            ("considerations", standard.considerations, module.considerations),
+        ):
+            want = [i.id for i in expected]
+            have = [e.item for e in given]
+            if have != want:
+                problems.append((f"field '{group}'", f"must explain every item of {standard.name} in order: {want}; found {have}"))
+
+    for n, rp in enumerate(module.roleplays):
+        where = f"roleplays[{n}] (id '{rp.id}')"
+        unique(where, rp.id)
+        targets = {s.id for s in rp.steps} | {e.id for e in rp.endings}
+        if len(targets) != len(rp.steps) + len(rp.endings):
+            problems.append((where, "step and ending ids must be distinct"))
+        reached = {rp.steps[0].id}
+        for s_n, step in enumerate(rp.steps):
+            for c_n, choice in enumerate(step.choices):
+                cwhere = f"{where} > steps[{s_n}] (id '{step.id}') > choices[{c_n}]"
+                tags(cwhere + ", field 'exercises'", choice.exercises)
+                if choice.next not in targets:
+                    problems.append((cwhere + ", field 'next'", f"'{choice.next}' is neither a step nor an ending of this role-play"))
+                elif choice.next == step.id:
+                    problems.append((cwhere + ", field 'next'", "a choice cannot lead back to its own step"))
+                reached.add(choice.next)
+        for unreached in sorted(targets - reached):
+            problems.append((where, f"step or ending '{unreached}' is never reached from the first step"))
+
+    for n, q in enumerate(module.questions):
+        where = f"questions[{n}] (id '{q.id}')"
+        unique(where, q.id)
+        tags(where + ", field 'exercises'", q.exercises)
+        option_ids = [o.id for o in q.options]
+        if len(set(option_ids)) != len(option_ids):
+            problems.append((where + ", field 'options'", "option ids must be distinct"))
+        for a in q.answer:
+            if a not in option_ids:
+                problems.append((where + ", field 'answer'", f"'{a}' is not one of the options {option_ids}"))
+        if q.kind == "single" and len(q.answer) != 1:
+            problems.append((where + ", field 'answer'", "a single-choice question has exactly one answer"))
+        if q.kind == "multiple" and len(set(q.answer)) != len(q.answer):
+            problems.append((where + ", field 'answer'", "lists an option twice"))
+        if q.kind == "ordering" and sorted(q.answer) != sorted(option_ids):
+            problems.append((where + ", field 'answer'", "must list every option exactly once, in the right order"))
+        if q.kind == "matching":
+            if len(q.items) < 2:
+                problems.append((where + ", field 'items'", "a matching question needs at least 2 items"))
+            elif len(q.answer) != len(q.items):
+                problems.append((where + ", field 'answer'", f"needs one option per item ({len(q.items)}), in item order"))
+        elif q.items:
+            problems.append((where + ", field 'items'", "only matching questions have items"))
+
+    for n, r in enumerate(module.reflections):
+        where = f"reflections[{n}] (id '{r.id}')"
+        unique(where, r.id)
+        tags(where + ", field 'exercises'", r.exercises)
+
+    if module.standard and not (module.roleplays and module.questions and module.reflections):
+        problems.append(("file", "a standard module needs role-plays, questions and reflections"))
+    return problems

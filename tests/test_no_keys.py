@@ -1,0 +1,79 @@
+"""No answer key reaches a learner: not in release/, not in the installed wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME")
+
+
+def key_fingerprints(module) -> list[str]:
+    """Strings that exist only where a key is: solution calls, hidden tests, example answers."""
+    prints = []
+    for q in module.questions:
+        key = q.answer[0] if q.kind == "single" else list(q.answer)
+        prints += [f"module.record({q.id!r}, {key!r})", f"score_question({q.id!r}, {q.kind!r}, {list(q.answer)!r}"]
+    for rp in module.roleplays:
+        prints.append(f"module.record_roleplay({rp.id!r}")
+    for r in module.reflections:
+        prints.append(" ".join(r.example_answer.split())[:80])
+    return prints
+
+
+def leaks(files: dict[str, str], modules, markers: bool = True) -> list[tuple[str, str]]:
+    """(file, what) for every key fingerprint found; nbgrader's markers too if asked
+    (the builder's code in the wheel names the markers without holding any key)."""
+    found = []
+    for name, text in files.items():
+        flat = " ".join(text.replace("\\n", " ").split())
+        for marker in MARKERS if markers else ():
+            if marker in text:
+                found.append((name, marker))
+        for m in modules:
+            for fp in key_fingerprints(m):
+                if fp in text or fp in flat:
+                    found.append((name, fp[:60]))
+    return found
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text(encoding="utf-8", errors="replace") for p in root.rglob("*") if p.is_file()}
+
+
+def test_the_scan_finds_keys_where_they_are(modules):
+    # The source notebooks hold every key: the scan must see them, or it proves nothing.
+    found = leaks(tree(ROOT / "source"), modules)
+    expected = sum(len(key_fingerprints(m)) for m in modules)
+    assert len({fp for _, fp in found if fp not in MARKERS}) >= expected * 0.9
+
+
+def test_release_reveals_no_key(modules):
+    assert leaks(tree(ROOT / "release"), modules) == []
+    assert not list((ROOT / "release").rglob("answers.json"))
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+                   check=True, capture_output=True)
+    (path,) = out.glob("*.whl")
+    return path
+
+
+def test_wheel_reveals_no_key(wheel, modules):
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        files = {n: z.read(n).decode("utf-8", errors="replace") for n in names}
+    assert any(n.startswith("curriculum/learner.py") for n in names)  # it is the real wheel
+    assert not [n for n in names if n.startswith("curriculum/modules/")]
+    assert leaks(files, modules, markers=False) == []
+    ids = [q.id for m in modules for q in m.questions] + [r.id for m in modules for r in m.reflections]
+    assert [i for i in ids if any(i in text for text in files.values())] == []

@@ -1,0 +1,53 @@
+"""nbgrader's partial-credit rule, as applied to clicked answers."""
+
+import pytest
+
+from curriculum.answers import AnswerStore
+from curriculum.scoring import question_score, score_question, score_roleplay
+
+
+@pytest.mark.parametrize(
+    "kind,given,key,expected",
+    [
+        ("single", "b", ["b"], 3.0),
+        ("single", "a", ["b"], 0.0),
+        ("single", None, ["b"], 0.0),
+        ("multiple", ["a", "c", "e"], ["a", "c", "e"], 3.0),
+        ("multiple", ["a", "c"], ["a", "c", "e"], 2.0),
+        ("multiple", ["a", "c", "b"], ["a", "c", "e"], 1.0),
+        ("multiple", ["b", "d"], ["a", "c", "e"], 0.0),  # never below zero
+        ("multiple", ["a", "b", "c", "d", "e"], ["a", "c", "e"], 1.0),  # ticking everything is not a strategy
+        ("ordering", ["w", "x", "y", "z"], ["w", "x", "y", "z"], 3.0),
+        ("ordering", ["x", "w", "y", "z"], ["w", "x", "y", "z"], 1.5),
+        ("ordering", [None, None, None, None], ["w", "x", "y", "z"], 0.0),
+        ("matching", ["p", "q", "r"], ["p", "q", "r"], 3.0),
+        ("matching", ["p", "r", "q"], ["p", "q", "r"], 1.0),
+        ("matching", "garbage", ["p", "q", "r"], 0.0),
+        ("multiple", [1, {"x": 2}], ["a"], 0.0),
+    ],
+)
+def test_question_score(kind, given, key, expected):
+    assert question_score(kind, given, key, 3.0) == pytest.approx(expected)
+
+
+def test_scores_read_what_the_widgets_saved(tmp_path, capsys):
+    AnswerStore(tmp_path).put("questions", "q1", ["a", "c"])
+    assert score_question("q1", "multiple", ["a", "c", "e"], 3.0, folder=tmp_path) == 2.0
+    assert score_question("q2", "single", ["a"], 3.0, folder=tmp_path) == 0.0
+    out = capsys.readouterr()
+    assert "2 of 3" in out.out and out.err == ""  # stderr would zero the cell under nbgrader
+
+
+def test_roleplay_scores_only_after_an_ending(tmp_path):
+    store = AnswerStore(tmp_path)
+    store.put("roleplays", "rp", {"current": [{"step": "s1", "choice": 0}], "completed": []})
+    assert score_roleplay("rp", 2, folder=tmp_path) == 0.0
+    store.put("roleplays", "rp", {"current": [], "completed": [{"ending": "good", "path": [{"step": "s1", "choice": 1}]}]})
+    assert score_roleplay("rp", 2, folder=tmp_path) == 2.0
+
+
+def test_a_damaged_answers_file_scores_zero_not_an_error(tmp_path):
+    (tmp_path / "answers.json").write_text("{not json")
+    assert score_question("q1", "single", ["a"], 3.0, folder=tmp_path) == 0.0
+    (tmp_path / "answers.json").write_text('["a list"]')
+    assert score_roleplay("rp", 2, folder=tmp_path) == 0.0
