@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install check build demo test lab clean
+.PHONY: install system-deps check build demo test lab clean
 
 # The virtual environment, re-made whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -15,19 +15,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+system-deps:            ## Debian packages pip cannot provide (chromium, bubblewrap, postgresql)
+	bash scripts/system-deps.sh
+
 check: install          ## validate the content files
 	$(BIN)/hcwh check
 
 build: install          ## content -> source/ notebooks -> release/ (nbgrader)
 	$(BIN)/hcwh build
 
-demo: install           ## build, then one real nbgrader cycle on a synthetic cohort
+demo: install system-deps  ## build, then the whole cycle on a synthetic cohort
 	$(BIN)/hcwh demo
 
-test: install           ## the whole suite, release notebooks run headless by nbval
+test: install system-deps  ## the whole suite, release notebooks run headless by nbval
 	$(BIN)/pytest --nbval-lax tests release
 
-lab: install            ## JupyterLab with nbgrader's Assignments and Formgrader on the course
+lab: install system-deps  ## JupyterLab with nbgrader's Assignments and Formgrader on the course
 	$(BIN)/hcwh release
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
 

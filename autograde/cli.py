@@ -11,6 +11,8 @@ from curriculum.builder import MODULES_DIR
 from curriculum.schema import ContentError
 
 from .course import NbgraderError
+from .completion import UnknownCohort
+from .roster import RosterError
 from .settings import Settings
 
 
@@ -48,6 +50,59 @@ def _demo(args, s: Settings) -> None:
     run_demo(s, build(s))
 
 
+def _roster_import(args, s: Settings) -> None:
+    from .roster import import_roster
+
+    report = import_roster(s, Path(args.file))
+    print(f"{args.file}: " + "\n".join(report.lines()))
+    print(f"Roster: {s.roster_path}")
+
+
+def _cohorts_import(args, s: Settings) -> None:
+    from .roster import import_cohorts
+
+    report = import_cohorts(s, Path(args.file))
+    print(f"{args.file}: " + "\n".join(report.lines()))
+    print(f"Cohort plans: {s.roster_path}")
+
+
+def _collect(args, s: Settings) -> None:
+    from .cycle import collect
+
+    collect(s, args.modules)
+
+
+def _autograde(args, s: Settings) -> int:
+    from .cycle import autograde
+
+    report = autograde(s, args.modules)
+    return 1 if report.failures else 0
+
+
+def _feedback(args, s: Settings) -> None:
+    from .cycle import feedback
+
+    feedback(s, args.modules)
+
+
+def _report(args, s: Settings) -> None:
+    from .report import write_report
+
+    files = write_report(s, as_of=args.as_of, cohort=args.cohort, at_risk_days=args.at_risk_days)
+    print(f"Report snapshot: {files.folder}")
+    for path in files.all():
+        print(f"  {path}")
+
+
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     # nbgrader 0.9.6 trips a harmless SQLAlchemy autoflush warning on every
     # autograde; it is nbgrader's, not the trainer's to act on.
@@ -67,14 +122,35 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--modules", default=str(MODULES_DIR), help="folder of module YAML files")
         if name == "release":
             p.add_argument("modules", nargs="*", help="module ids (default: all)")
+    for name, func, help_text in (
+        ("roster", _roster_import, "import the roster CSV (employee_id,first_name,last_name,email,department,hire_date,cohort)"),
+        ("cohorts", _cohorts_import, "import the cohorts CSV (cohort,module,due_date[,assigned])"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        verbs = p.add_subparsers(dest="verb", required=True)
+        v = verbs.add_parser("import", help=help_text)
+        v.add_argument("file", help="CSV file")
+        v.set_defaults(func=func)
+    for name, func, help_text in (
+        ("collect", _collect, "collect learners' submissions from the exchange"),
+        ("autograde", _autograde, "autograde every collected submission; exit 1 if any failed"),
+        ("feedback", _feedback, "generate feedback for autograded submissions and release it to learners"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.set_defaults(func=func)
+        p.add_argument("modules", nargs="*", help="module ids (default: every released module)")
+    p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
+    p.set_defaults(func=_report)
+    p.add_argument("--cohort", help="only this cohort (default: all)")
+    p.add_argument("--as-of", type=_date, help="judge due dates as of this day, YYYY-MM-DD (default: today)")
+    p.add_argument("--at-risk-days", type=int, default=7, help="at risk: not submitted, due within this many days (default 7)")
     args = parser.parse_args(argv)
     s = Settings.from_env(**({"state_dir": Path(args.state_dir).resolve()} if args.state_dir else {}))
     try:
-        args.func(args, s)
-    except (ContentError, NbgraderError) as exc:
+        return args.func(args, s) or 0
+    except (ContentError, NbgraderError, RosterError, UnknownCohort) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

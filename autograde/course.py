@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
@@ -77,6 +78,16 @@ def autograde(s: Settings, module_id: str, student_id: str) -> None:
     _check(api(s).autograde(module_id, student_id, force=True, create=True), f"autograde {module_id} for {student_id}")
 
 
+def generate_feedback(s: Settings, module_id: str) -> None:
+    """nbgrader generate_feedback for every autograded learner (hidden tests stripped, see settings)."""
+    _check(api(s).generate_feedback(module_id, force=True), f"generate_feedback {module_id}")
+
+
+def release_feedback(s: Settings, module_id: str) -> None:
+    """nbgrader release_feedback: puts every learner's feedback in the exchange."""
+    _check(api(s).release_feedback(module_id), f"release_feedback {module_id}")
+
+
 def generate_release_folder(project_source: Path, release_root: Path, module_ids: list[str]) -> None:
     """Run nbgrader's generate_assignment in a scratch course and put the results
     in ``release_root`` (the committed ``release/``). The scratch gradebook is
@@ -103,6 +114,11 @@ def generate_release_folder(project_source: Path, release_root: Path, module_ids
 def exchange_factory(s: Settings, **overrides):
     """Learner-side exchange operations (fetch, submit) as a given student."""
     config = nbgrader_config(s)
+    # nbgrader keeps a copy of each submission in the learner's own cache, and
+    # fetch_feedback takes every submission found there as the learner's: one
+    # cache per learner, in the state folder (not this account's ~/.local).
+    student = overrides.get("CourseDirectory.student_id")
+    config.Exchange.cache = str(s.learner_cache_dir / student if student else s.learner_cache_dir)
     for key, value in overrides.items():
         section, name = key.split(".")
         setattr(getattr(config, section), name, value)
@@ -120,13 +136,35 @@ def fetch(s: Settings, module_id: str, student_id: str, into: Path) -> Path:
     return into / module_id
 
 
-def submit(s: Settings, module_id: str, student_id: str, from_dir: Path) -> None:
-    """What the Assignments tab's Submit does, for one learner."""
+def submit(s: Settings, module_id: str, student_id: str, from_dir: Path, at: datetime | None = None) -> None:
+    """What the Assignments tab's Submit does, for one learner.
+
+    ``at`` (an aware datetime) stamps the submission as made at that moment
+    instead of now, for the demo's and tests' late and on-time learners: nbgrader
+    takes the time from ``Exchange.set_timestamp``, and everything after (the
+    inbound folder name, ``timestamp.txt``, collect, the gradebook) follows it."""
     factory, coursedir, auth, config = exchange_factory(
         s, **{"CourseDirectory.assignment_id": module_id, "CourseDirectory.student_id": student_id,
               "Exchange.assignment_dir": str(from_dir)}
     )
-    factory.Submit(coursedir=coursedir, authenticator=auth, config=config).start()
+    app = factory.Submit(coursedir=coursedir, authenticator=auth, config=config)
+    if at is not None:
+        if at.tzinfo is None:
+            raise ValueError("submit(at=...) needs an aware datetime")
+        stamp = at.astimezone(timezone.utc).strftime(app.timestamp_format)
+        app.set_timestamp = lambda: setattr(app, "timestamp", stamp)
+    app.start()
+
+
+def fetch_feedback(s: Settings, module_id: str, student_id: str, into: Path) -> list[Path]:
+    """What the Assignments tab's Fetch Feedback does, for one learner: the
+    released feedback HTML files now in ``into/<module>/feedback/``."""
+    factory, coursedir, auth, config = exchange_factory(
+        s, **{"CourseDirectory.assignment_id": module_id, "CourseDirectory.student_id": student_id,
+              "Exchange.assignment_dir": str(into)}
+    )
+    factory.FetchFeedback(coursedir=coursedir, authenticator=auth, config=config).start()
+    return sorted((into / module_id / "feedback").rglob("*.html"))
 
 
 def gradebook(s: Settings) -> Gradebook:

@@ -4,8 +4,11 @@ Runtime state (the course folder nbgrader works in, submissions, autograded
 copies, feedback, the gradebook, the exchange) lives under a state folder that
 is never committed: ``<project>/var`` unless ``HCWH_STATE_DIR`` says otherwise.
 ``HCWH_DB_URL`` points the gradebook at another database, e.g.
-``postgresql+psycopg2://user@host/db``. ``nbgrader_config.py`` at the project
-root applies the same settings to JupyterLab's nbgrader extensions.
+``postgresql+psycopg2://user@host/db``. ``HCWH_TIMEZONE`` (an IANA name such
+as ``America/Chicago``; default ``UTC``) is the city's clock: due dates are
+calendar days in it and submission times are shown in it.
+``nbgrader_config.py`` at the project root applies the same settings to
+JupyterLab's nbgrader extensions.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class Settings:
     db_url: str | None = None  # None: SQLite in the course folder
     course_id: str = COURSE_ID
     timeout: int = 60  # seconds a cell may run under validate/autograde
+    # Autograde runs each learner notebook in a bubblewrap sandbox (autograde/sandbox.py);
+    # HCWH_NO_SANDBOX=1 opts out, with a loud warning.
+    sandbox: bool = field(default_factory=lambda: not _sandbox_opted_out())
+    timezone: str = "UTC"  # the city's clock: due dates are days in it
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -38,6 +45,8 @@ class Settings:
             s = replace(s, state_dir=Path(os.environ["HCWH_STATE_DIR"]).resolve())
         if os.environ.get("HCWH_DB_URL"):
             s = replace(s, db_url=os.environ["HCWH_DB_URL"])
+        if os.environ.get("HCWH_TIMEZONE"):
+            s = replace(s, timezone=os.environ["HCWH_TIMEZONE"])
         return replace(s, **overrides)
 
     @property
@@ -57,8 +66,28 @@ class Settings:
         return self.state_dir / "exchange"
 
     @property
+    def learner_cache_dir(self) -> Path:
+        """nbgrader's submission caches (one folder per learner) for learner-side
+        calls made in this process (fetch, submit, fetch_feedback)."""
+        return self.state_dir / "learner-cache"
+
+    @property
+    def roster_path(self) -> Path:
+        """The roster and cohort plans (personal data: mode 0600)."""
+        return self.state_dir / "roster.json"
+
+    @property
+    def reports_dir(self) -> Path:
+        """HR report snapshots, one dated folder each, never overwritten."""
+        return self.state_dir / "reports"
+
+    @property
     def gradebook_url(self) -> str:
         return self.db_url or f"sqlite:///{self.course_dir / 'gradebook.db'}"
+
+
+def _sandbox_opted_out() -> bool:
+    return os.environ.get("HCWH_NO_SANDBOX", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def apply_nbgrader_config(c: Config, s: Settings) -> Config:
@@ -69,9 +98,23 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
     c.ClearSolutions.code_stub = {"python": f"# {SOLUTION_HINT}"}
     c.ClearSolutions.text_stub = REFLECTION_STUB
     c.Execute.timeout = s.timeout
+    # Feedback never shows hidden tests (they hold the keys; nbgrader issue #1363).
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
     # Quiet kernels: no "running over TCP" banner on the trainer's terminal, no
     # IPython history database written by learners' notebooks.
     c.Execute.extra_arguments = ["--log-level=ERROR", "--HistoryManager.enabled=False"]
+    if s.sandbox:
+        from . import sandbox  # nbgrader-heavy: imported only when grading is configured
+
+        c.Autograde.autograde_preprocessors = sandbox.autograde_preprocessors()
+    else:
+        from .sandbox import warn_unsandboxed
+
+        warn_unsandboxed()
     # Learners' answers.json travels with the notebook; nothing else is needed.
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".answers-*"]
     return c

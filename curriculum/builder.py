@@ -86,6 +86,26 @@ def _standard_cells(module: Module, framework: Framework) -> list[NotebookNode]:
     return [cells.text(f"{module.id}-framework-{n}", part) for n, part in enumerate(parts)]
 
 
+def _overview_cells(module: Module, framework: Framework) -> list[NotebookNode]:
+    """The framework at a glance, quoted from the city's text (welcome module)."""
+    values = "\n".join(f"- **{v.name}**: {v.text}" for v in framework.values)
+    standards = "\n".join(f"| **{s.name}** | “{s.commitment}” |" for s in framework.standards)
+    parts = [
+        f"## Why the framework exists\n\n{_quote(framework.purpose)}\n\nThe framework's core standards answer one question: **{framework.tagline}**",
+        f"## The four values\n\nIn the city's words:\n\n{values}",
+        f"## The North Star program\n\n{_quote(framework.about)}",
+        f"## The five standards at a glance\n\nEach standard has a commitment, expected behaviors and essential considerations. "
+        f"You will meet each one in its own module, in this order.\n\n| Standard | Commitment |\n|---|---|\n{standards}",
+    ]
+    return [cells.text(f"{module.id}-overview-{n}", part) for n, part in enumerate(parts)]
+
+
+def _progress_cell(module: Module) -> NotebookNode:
+    items = [(rp.id, f"Role-play {n}: {rp.title}") for n, rp in enumerate(module.roleplays, start=1)]
+    items += [(q.id, f"Question {n}") for n, q in enumerate(module.questions, start=1)]
+    return cells.setup(f"{module.id}-progress", f"module.progress({_code(items)})")
+
+
 def _roleplay_text(rp: RolePlay) -> str:
     """A plain-text version of the whole role-play, for where widgets do not render."""
     lines = [f"<details><summary>Text version of this role-play (every step, choice and ending)</summary>\n"]
@@ -145,8 +165,10 @@ def _roleplay_cells(module: Module, rp: RolePlay, n: int) -> list[NotebookNode]:
         f"module.roleplay({_code(data)})"
     )
     test = (
-        "# Checks that you played this role-play to an ending.\n"
-        f"from curriculum.scoring import score_roleplay\nscore_roleplay({rp.id!r}, points={rp.points!r})"
+        "# Scored when your work is graded: full points once you have played to an ending.\n"
+        "### BEGIN HIDDEN TESTS\n"
+        f"from curriculum.scoring import score_roleplay\nscore_roleplay({rp.id!r}, points={rp.points!r})\n"
+        "### END HIDDEN TESTS"
     )
     return [
         cells.text(f"{rp.id}-intro", intro),
@@ -216,6 +238,8 @@ def build(module: Module, framework: Framework | None = None) -> NotebookNode:
         cells.text(f"{module.id}-how", HOW_IT_WORKS),
         cells.setup(f"{module.id}-setup", f"from curriculum.learner import Module\nmodule = Module({module.id!r})"),
     ]
+    if module.framework_overview:
+        out += _overview_cells(module, framework)
     if module.standard:
         out += _standard_cells(module, framework)
     if module.roleplays:
@@ -230,6 +254,8 @@ def build(module: Module, framework: Framework | None = None) -> NotebookNode:
         out.append(cells.text(f"{module.id}-reflections", "## Reflections"))
         for n, r in enumerate(module.reflections, start=1):
             out += _reflection_cells(r, n)
+    out.append(cells.text(f"{module.id}-progress-title", "## Your progress\n\nWhat you have answered so far in this module (run the cell again, or press *Refresh*, to update it). Reflections are not listed: check that each reflection box holds your own words."))
+    out.append(_progress_cell(module))
     out.append(cells.text(f"{module.id}-end", f"## You are done\n\nThis module is worth **{module.points:g} points**. Save the notebook (Ctrl+S), then validate and submit it from the *Assignments* tab."))
     nb.cells = out
     return nb

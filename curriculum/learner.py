@@ -23,9 +23,54 @@ from .answers import AnswerStore
 FULL = w.Layout(width="100%", height="auto")
 NOT_ANSWERED = "(not answered yet)"
 
+# ipywidgets keeps each radio button, tick box and drop-down label on one line of
+# fixed height: a long option overflows and overlaps the next one, and a long
+# drop-down label squeezes its list to a sliver. Inside answer boxes (class
+# ``hcwh-question``) let them wrap; labels and their ties to controls are unchanged.
+WRAP_CSS = """<style>
+.hcwh-question .widget-radio-box label {
+  display: flex; align-items: flex-start; gap: 0.5em;
+  height: auto; line-height: 1.4; margin: 0.3em 0; white-space: normal;
+}
+.hcwh-question .widget-radio-box input { order: -1; flex: 0 0 auto; float: none; height: auto; margin: 0.2em 0 0 0; }
+.hcwh-question .widget-checkbox { height: auto; }
+.hcwh-question .widget-label-basic { display: flex; align-items: baseline; gap: 0.5em; height: auto; line-height: 1.4; }
+.hcwh-question .widget-label-basic span { white-space: normal; overflow: visible; }
+.hcwh-question .widget-dropdown { flex-wrap: wrap; height: auto; margin: 0.3em 0; }
+.hcwh-question .widget-dropdown > label {
+  width: auto !important; max-width: 100%; height: auto; line-height: 1.4;
+  white-space: normal; overflow: visible; text-align: left;
+}
+.hcwh-question .widget-dropdown > select { flex: 1 1 20em; min-width: 0; max-width: 100%; }
+</style>"""
+
 
 def _status(text: str) -> w.HTML:
     return w.HTML(f"<p role='status' aria-live='polite'><em>{html.escape(text)}</em></p>")
+
+
+def _answer_box(children: list) -> w.VBox:
+    """A question's widgets, with the style that lets long labels wrap (hidden: it only carries CSS)."""
+    style = w.HTML(WRAP_CSS, layout=w.Layout(display="none"))
+    return w.VBox([style, *children]).add_class("hcwh-question")
+
+
+def _focus_once_shown(widget: w.DOMWidget) -> None:
+    """Give ``widget`` the keyboard focus as soon as the browser shows it.
+
+    A pressed role-play button is replaced by the next screen's controls; left
+    alone, the focus falls back to the page and the next Tab can skip past the new
+    controls. The browser counts the views it shows in ``_view_count``, so the
+    focus request goes out only once the view exists. Headless runs (autograde)
+    show nothing, and nothing happens there."""
+    widget._view_count = 0
+
+    def shown(change: dict) -> None:
+        if change["new"]:
+            widget.unobserve(shown, names="_view_count")
+            widget.focus()
+
+    widget.observe(shown, names="_view_count")
 
 
 class Module:
@@ -53,7 +98,7 @@ class Module:
 
         return save
 
-    def single_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> w.VBox:
+    def single_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> None:
         """options: (id, text) pairs. Saves the chosen option id."""
         texts = dict(options)
         saved = self._saved(question_id)
@@ -67,11 +112,9 @@ class Module:
         status = _status(f"Saved: {texts[saved]}" if saved in texts else NOT_ANSWERED)
         save = self._saver(question_id, status, lambda v: texts.get(v, NOT_ANSWERED))
         radio.observe(lambda ch: save(ch["new"]), names="value")
-        box = w.VBox([radio, status])
-        display(box)
-        return box
+        display(_answer_box([radio, status]))
 
-    def multiple_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> w.VBox:
+    def multiple_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> None:
         """Tick every option that applies. Saves the list of ticked option ids."""
         saved = self._saved(question_id)
         saved = set(saved) if isinstance(saved, list) else set()
@@ -90,11 +133,9 @@ class Module:
 
         for box in boxes:
             box.observe(changed, names="value")
-        box = w.VBox([w.HTML("<p>Tick every answer that applies:</p>"), *boxes, status])
-        display(box)
-        return box
+        display(_answer_box([w.HTML("<p>Tick every answer that applies:</p>"), *boxes, status]))
 
-    def _picks(self, question_id: str, labels: Sequence[str], options: Sequence[tuple[str, str]], prompt: str) -> w.VBox:
+    def _picks(self, question_id: str, labels: Sequence[str], options: Sequence[tuple[str, str]], prompt: str) -> None:
         """One labelled drop-down per row; saves the list of picked option ids."""
         saved = self._saved(question_id)
         saved = saved if isinstance(saved, list) and len(saved) == len(labels) else [None] * len(labels)
@@ -120,23 +161,48 @@ class Module:
 
         for d in drops:
             d.observe(changed, names="value")
-        box = w.VBox([w.HTML(f"<p>{prompt}</p>"), *drops, status])
-        display(box)
-        return box
+        display(_answer_box([w.HTML(f"<p>{prompt}</p>"), *drops, status]))
 
-    def ordering(self, question_id: str, options: Sequence[tuple[str, str]]) -> w.VBox:
+    def ordering(self, question_id: str, options: Sequence[tuple[str, str]]) -> None:
         labels = [f"Step {n}:" for n in range(1, len(options) + 1)]
-        return self._picks(question_id, labels, options, "Choose what comes first, second, and so on:")
+        self._picks(question_id, labels, options, "Choose what comes first, second, and so on:")
 
-    def matching(self, question_id: str, items: Sequence[tuple[str, str]], options: Sequence[tuple[str, str]]) -> w.VBox:
+    def matching(self, question_id: str, items: Sequence[tuple[str, str]], options: Sequence[tuple[str, str]]) -> None:
         labels = [f"{text}:" for _, text in items]
-        return self._picks(question_id, labels, options, "For each item, choose the best match:")
+        self._picks(question_id, labels, options, "For each item, choose the best match:")
+
+    # -- progress ---------------------------------------------------------------
+    def progress_text(self, items: Sequence[tuple[str, str]]) -> str:
+        """Plain text: one line per role-play or question, answered or not."""
+        data = self.store.load()
+        lines = []
+        for item_id, label in items:
+            if item_id in data["roleplays"]:
+                done = bool((data["roleplays"][item_id] or {}).get("completed"))
+                state = "played to an ending" if done else "started, not finished"
+            elif item_id in data["questions"]:
+                state = "answered"
+            else:
+                state = "not yet" if not label.startswith("Role-play") else "not started"
+            lines.append(f"{label}: {state}")
+        return "\n".join(lines)
+
+    def progress(self, items: Sequence[tuple[str, str]]) -> None:
+        """A summary of what is answered so far, with a Refresh button."""
+        text = w.HTML()
+        refresh = w.Button(description="Refresh my progress", layout=w.Layout(width="auto"))
+
+        def update(_=None):
+            rows = "".join(f"<li>{html.escape(line)}</li>" for line in self.progress_text(items).splitlines())
+            text.value = f"<ul>{rows}</ul>"
+
+        refresh.on_click(update)
+        update()
+        display(w.VBox([text, refresh]))
 
     # -- role-plays -----------------------------------------------------------
-    def roleplay(self, data: dict) -> "RolePlayer":
-        player = RolePlayer(data, self.store)
-        display(player.box)
-        return player
+    def roleplay(self, data: dict) -> None:
+        display(RolePlayer(data, self.store).box)
 
 
 class RolePlayer:
@@ -177,7 +243,8 @@ class RolePlayer:
         done = f" You have finished this role-play {len(self.completed)} time(s)." if self.completed else ""
         return w.HTML(f"<h4>{html.escape(self.data['title'])}</h4><p><em>Decision {len(self.path) + 1}.{done}</em></p>")
 
-    def show_step(self) -> None:
+    def show_step(self, focus: bool = False) -> None:
+        """The current decision; ``focus``: move the keyboard focus to its first choice."""
         step = self.steps[self.step_id]
         buttons = []
         for n, choice in enumerate(step["choices"]):
@@ -185,10 +252,12 @@ class RolePlayer:
             button = w.Button(
                 description=f"Choose {letter}",
                 tooltip=choice["text"],
-                layout=w.Layout(width="auto"),
+                layout=w.Layout(width="auto", flex="0 0 auto"),
             )
             button.on_click(lambda _b, n=n: self.choose(n))
             buttons.append(w.HBox([button, w.HTML(f"<p><strong>{letter}.</strong> {html.escape(choice['text'])}</p>")]))
+        if focus:
+            _focus_once_shown(buttons[0].children[0])
         self.box.children = [self._header(), w.HTML(f"<p>{html.escape(step['situation'])}</p>"), *buttons]
 
     def choose(self, n: int) -> None:
@@ -203,7 +272,8 @@ class RolePlayer:
         self._save()
         letter = chr(ord("A") + n)
         go_on = w.Button(description="See the ending" if ending else "Continue", layout=w.Layout(width="auto"))
-        go_on.on_click(lambda _b: self.show_ending(ending) if ending else self.show_step())
+        go_on.on_click(lambda _b: self.show_ending(ending) if ending else self.show_step(focus=True))
+        _focus_once_shown(go_on)
         self.box.children = [
             self._header(),
             w.HTML(
@@ -217,6 +287,7 @@ class RolePlayer:
     def show_ending(self, ending: dict) -> None:
         again = w.Button(description="Play again from the start", layout=w.Layout(width="auto"))
         again.on_click(lambda _b: self.restart())
+        _focus_once_shown(again)
         self.box.children = [
             w.HTML(f"<h4>{html.escape(self.data['title'])}: ending</h4>"),
             w.HTML(
@@ -231,4 +302,4 @@ class RolePlayer:
         self.path = []
         self.step_id = self.data["steps"][0]["id"]
         self._save()
-        self.show_step()
+        self.show_step(focus=True)

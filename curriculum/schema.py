@@ -20,7 +20,10 @@ from .framework import Framework, load_framework
 SCHEMA_VERSION = 1
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$", description="lower-case id: letters, digits, dashes")]
-ItemId = Annotated[str, Field(pattern=r"^[A-Z]{4}-[BC][0-9]+$", description="framework item id, e.g. AUTH-B1")]
+ItemId = Annotated[str, Field(
+    pattern=r"^([A-Z]{4}(-[BC][0-9]+)?|SERVICE|PARTNERSHIP|STEWARDSHIP|INNOVATION)$",
+    description="a framework item (e.g. AUTH-B1, ENGA-C4), a whole standard (AUTH) or a value (SERVICE)",
+)]
 Text = Annotated[str, Field(min_length=1, description="plain text or Markdown")]
 Points = Annotated[float, Field(gt=0, le=100, description="points this exercise is worth")]
 
@@ -126,6 +129,9 @@ class Module(Record):
         default=None, description="the standard taught; none for the welcome module"
     )
     introduction: Text
+    framework_overview: bool = Field(
+        default=False, description="show the framework's purpose, values, North Star and the five standards (welcome module)"
+    )
     behaviors: list[Explained] = Field(default_factory=list)
     considerations: list[Explained] = Field(default_factory=list)
     roleplays: list[RolePlay] = Field(default_factory=list)
@@ -219,12 +225,12 @@ def load_module(path: Path | str) -> Module:
 def check_module(module: Module, framework: Framework) -> list[tuple[str, str]]:
     """Cross-field rules that a field type cannot express."""
     problems: list[tuple[str, str]] = []
-    known = framework.items
+    known = set(framework.items) | {v.id for v in framework.values} | {s.id for s in framework.standards}
 
     def tags(where: str, ids: list[str]) -> None:
         for tag in ids:
             if tag not in known:
-                problems.append((where, f"'{tag}' is not a framework item (ids look like AUTH-B1 or ENGA-C4)"))
+                problems.append((where, f"'{tag}' is not a framework item or value (ids look like AUTH-B1, ENGA-C4 or SERVICE)"))
 
     ids: dict[str, str] = {}
 

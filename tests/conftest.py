@@ -23,3 +23,25 @@ def state(tmp_path) -> Settings:
 
 def module_ids() -> list[str]:
     return sorted(p.stem for p in (ROOT / "curriculum" / "modules").glob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def tiny_cohort(tmp_path_factory):
+    """Three learners through a real nbgrader cycle (tests/hr_cohort.py); built once.
+    Tests that change it work on ``tiny_cohort_copy``."""
+    from tests.hr_cohort import build_tiny_cohort
+
+    return build_tiny_cohort(tmp_path_factory.mktemp("tiny-cohort"))
+
+
+@pytest.fixture()
+def tiny_cohort_copy(tiny_cohort, tmp_path):
+    """A private copy of the tiny cohort's state, free to change."""
+    import shutil
+    from dataclasses import replace
+
+    from tests.hr_cohort import TinyCohort
+
+    shutil.copytree(tiny_cohort.root, tmp_path / "cohort", symlinks=True)
+    root = tmp_path / "cohort"
+    return TinyCohort(root, replace(tiny_cohort.settings, state_dir=root / "state"))

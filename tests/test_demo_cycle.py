@@ -1,13 +1,19 @@
-"""The demo's real nbgrader cycle: gradebook scores equal what each learner saved."""
+"""The demo's real nbgrader cycle: gradebook scores equal what each learner saved,
+reflections are scored as a trainer would, and HR's report reflects it all."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import nbformat
+import pandas as pd
 import pytest
 
-from autograde.demo import COHORT, run_demo
+from autograde.demo import COHORT, UNGRADED, run_demo
 from curriculum.answers import AnswerStore
 from curriculum.scoring import question_score
+
+AS_OF = date(2026, 11, 26)
 
 
 def expected_autograded(module, folder) -> float:
@@ -19,27 +25,51 @@ def expected_autograded(module, folder) -> float:
 
 def test_demo_cycle_grades_every_learner_as_they_answered(state, modules):
     lines = []
-    table = run_demo(state, modules, progress=lines.append)
+    table = run_demo(state, modules, progress=lines.append, as_of=AS_OF)
     demo_state = state.state_dir / "demo"
     assert any(str(demo_state / "course" / "gradebook.db") in line for line in lines)
     by_id = {l.student_id: l for l in COHORT}
+    assert set(table) == set(by_id)  # everyone on the roster is in the gradebook
     for student_id, row in table.items():
-        for module in modules:
+        learner = by_id[student_id]
+        for n, module in enumerate(modules):
             result = row[module.id]
-            if by_id[student_id].diligence < 0:
+            if learner.diligence < 0 or (learner.modules_done is not None and n >= learner.modules_done):
                 assert result is None
                 continue
             submitted = demo_state / "course" / "submitted" / student_id / module.id
-            assert result["score"] == pytest.approx(expected_autograded(module, submitted))
+            assert result["autograded"] == pytest.approx(expected_autograded(module, submitted))
+            assert result["score"] == pytest.approx(result["autograded"] + result["manual"])
             assert result["max_score"] == module.points
     ana = table["ana.reyes"]
     for module in modules:
         autograded_points = sum(q.points for q in module.questions) + sum(r.points for r in module.roleplays)
-        assert ana[module.id]["score"] == autograded_points
-        assert ana[module.id]["needs_manual_grade"]  # her reflections wait for a trainer
+        assert ana[module.id]["autograded"] == autograded_points
+        if module.reflections:  # she wrote every reflection; the trainer scored them all
+            assert not ana[module.id]["needs_manual_grade"] and ana[module.id]["manual"] > 0
         assert table["eli.novak"][module.id]["score"] == 0
+    waiting = {sid for sid, row in table.items() for v in row.values() if v and v["needs_manual_grade"]}
+    assert waiting <= UNGRADED and waiting  # only the learners the trainer has not reached yet
     scores = sorted(v["score"] for row in table.values() for v in row.values() if v)
     assert len(set(scores)) >= 4  # varying quality, not one canned result
     # submissions are never modified by grading
     nb = nbformat.read(demo_state / "course" / "submitted" / "eli.novak" / modules[0].id / f"{modules[0].id}.ipynb", 4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+    # feedback went back to a learner, and HR's report agrees with the gradebook
+    assert any("fetched their feedback" in line for line in lines)
+    (report_line,) = [line for line in lines if line.startswith("Report:")]
+    folder = demo_state / "reports"
+    (snapshot,) = folder.iterdir()
+    assert report_line.endswith(str(snapshot / "report.html"))
+    done = pd.read_csv(snapshot / "completion.csv")
+    first = done[done["module"] == modules[0].id].set_index("employee_id")
+    assert first.loc["fatima.haddad", "status"] == "overdue"  # cohort-1's first module was due 4 days ago
+    assert first.loc["gus.tanaka", "status"] == "not started"  # cohort-2's is due in 3 days: at risk
+    assert bool(first.loc["ben.okafor", "late"]) and not bool(first.loc["ana.reyes", "late"])
+    for sid, row in first.iterrows():
+        result = table[sid][modules[0].id]
+        if result:
+            assert row["score"] == pytest.approx(result["score"])
+    at_risk = pd.read_csv(snapshot / "at-risk.csv")
+    assert "gus.tanaka" in set(at_risk["employee_id"])

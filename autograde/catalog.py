@@ -1,0 +1,43 @@
+"""The modules a cohort can be assigned: read from the built learner notebooks.
+
+The builder writes ``{"module", "standard", "points"}`` into each notebook's
+``metadata.curriculum``; nbgrader keeps it in ``release/``. Reading it from
+there needs no content file (those hold the answer keys) and lists exactly the
+modules that can be released.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from curriculum.framework import load_framework
+
+from .settings import Settings
+
+NO_STANDARD = "General"  # the welcome module teaches no single standard
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    id: str
+    standard: str  # the standard's name, e.g. "Authenticity"; NO_STANDARD for the welcome module
+    points: float
+
+
+def module_catalog(s: Settings) -> dict[str, ModuleInfo]:
+    """Module id -> what HR needs to know about it, in module order."""
+    names = {st.id: st.name for st in load_framework().standards}
+    out: dict[str, ModuleInfo] = {}
+    release_dir: Path = s.release_dir
+    for folder in sorted(p for p in release_dir.glob("*") if p.is_dir() and not p.name.startswith(".")):
+        path = folder / f"{folder.name}.ipynb"
+        if not path.is_file():
+            continue
+        meta = nbformat.read(path, as_version=4).metadata.get("curriculum", {})
+        code = meta.get("standard")
+        out[folder.name] = ModuleInfo(folder.name, names.get(code, NO_STANDARD) if code else NO_STANDARD,
+                                      float(meta.get("points", 0.0)))
+    return out

@@ -1,0 +1,347 @@
+"""The HR report: one dated snapshot folder per run, never overwritten.
+
+``<state>/reports/2026-11-26T0930/`` holds
+
+* ``report.html``: self-contained (inline CSS, inline SVG charts, no script, no
+  external address): completion by module, scores by standard, by cohort and
+  department, the overdue and at-risk lists, per-learner totals;
+* ``completion.csv`` (one row per learner × module), ``learners.csv``,
+  ``overdue.csv``, ``at-risk.csv``, and ``report.xlsx`` with every table;
+* ``manifest.json``: when, as of which date, for which cohort, and the SHA-256
+  of each file, for audit.
+
+Every file is created mode 0600 (the folder 0700): they name employees. They
+hold scores and dates only; no reflection text and no answer is ever read.
+The HTML comes from the Jinja2 template ``templates/hr_report.html.j2``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from . import completion
+from .completion import AT_RISK_DAYS, STATUSES
+from .private import create_private, private_dir
+from .settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATUS_COLORS = {  # colour-blind-safe (Okabe-Ito), each with a text label beside it
+    "complete": "#009E73",
+    "awaiting reflection grading": "#56B4E9",
+    "submitted": "#F0E442",
+    "not started": "#C8C8C8",
+    "overdue": "#D55E00",
+}
+STATUS_ORDER = ("complete", "awaiting reflection grading", "submitted", "not started", "overdue")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+
+
+@dataclass
+class ReportFiles:
+    folder: Path
+    html: Path
+    xlsx: Path
+    csv: dict[str, Path]
+    manifest: Path
+
+    def all(self) -> list[Path]:
+        return [self.html, *self.csv.values(), self.xlsx, self.manifest]
+
+
+@dataclass
+class Tables:
+    """Everything the report shows, computed once from the completion table."""
+
+    completion: pd.DataFrame
+    learners: pd.DataFrame
+    modules: pd.DataFrame
+    standards: pd.DataFrame
+    cohorts: pd.DataFrame
+    departments: pd.DataFrame
+    overdue: pd.DataFrame
+    at_risk: pd.DataFrame
+    as_of: date
+    at_risk_days: int = AT_RISK_DAYS
+    cohort: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def make_tables(table: pd.DataFrame, as_of: date, cohort: str | None = None, at_risk_days: int = AT_RISK_DAYS) -> Tables:
+    return Tables(
+        completion=table,
+        learners=completion.totals(table, "learner"),
+        modules=completion.totals(table, "module"),
+        standards=completion.totals(table, "standard"),
+        cohorts=completion.totals(table, "cohort"),
+        departments=completion.totals(table, "department"),
+        overdue=completion.overdue(table, as_of),
+        at_risk=completion.at_risk(table, as_of, at_risk_days),
+        as_of=as_of,
+        at_risk_days=at_risk_days,
+        cohort=cohort,
+    )
+
+
+# -- charts: geometry here, SVG markup in the template ---------------------------------
+
+CHART_WIDTH = 720
+LABEL_WIDTH = 200
+BAR_HEIGHT = 22
+BAR_GAP = 10
+PLOT_WIDTH = CHART_WIDTH - LABEL_WIDTH - 130
+
+
+@dataclass(frozen=True)
+class Segment:
+    x: float
+    width: float
+    color: str
+    status: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    y: float
+    width: float  # for simple bars
+    segments: tuple[Segment, ...]
+    note: str
+
+
+def stacked_chart(totals: pd.DataFrame, label: str) -> dict:
+    """One bar per row of ``totals`` (a completion.totals frame), split by status."""
+    bars = []
+    for n, row in enumerate(totals.to_dict("records")):
+        x = float(LABEL_WIDTH)
+        segments = []
+        for status in STATUS_ORDER:
+            count = int(row[completion.COUNTS[status]])
+            width = PLOT_WIDTH * count / row["assignments"] if row["assignments"] else 0.0
+            if count:
+                segments.append(Segment(round(x, 2), round(width, 2), STATUS_COLORS[status], status, count))
+            x += width
+        note = f"{row['complete']}/{row['assignments']} complete"
+        bars.append(Bar(str(row[label]), n * (BAR_HEIGHT + BAR_GAP), PLOT_WIDTH, tuple(segments), note))
+    height = len(bars) * (BAR_HEIGHT + BAR_GAP) + 10
+    return {"width": CHART_WIDTH, "height": height, "bars": bars, "bar_height": BAR_HEIGHT,
+            "label_width": LABEL_WIDTH, "plot_width": PLOT_WIDTH}
+
+
+def percent_chart(totals: pd.DataFrame, label: str) -> dict:
+    """One bar per row: the mean percent of complete modules (0..100)."""
+    bars = []
+    for n, row in enumerate(totals.to_dict("records")):
+        value = row["mean_percent"]
+        has = value is not None and not (isinstance(value, float) and math.isnan(value))
+        width = PLOT_WIDTH * value / 100 if has else 0.0
+        note = f"{value:.1f}% (n={row['complete']})" if has else "no complete module yet"
+        bars.append(Bar(str(row[label]), n * (BAR_HEIGHT + BAR_GAP), round(width, 2), (), note))
+    height = len(bars) * (BAR_HEIGHT + BAR_GAP) + 30
+    ticks = [(LABEL_WIDTH + PLOT_WIDTH * t / 100, f"{t}%") for t in (0, 25, 50, 75, 100)]
+    return {"width": CHART_WIDTH, "height": height, "bars": bars, "ticks": ticks, "bar_height": BAR_HEIGHT,
+            "label_width": LABEL_WIDTH, "plot_width": PLOT_WIDTH}
+
+
+# -- HTML ---------------------------------------------------------------------------
+
+
+def _num(value, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value)}"
+    return str(value)
+
+
+def _pct(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.1f}%"
+
+
+def _day(value) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _env() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(num=_num, pct=_pct, day=_day)
+    return env
+
+
+def render_html(t: Tables, generated_at: datetime, timezone_name: str) -> str:
+    table = t.completion
+    counts = {s: int((table["status"] == s).sum()) for s in STATUSES}
+    context = {
+        "title": "Customer Service Framework training: cohort completion",
+        "cohort": t.cohort,
+        "as_of": t.as_of,
+        "generated_at": generated_at,
+        "timezone": timezone_name,
+        "at_risk_days": t.at_risk_days,
+        "learner_count": int(table["employee_id"].nunique()),
+        "assignment_count": len(table),
+        "counts": counts,
+        "complete_percent": (100 * counts["complete"] / len(table)) if len(table) else float("nan"),
+        "late_count": int(table["late"].sum()),
+        "status_colors": STATUS_COLORS,
+        "status_order": STATUS_ORDER,
+        "module_chart": stacked_chart(t.modules, "module"),
+        "department_chart": stacked_chart(t.departments, "department"),
+        "standard_chart": percent_chart(t.standards, "standard"),
+        "modules": t.modules.to_dict("records"),
+        "standards": t.standards.to_dict("records"),
+        "cohorts": t.cohorts.to_dict("records"),
+        "departments": t.departments.to_dict("records"),
+        "learners": t.learners.to_dict("records"),
+        "overdue": t.overdue.to_dict("records"),
+        "at_risk": t.at_risk.to_dict("records"),
+        "schema": completion.SCHEMA,
+    }
+    return _env().get_template("hr_report.html.j2").render(**context)
+
+
+# -- exports -------------------------------------------------------------------------
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...)
+    gets a leading apostrophe, as OWASP advises for CSV exports."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_string_dtype(out[col].dtype) and not pd.api.types.is_datetime64_any_dtype(out[col].dtype):
+            texts = out[col]
+            risky = texts.str.startswith(FORMULA_START, na=False)
+            if risky.any():
+                out[col] = texts.where(~risky, "'" + texts)
+    return out
+
+
+DATE_COLUMNS = {c.name for c in completion.SCHEMA if c.kind == "date"}  # calendar days, no time
+
+
+def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    out = spreadsheet_safe(frame)
+    for col in out.columns:
+        if pd.api.types.is_datetime64_dtype(out[col].dtype):
+            out[col] = out[col].dt.strftime("%Y-%m-%d" if col in DATE_COLUMNS else "%Y-%m-%d %H:%M")
+    return out
+
+
+def _xlsx_columns(frame: pd.DataFrame) -> list[list]:
+    """Each column as Python values for openpyxl, which formats a ``date`` as
+    yyyy-mm-dd and a ``datetime`` with its time; None is an empty cell."""
+    out = []
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_dtype(col.dtype):
+            values = col.dt.to_pydatetime()
+            if name in DATE_COLUMNS:
+                out.append([None if pd.isna(v) else v.date() for v in values])
+            else:
+                out.append([None if pd.isna(v) else v for v in values])
+        elif pd.api.types.is_float_dtype(col.dtype):
+            out.append([None if v != v else v for v in col.tolist()])  # NaN -> empty cell
+        else:
+            out.append([None if isinstance(v, float) and v != v else v for v in col.astype(object).tolist()])
+    return out
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    with create_private(path) as f:
+        _for_csv(frame).to_csv(f, index=False, lineterminator="\n")
+
+
+def _write_xlsx(path: Path, t: Tables, about: list[tuple[str, str]]) -> None:
+    """One sheet per table, streamed with openpyxl's write-only workbook (the
+    ordinary one takes several times longer for a city-sized cohort)."""
+    from openpyxl import Workbook
+
+    sheets = {
+        "About": pd.DataFrame(about, columns=["item", "value"]).astype("str"),
+        "Completion": t.completion, "Learners": t.learners, "Modules": t.modules, "Standards": t.standards,
+        "Cohorts": t.cohorts, "Departments": t.departments, "Overdue": t.overdue, "At risk": t.at_risk,
+    }
+    book = Workbook(write_only=True)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name)
+        safe = spreadsheet_safe(frame)
+        sheet.append(list(safe.columns))
+        for row in zip(*_xlsx_columns(safe)):
+            sheet.append(row)
+    with create_private(path, binary=True) as f:
+        book.save(f)
+
+
+def snapshot_folder(reports_dir: Path, when: datetime) -> Path:
+    """A new folder named for ``when`` (``2026-11-26T0930``, then ``-2``, ``-3``...):
+    an earlier snapshot is never touched."""
+    private_dir(reports_dir)
+    base = when.strftime("%Y-%m-%dT%H%M")
+    for n in range(1, 1000):
+        folder = reports_dir / (base if n == 1 else f"{base}-{n}")
+        try:
+            return private_dir(folder, exist_ok=False)
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"too many reports for {base} in {reports_dir}")
+
+
+def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_name: str) -> ReportFiles:
+    """Write one snapshot of ``t``; returns the paths."""
+    folder = snapshot_folder(reports_dir, generated_at)
+    files = ReportFiles(
+        folder=folder, html=folder / "report.html", xlsx=folder / "report.xlsx",
+        csv={name: folder / f"{name}.csv" for name in ("completion", "learners", "overdue", "at-risk")},
+        manifest=folder / "manifest.json",
+    )
+    with create_private(files.html) as f:
+        f.write(render_html(t, generated_at, timezone_name))
+    for name, frame in (("completion", t.completion), ("learners", t.learners), ("overdue", t.overdue), ("at-risk", t.at_risk)):
+        _write_csv(files.csv[name], frame)
+    about = [
+        ("report", "Customer Service Framework training: cohort completion"),
+        ("cohort", t.cohort or "all cohorts"),
+        ("as of", t.as_of.isoformat()),
+        ("generated at", generated_at.isoformat(timespec="seconds")),
+        ("city clock", timezone_name),
+        ("at risk", f"not submitted and due within {t.at_risk_days} days of the as-of date"),
+        *[(f"column {c.name}", c.description) for c in completion.SCHEMA],
+    ]
+    _write_xlsx(files.xlsx, t, about)
+    manifest = {
+        "generated_at": generated_at.isoformat(timespec="seconds"),
+        "as_of": t.as_of.isoformat(),
+        "cohort": t.cohort,
+        "timezone": timezone_name,
+        "at_risk_days": t.at_risk_days,
+        "rows": {"completion": len(t.completion), "learners": len(t.learners), "overdue": len(t.overdue),
+                 "at_risk": len(t.at_risk)},
+        "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.all() if p != files.manifest},
+    }
+    with create_private(files.manifest) as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+    return files
+
+
+def write_report(s: Settings, as_of: date | None = None, cohort: str | None = None,
+                 at_risk_days: int = AT_RISK_DAYS, now: datetime | None = None) -> ReportFiles:
+    """Build the completion table from the gradebook and roster, and write a snapshot."""
+    as_of = as_of or completion.today(s)
+    table = completion.completion_table(s, as_of=as_of, cohort=cohort)
+    generated_at = (now or datetime.now(ZoneInfo(s.timezone))).astimezone(ZoneInfo(s.timezone))
+    return write_files(s.reports_dir, make_tables(table, as_of, cohort, at_risk_days), generated_at, s.timezone)

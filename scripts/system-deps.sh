@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# System packages the test suite needs that pip cannot provide (Debian/Ubuntu).
+# Idempotent: installs only what is missing, and only when run as root; as
+# another user it just reports what is missing. Called by `make test`.
+set -euo pipefail
+
+missing=()
+
+# Browser tests (tests/test_browser.py): Debian's Chromium, driven by Playwright.
+# Never let Playwright download its own browser (`playwright install`).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+
+# Sandboxed kernels: bubblewrap.
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+# ...whose CPU, memory and file-size limits are set with prlimit (util-linux).
+command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
+
+# PostgreSQL server binaries (initdb, pg_ctl) for tests/test_postgres.py, which
+# starts its own throwaway server; the gradebook can live in PostgreSQL.
+command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "system-deps: installing ${missing[*]}"
+        apt-get update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+    else
+        echo "system-deps: missing ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+    fi
+fi
