@@ -115,6 +115,7 @@ def _run_cells(shell, cells: list[str], timeout: float, max_output: int) -> tupl
 
     shell.display_pub = Publisher(shell=shell, parent=shell)
     shell.displayhook = Hook(shell=shell, cache_size=0, parent=shell)
+    shell.display_trap.hook = shell.displayhook  # run_cell installs this one as sys.displayhook
     shell._showtraceback = show_traceback
     sys.stdout, sys.stderr = Stream("stdout"), Stream("stderr")
 
@@ -207,6 +208,25 @@ def _reap_everything(pid: int, sandboxed: bool) -> int | None:
             status = st
 
 
+def _wipe(folder: str) -> None:
+    """Empty ``folder`` (the sandbox's own /tmp, /dev/shm): nothing survives one learner."""
+    import shutil
+
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for name in entries:
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
 def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
     sandboxed = "--sandboxed" in sys.argv[1:]
     if sandboxed and not in_own_pid_namespace():
@@ -237,6 +257,9 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
         data, problem = _read_all(read_fd, deadline, pid)
         os.close(read_fd)
         status = _reap_everything(pid, sandboxed)
+        if sandboxed:
+            for scratch in ("/tmp", "/dev/shm"):
+                _wipe(scratch)
         if problem is None and not data:
             if status is not None and os.WIFSIGNALED(status):
                 sig = signal.Signals(os.WTERMSIG(status)).name

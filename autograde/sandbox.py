@@ -198,6 +198,80 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), env: dict[str, str] | None = None,
+                 info_fd: int | None = None, cpu_seconds: int = 300, memory_bytes: int = 2048 * MiB,
+                 file_bytes: int = 64 * MiB, tmp_bytes: int = 64 * MiB, packages: t.Sequence[str] = ("curriculum",),
+                 extra_ro: t.Sequence[str] = (), extra_env: dict[str, str] | None = None) -> list[str]:
+    """``prlimit … -- bwrap … -- argv``: run ``argv`` in ``workdir`` (bound read-write, as are
+    the ``rw`` folders) seeing only read-only system folders, the Python environment and
+    ``packages`` without their KEY_FOLDERS. Shared by the kernel manager below and the
+    fast grading path (autograde/fastgrade.py), so both sandboxes are built one way."""
+    bwrap, prlimit = bwrap_path(), prlimit_path()
+    if bwrap is None or prlimit is None:
+        require_sandbox(True)  # raises with the message
+    workdir = Path(workdir).resolve()
+    ro: list[Path] = []
+    for p in {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.base_exec_prefix)}:
+        ro += [p, p.resolve()]
+    ro += [Path(p) for p in extra_ro]
+    exe = Path(argv[0])
+    if not any(_is_within(exe.resolve(), p.resolve()) or _is_within(exe, p) for p in ro):
+        raise SandboxUnavailable(
+            f"the kernel's interpreter {argv[0]} is outside the sandbox's read-only folders "
+            f"({', '.join(sorted({str(p) for p in ro}))}); use the environment nbgrader runs in"
+        )
+    binds: list[tuple[Path, list[str]]] = []
+    for p in sorted(set(ro), key=lambda p: len(p.parts)):
+        if p.exists():
+            binds.append((p, ["--ro-bind", str(p), str(p)]))
+    for name in packages:
+        pkg = _package_dir(name)
+        if pkg is None or any(_is_within(pkg, p) for p in ro):
+            continue  # not installed, or already visible through the venv
+        binds.append((pkg, ["--dir", str(pkg)]))
+        for entry in sorted(pkg.iterdir()):
+            if entry.name in KEY_FOLDERS:
+                continue
+            binds.append((entry, ["--ro-bind", str(entry), str(entry)]))
+    for folder in rw:
+        binds.append((Path(folder), ["--bind", str(folder), str(folder)]))
+    binds.append((workdir, ["--bind", str(workdir), str(workdir)]))
+
+    venv_bin = Path(sys.prefix) / "bin"
+    sandbox_env = {
+        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "USER": "learner",
+        "LOGNAME": "learner",
+        "LANG": "C.UTF-8",
+        "IPYTHONDIR": "/tmp/.ipython",
+        "MPLCONFIGDIR": "/tmp/.matplotlib",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env = env if env is not None else dict(os.environ)
+    sandbox_env.update({k: env[k] for k in PASSED_ENV if k in env})
+    sandbox_env.update(extra_env or {})
+
+    cmd = [
+        prlimit,
+        f"--cpu={cpu_seconds}",  # soft = hard: SIGKILL, not a catchable SIGXCPU
+        f"--as={memory_bytes}",
+        f"--fsize={file_bytes}",
+        "--core=0",
+        "--",
+        bwrap, *BASE_OPTIONS,
+        *(["--info-fd", str(info_fd)] if info_fd is not None else []),
+        *_scratch_mounts(tmp_bytes),
+        *_system_binds(),
+    ]
+    for _, args in binds:
+        cmd += args
+    cmd += [*FINAL_OPTIONS, "--chdir", str(workdir), "--clearenv"]
+    for k, v in sandbox_env.items():
+        cmd += ["--setenv", k, v]
+    return [*cmd, "--", *argv]
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel inside bwrap, talking over IPC sockets in a private folder."""
 
@@ -243,69 +317,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     def sandbox_command(self, kernel_cmd: list[str], cwd: str, env: dict[str, str] | None = None,
                         info_fd: int | None = None) -> list[str]:
         """The full command: rlimits, then bwrap, then the kernel's own command."""
-        bwrap, prlimit = bwrap_path(), prlimit_path()
-        if bwrap is None or prlimit is None:
-            require_sandbox(True)  # raises with the message
-        workdir = Path(cwd).resolve()
-        ro: list[Path] = []
-        for p in {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.base_exec_prefix)}:
-            ro += [p, p.resolve()]
-        ro += [Path(p) for p in self.extra_ro_binds]
-        exe = Path(kernel_cmd[0])
-        if not any(_is_within(exe.resolve(), p.resolve()) or _is_within(exe, p) for p in ro):
-            raise SandboxUnavailable(
-                f"the kernel's interpreter {kernel_cmd[0]} is outside the sandbox's read-only folders "
-                f"({', '.join(sorted({str(p) for p in ro}))}); use the environment nbgrader runs in"
-            )
-        binds: list[tuple[Path, list[str]]] = []
-        for p in sorted(set(ro), key=lambda p: len(p.parts)):
-            if p.exists():
-                binds.append((p, ["--ro-bind", str(p), str(p)]))
-        for name in self.packages:
-            pkg = _package_dir(name)
-            if pkg is None or any(_is_within(pkg, p) for p in ro):
-                continue  # not installed, or already visible through the venv
-            binds.append((pkg, ["--dir", str(pkg)]))
-            for entry in sorted(pkg.iterdir()):
-                if entry.name in KEY_FOLDERS:
-                    continue
-                binds.append((entry, ["--ro-bind", str(entry), str(entry)]))
-        binds.append((self._runtime, ["--bind", str(self._runtime), str(self._runtime)]))
-        binds.append((workdir, ["--bind", str(workdir), str(workdir)]))
-
-        venv_bin = Path(sys.prefix) / "bin"
-        sandbox_env = {
-            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": "/tmp",
-            "USER": "learner",
-            "LOGNAME": "learner",
-            "LANG": "C.UTF-8",
-            "IPYTHONDIR": "/tmp/.ipython",
-            "MPLCONFIGDIR": "/tmp/.matplotlib",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        env = env if env is not None else dict(os.environ)
-        sandbox_env.update({k: env[k] for k in PASSED_ENV if k in env})
-        sandbox_env.update((self.kernel_spec.env or {}) if self.kernel_spec else {})
-
-        cmd = [
-            prlimit,
-            f"--cpu={self.cpu_seconds}",  # soft = hard: SIGKILL, not a catchable SIGXCPU
-            f"--as={self.memory_bytes}",
-            f"--fsize={self.file_bytes}",
-            "--core=0",
-            "--",
-            bwrap, *BASE_OPTIONS,
-            *(["--info-fd", str(info_fd)] if info_fd is not None else []),
-            *_scratch_mounts(self.tmp_bytes),
-            *_system_binds(),
-        ]
-        for _, args in binds:
-            cmd += args
-        cmd += [*FINAL_OPTIONS, "--chdir", str(workdir), "--clearenv"]
-        for k, v in sandbox_env.items():
-            cmd += ["--setenv", k, v]
-        return [*cmd, "--", *kernel_cmd]
+        return sandbox_argv(
+            kernel_cmd, Path(cwd), rw=[self._runtime], env=env, info_fd=info_fd,
+            cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_bytes, file_bytes=self.file_bytes,
+            tmp_bytes=self.tmp_bytes, packages=self.packages, extra_ro=self.extra_ro_binds,
+            extra_env=(self.kernel_spec.env or {}) if self.kernel_spec else {},
+        )
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: t.Any) -> None:
         cwd = kw.get("cwd")

@@ -417,7 +417,11 @@ def test_nothing_outside_the_learners_folder_can_be_written(run):
     wrote = [ln.removeprefix("WROTE ") for ln in lines(run, INTRUDER, "WROTE")]
     assert "host /tmp" in wrote
     assert all(Path("/tmp") in run.host_writes[name].parents for name in wrote), wrote
-    assert "BLOCKED write checkout" in text and "BLOCKED write venv" in text
+    assert "BLOCKED write venv" in text
+    if Path("/tmp") not in ROOT.parents:
+        assert "BLOCKED write checkout" in text
+    # (a checkout under /tmp, as in a CI clone, is shadowed by the sandbox's private
+    # /tmp: a write there lands in that tmpfs, never in the checkout, as checked below)
     # ...and nothing reached the host.
     for name, path in run.host_writes.items():
         if name != "gradebook":

@@ -1,0 +1,510 @@
+"""The fast grading path: nbgrader's autograde, without its per-notebook overheads.
+
+Stock ``nbgrader autograde`` spends most of each second on things that are not
+grading: a fresh kernel per notebook (about half a second), a new converter and
+new database connections per notebook, and a database commit per graded cell.
+This path keeps nbgrader's *semantics* by running nbgrader's own preprocessors,
+in nbgrader's own order, taken from nbgrader's own configuration (so whatever
+``settings.apply_nbgrader_config`` adds applies here too), and changes only:
+
+- **execution**: each worker process owns one long-lived bubblewrap sandbox in
+  which :mod:`autograde.forkserver` waits, IPython pre-imported; each notebook runs
+  in a child forked from it, sees only a scratch folder holding that learner's
+  files, and leaves nothing behind (the template kills every process and empties
+  the scratch folder, /tmp and /dev/shm after each learner);
+- **source cells** (``OverwriteCells``, ``OverwriteKernelspec``) are read from the
+  gradebook once per worker, not once per cell;
+- **gradebook writes** (``SaveAutoGrades``, ``AssignLatePenalties``) are computed by
+  the workers with nbgrader's ``determine_grade`` and written by the coordinating
+  process while the workers go on, a commit per batch, with the same rules;
+- **work is spread** over a :mod:`autograde.pool` of worker processes.
+
+``tests/test_fastgrade.py`` and ``benchmarks/grading_benchmark.py`` check that every
+score, and every grade and comment row, equals stock nbgrader's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import (AssignLatePenalties, Execute, OverwriteCells, OverwriteKernelspec,
+                                    SaveAutoGrades)
+
+from . import sandbox
+from .pool import LocalPool, WorkerPool
+from .settings import Settings, nbgrader_config
+
+FORKSERVER = Path(__file__).with_name("forkserver.py")
+MiB = 1024 * 1024
+
+
+# -- results ----------------------------------------------------------------------
+
+@dataclass
+class NotebookGrades:
+    """What SaveAutoGrades would write for one notebook."""
+
+    grades: dict[str, float | None] = field(default_factory=dict)  # grade cell -> auto_score
+    comments: dict[str, str | None] = field(default_factory=dict)  # solution/task cell -> auto_comment
+
+
+@dataclass
+class JobResult:
+    module_id: str
+    student_id: str
+    ok: bool = True
+    reason: str = ""
+    timestamp: object = None  # datetime from timestamp.txt, as nbgrader reads it
+    notebooks: dict[str, NotebookGrades] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # notebooks not submitted: scored 0
+    seconds: float = 0.0
+
+
+# -- the gradebook's source cells, read once ------------------------------------------
+
+class SourceCells:
+    """The parts of nbgrader's Gradebook that OverwriteCells/OverwriteKernelspec read,
+    loaded once from the gradebook into plain objects."""
+
+    def __init__(self, db_url: str, course_id: str, module_ids: Iterable[str]):
+        self.notebooks: dict[tuple[str, str], SimpleNamespace] = {}
+        self.notebook_names: dict[str, list[str]] = {}
+        with Gradebook(db_url, course_id=course_id) as gb:
+            for module_id in module_ids:
+                assignment = gb.find_assignment(module_id)
+                self.notebook_names[module_id] = [nb.name for nb in assignment.notebooks]
+                for nb in assignment.notebooks:
+                    def plain(cells, *attrs):
+                        return [SimpleNamespace(**{a: getattr(c, a) for a in attrs}) for c in cells]
+
+                    self.notebooks[(module_id, nb.name)] = SimpleNamespace(
+                        name=nb.name,
+                        kernelspec=nb.kernelspec,
+                        source_cells=plain(nb.source_cells, "name", "cell_type", "locked", "source", "checksum"),
+                        grade_cells=plain(nb.grade_cells, "name", "max_score", "cell_type"),
+                        solution_cells=plain(nb.solution_cells, "name"),
+                        task_cells=plain(nb.task_cells, "name", "max_score"),
+                    )
+
+    def find_notebook(self, notebook_id: str, assignment_id: str) -> SimpleNamespace:
+        try:
+            return self.notebooks[(assignment_id, notebook_id)]
+        except KeyError:
+            raise MissingEntry() from None
+
+    def _find(self, cells: str, name: str, notebook_id: str, assignment_id: str) -> SimpleNamespace:
+        for cell in getattr(self.find_notebook(notebook_id, assignment_id), cells):
+            if cell.name == name:
+                return cell
+        raise MissingEntry()
+
+    def find_source_cell(self, name: str, notebook_id: str, assignment_id: str) -> SimpleNamespace:
+        return self._find("source_cells", name, notebook_id, assignment_id)
+
+    def find_graded_cell(self, name: str, notebook_id: str, assignment_id: str) -> SimpleNamespace:
+        try:
+            return self._find("grade_cells", name, notebook_id, assignment_id)
+        except MissingEntry:
+            return self._find("task_cells", name, notebook_id, assignment_id)
+
+
+class CachedOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells, reading source cells from :class:`SourceCells`."""
+
+    source: SourceCells | None = None
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.db_url = resources["nbgrader"]["db_url"]
+        self.gradebook = self.source
+        nb, resources = super(OverwriteCells, self).preprocess(nb, resources)  # per cell, nbgrader's logic
+        if self.add_missing_cells:
+            nb, resources = self.add_missing_grade_cells(nb, resources)
+            nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
+
+
+class CachedOverwriteKernelspec(OverwriteKernelspec):
+    source: SourceCells | None = None
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        kernelspec = self.source.find_notebook(resources["nbgrader"]["notebook"], resources["nbgrader"]["assignment"]).kernelspec
+        if kernelspec is not None:
+            kernelspec = json.loads(kernelspec)
+        if kernelspec:
+            nb.metadata["kernelspec"] = kernelspec
+        return nb, resources
+
+
+# -- the sandboxed template ---------------------------------------------------------
+
+class ExecutionFailed(RuntimeError):
+    pass
+
+
+class SandboxedTemplate:
+    """One long-lived sandbox running autograde/forkserver.py, with a scratch folder
+    (the only thing bound writable) that holds one learner's files at a time."""
+
+    def __init__(self, s: Settings, timeout: int, memory_bytes: int = 2048 * MiB, file_bytes: int = 64 * MiB,
+                 output_bytes: int = 8 * MiB):
+        self.settings = s
+        self.timeout = timeout
+        self.limits = {"cpu": max(60, 5 * timeout), "memory": memory_bytes, "fsize": file_bytes, "output": output_bytes}
+        self.root = Path(tempfile.mkdtemp(prefix="hcwh-fast-")).resolve()
+        os.chmod(self.root, 0o700)
+        self.work = self.root / "work"
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> None:
+        self.work.mkdir(exist_ok=True)
+        os.chmod(self.work, 0o777)  # the sandbox's "nobody" writes here
+        argv = [sys.executable, str(FORKSERVER)]
+        if self.settings.sandbox:
+            argv.append("--sandboxed")
+            cmd = sandbox.sandbox_argv(
+                argv, self.work, env={"NBGRADER_EXECUTION": "autograde"},
+                cpu_seconds=10**6,  # the template itself; each child gets limits["cpu"]
+                memory_bytes=4096 * MiB, file_bytes=self.limits["fsize"], extra_ro=[str(FORKSERVER)],
+            )
+        else:
+            cmd = argv
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     cwd=self.work, start_new_session=True)
+        ready = self._read_line(60)
+        if not ready or json.loads(ready).get("status") != "ready":
+            self.stop()
+            raise sandbox.SandboxUnavailable(f"the grading sandbox did not start: {ready!r}")
+
+    def _read_line(self, timeout: float) -> str | None:
+        """One reply line, or None if the template died or went silent."""
+        assert self.proc and self.proc.stdout
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while not buf.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([fd], [], [], max(0.0, left))
+            if not ready:
+                return None
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return None
+            buf += chunk
+        return buf.decode("utf-8")
+
+    def run(self, files_from: Path, cells: list[str]) -> list[list[dict]] | str:
+        """Run ``cells`` with a copy of ``files_from`` as the working folder.
+        Returns the outputs per cell, or the reason the notebook could not run."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        _empty(self.work)
+        for entry in files_from.iterdir():
+            if entry.is_file() and not entry.is_symlink():
+                shutil.copyfile(entry, self.work / entry.name)
+                os.chmod(self.work / entry.name, 0o666)
+        wall = min(3600, self.timeout * max(1, len(cells)))
+        request = {"cells": cells, "workdir": str(self.work), "timeout": self.timeout, "wall": wall, "limits": self.limits}
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
+            self.proc.stdin.flush()
+            line = self._read_line(wall + 30)
+        except BrokenPipeError:
+            line = None
+        finally:
+            _empty(self.work)
+        if line is None:
+            self.stop()  # restarted for the next learner
+            return "the grading sandbox stopped answering"
+        reply = json.loads(line)
+        if reply.get("status") != "ok":
+            return reply.get("reason", "the notebook could not run")
+        return reply["outputs"]
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, 9)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+            self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _empty(folder: Path) -> None:
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+# -- one worker process ---------------------------------------------------------------
+
+def _resolve(cls) -> type:
+    """nbgrader's preprocessor lists hold classes or dotted names."""
+    if isinstance(cls, str):
+        from traitlets.utils.importstring import import_item
+
+        return import_item(cls)
+    return cls
+
+
+class Worker:
+    """Grades one submission at a time with nbgrader's preprocessors and the template."""
+
+    def __init__(self, s: Settings, module_ids: list[str]):
+        self.settings = s
+        self.config = nbgrader_config(s)
+        self.coursedir = CourseDirectory(config=self.config)
+        self.source = SourceCells(s.gradebook_url, s.course_id, module_ids)
+        converter = Autograde(coursedir=self.coursedir, config=self.config)
+        self.before = [self._make(cls) for cls in converter.sanitize_preprocessors]
+        after = [_resolve(cls) for cls in converter.autograde_preprocessors]
+        executes = [i for i, cls in enumerate(after) if issubclass(cls, Execute)]
+        if len(executes) != 1:
+            raise RuntimeError(f"expected one Execute preprocessor in nbgrader's autograde list, found {len(executes)}")
+        self.after = [self._make(cls) for cls in after[executes[0] + 1:]]
+        self.timeout = int(self.config.Execute.get("timeout", 30) or 30)
+        self.template = SandboxedTemplate(s, self.timeout)
+
+    def _make(self, cls):
+        cls = _resolve(cls)
+        if cls is OverwriteCells:
+            pp = CachedOverwriteCells(config=self.config)
+        elif cls is OverwriteKernelspec:
+            pp = CachedOverwriteKernelspec(config=self.config)
+        elif cls in (SaveAutoGrades, AssignLatePenalties):
+            return None  # the coordinator writes these, batched (see GradebookWriter)
+        else:
+            pp = cls(config=self.config)
+        if isinstance(pp, (CachedOverwriteCells, CachedOverwriteKernelspec)):
+            pp.source = self.source
+        return pp
+
+    @staticmethod
+    def _apply(pps, nb: NotebookNode, resources: dict) -> NotebookNode:
+        for pp in pps:
+            if pp is not None:
+                nb, resources = pp(nb, resources)  # __call__ honours each one's `enabled`
+        return nb
+
+    def grade(self, module_id: str, student_id: str) -> JobResult:
+        started = time.monotonic()
+        result = JobResult(module_id, student_id)
+        cd = self.coursedir
+        src = Path(cd.format_path(cd.submitted_directory, student_id, module_id))
+        dest = Path(cd.format_path(cd.autograded_directory, student_id, module_id))
+        try:
+            result.timestamp = cd.get_existing_timestamp(str(src))
+            if dest.exists():
+                shutil.rmtree(dest)
+            dest.mkdir(parents=True)
+            ignore = cd.ignore + ["*.ipynb"]
+            for filename in utils.find_all_files(str(src), ignore):
+                target = dest / os.path.relpath(filename, src)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(filename, target)
+            source_dir = Path(cd.format_path(cd.source_directory, ".", module_id))
+            for filename in utils.find_all_files(str(source_dir), ignore):
+                target = dest / os.path.relpath(filename, source_dir)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.unlink(missing_ok=True)
+                shutil.copy(filename, target)
+            for notebook_id in self.source.notebook_names[module_id]:
+                path = src / f"{notebook_id}.ipynb"
+                if not path.exists():
+                    result.missing.append(notebook_id)
+                    continue
+                result.notebooks[notebook_id] = self._grade_notebook(path, dest, module_id, student_id, notebook_id)
+            for path in dest.rglob("*"):
+                if path.is_file():
+                    os.chmod(path, 0o444)  # as nbgrader leaves autograded files
+        except (ExecutionFailed, OSError, ValueError, RuntimeError, nbformat.reader.NotJSONError) as exc:
+            shutil.rmtree(dest, ignore_errors=True)  # nbgrader removes a failed assignment too
+            result.ok = False
+            result.reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ExecutionFailed) else str(exc)
+        result.seconds = time.monotonic() - started
+        return result
+
+    def _grade_notebook(self, path: Path, dest: Path, module_id: str, student_id: str, notebook_id: str) -> NotebookGrades:
+        nb = nbformat.read(path, as_version=4)
+        resources = {
+            "unique_key": notebook_id,
+            "output_files_dir": f"{notebook_id}_files",
+            "nbgrader": {"student": student_id, "assignment": module_id, "notebook": notebook_id,
+                         "db_url": self.settings.gradebook_url},
+        }
+        nb = self._apply(self.before, nb, resources)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        outputs = self.template.run(dest, [c.source for c in code])
+        if isinstance(outputs, str):
+            raise ExecutionFailed(outputs)
+        for count, (cell, outs) in enumerate(zip(code, outputs), start=1):
+            cell.outputs = [nbformat.from_dict(o) for o in outs]
+            cell.execution_count = count
+            for out in cell.outputs:
+                if out.output_type == "execute_result":
+                    out.execution_count = count
+        nb = self._apply(self.after, nb, resources)
+        grades = NotebookGrades()
+        for cell in nb.cells:
+            if utils.is_grade(cell):
+                grades.grades[cell.metadata.nbgrader["grade_id"]] = utils.determine_grade(cell)[0]
+            if utils.is_solution(cell) or utils.is_task(cell):
+                unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
+                grades.comments[cell.metadata.nbgrader["grade_id"]] = (
+                    "No response." if unchanged and not utils.is_task(cell) else None)
+        nbformat.write(nb, dest / f"{notebook_id}.ipynb")
+        return grades
+
+    def close(self) -> None:
+        self.template.close()
+
+
+_worker: Worker | None = None
+_worker_error: str = ""
+
+
+def _init_worker(s: Settings, module_ids: list[str]) -> None:
+    # A pool respawns a worker whose initializer raises, forever: keep the error instead
+    # and report it with every job this worker is given.
+    global _worker, _worker_error
+    import atexit
+
+    try:
+        _worker = Worker(s, module_ids)
+    except Exception as exc:  # noqa: BLE001 - reported per job, see _grade_job
+        _worker_error = f"the grading worker could not start: {type(exc).__name__}: {exc}"
+        return
+    atexit.register(_worker.close)
+
+
+def _grade_job(job: tuple[str, str]) -> JobResult:
+    if _worker is None:
+        return JobResult(job[0], job[1], ok=False, reason=_worker_error or "the grading worker did not start")
+    return _worker.grade(*job)
+
+
+# -- the coordinator's gradebook writes -------------------------------------------------
+
+class GradebookWriter:
+    """Applies results as SaveAutoGrades and AssignLatePenalties would, a commit per batch."""
+
+    def __init__(self, s: Settings, batch: int = 20):
+        self.gb = Gradebook(s.gradebook_url, course_id=s.course_id)
+        self.config = nbgrader_config(s)
+        self.batch = batch
+        self.pending = 0
+        self.plugin = AssignLatePenalties(config=self.config).plugin_class(config=self.config)
+
+    def apply(self, r: JobResult) -> None:
+        gb = self.gb
+        gb.update_or_create_student(r.student_id)
+        if r.timestamp:
+            submission = gb.update_or_create_submission(r.module_id, r.student_id, timestamp=r.timestamp)
+        else:
+            submission = gb.update_or_create_submission(r.module_id, r.student_id)
+        by_name = {nb.name: nb for nb in submission.notebooks}
+        for notebook_id in r.missing:  # as nbgrader's Autograde.init_assignment
+            for grade in by_name[notebook_id].grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        if r.ok:
+            for notebook_id, result in r.notebooks.items():
+                sub_nb = by_name[notebook_id]
+                grades = {g.name: g for g in sub_nb.grades}
+                for name, auto_score in result.grades.items():
+                    grade = grades[name]
+                    grade.auto_score = auto_score
+                    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                comments = {c.name: c for c in sub_nb.comments}
+                for name, text in result.comments.items():
+                    comments[name].auto_comment = text
+                gb.db.flush()
+                gb.db.expire(sub_nb)  # its score is a SQL expression: read it afresh
+                sub_nb.late_submission_penalty = None
+                if submission.total_seconds_late > 0:
+                    penalty = self.plugin.late_submission_penalty(r.student_id, sub_nb.score, submission.total_seconds_late)
+                    if penalty is not None:
+                        sub_nb.late_submission_penalty = min(max(penalty, 0), sub_nb.score)
+        self.pending += 1
+        if self.pending >= self.batch:
+            self.commit()
+
+    def commit(self) -> None:
+        self.gb.db.commit()
+        self.pending = 0
+
+    def close(self) -> None:
+        self.commit()
+        self.gb.close()
+
+
+# -- the entry point ----------------------------------------------------------------------
+
+def grade(s: Settings, jobs: list[tuple[str, str]], progress: Callable[[JobResult, int, int], None] | None = None,
+          workers: int | None = None, pool: WorkerPool | None = None) -> list[JobResult]:
+    """Grade ``jobs`` ((module id, learner id) pairs, already collected) and write the
+    gradebook. One learner's failure is recorded in its result and never stops the others."""
+    if s.sandbox:
+        sandbox.require_sandbox(True)
+    if not jobs:
+        return []
+    module_ids = sorted({m for m, _ in jobs})
+    own_pool = pool is None
+    pool = pool or LocalPool(workers, _init_worker, (s, module_ids))
+    writer = GradebookWriter(s)
+    results = []
+    try:
+        for n, result in enumerate(pool.imap_unordered(_grade_job, jobs), start=1):
+            writer.apply(result)
+            results.append(result)
+            if progress:
+                progress(result, n, len(jobs))
+    finally:
+        writer.close()
+        if own_pool:
+            pool.close()
+    return results
+
+
+def gradebook_rows(s: Settings) -> dict[tuple[str, str, str, str], tuple]:
+    """Every autograde-written row, for comparing two grading runs:
+    (module, learner, notebook, cell) -> (auto_score, needs_manual_grade, auto_comment)."""
+    rows: dict[tuple[str, str, str, str], tuple] = {}
+    with Gradebook(s.gradebook_url, course_id=s.course_id) as gb:
+        for assignment in gb.assignments:
+            for submission in assignment.submissions:
+                for nb in submission.notebooks:
+                    comments = {c.name: c.auto_comment for c in nb.comments}
+                    for g in nb.grades:
+                        rows[(assignment.name, submission.student_id, nb.name, g.name)] = (
+                            g.auto_score, g.needs_manual_grade, comments.pop(g.name, None))
+                    for name, text in comments.items():
+                        rows[(assignment.name, submission.student_id, nb.name, name)] = (None, None, text)
+                    rows[(assignment.name, submission.student_id, nb.name, "(late penalty)")] = (
+                        nb.late_submission_penalty, None, None)
+    return rows
