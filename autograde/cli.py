@@ -75,7 +75,7 @@ def _collect(args, s: Settings) -> None:
 def _autograde(args, s: Settings) -> int:
     from .cycle import autograde
 
-    report = autograde(s, args.modules)
+    report = autograde(s, args.modules, engine=args.engine, workers=args.workers)
     return 1 if report.failures else 0
 
 
@@ -139,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=help_text)
         p.set_defaults(func=func)
         p.add_argument("modules", nargs="*", help="module ids (default: every released module)")
+        if name == "autograde":
+            p.add_argument("--engine", choices=["fast", "nbgrader"], default="fast",
+                           help="fast: many learners at once, forked sandboxed kernels (default); "
+                                "nbgrader: nbgrader's own autograde, one learner at a time")
+            p.add_argument("--workers", type=int, default=None, help="fast engine: worker processes (default: one per core)")
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
     p.add_argument("--cohort", help="only this cohort (default: all)")

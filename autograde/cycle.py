@@ -3,10 +3,16 @@
 Plain functions over nbgrader's own machinery (``course.py``); ``hcwh collect``,
 ``hcwh autograde`` and ``hcwh feedback`` call them. One learner's failure never
 stops the others: it is recorded with its reason and summed up at the end.
+
+Autograde is preflight (``preflight.py``: engine-independent checks of each
+submission, with the reason in words for one that cannot be graded) followed by
+an engine that grades the accepted ones (``_engine``: today nbgrader's own
+autograde, one learner at a time), each learner all-or-nothing (``journal.py``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,8 +20,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, Grade, MissingEntry
 
-from . import course
+from . import course, journal, preflight, sandbox
 from .course import NbgraderError
+from .sandbox import SandboxUnavailable
 from .settings import Settings
 
 Progress = Callable[[str], None]
@@ -46,6 +53,7 @@ def collect(s: Settings, module_ids: list[str] | None = None, progress: Progress
     out = {}
     for module_id in _modules(s, module_ids):
         course.collect(s, module_id)
+        journal.protect(s)  # learners' work: the course folder is 0700
         out[module_id] = len(collected_students(s, module_id))
         progress(f"collected {module_id}: {out[module_id]} submission(s) in {s.course_dir / 'submitted'}")
     return out
@@ -58,10 +66,49 @@ class Failure:
     reason: str
 
 
+@dataclass(frozen=True)
+class Result:
+    """One learner's outcome. A submission that is not ``graded`` (rejected by preflight, or
+    the engine failed on it) scores 0 and ``reason`` says why, in words."""
+
+    module_id: str
+    student_id: str
+    graded: bool
+    score: float
+    max_score: float
+    needs_manual: bool = False
+    reason: str | None = None
+    notes: tuple[str, ...] = ()
+    late: bool = False
+    on_roster: bool | None = None  # None: no roster to judge by
+
+    def lines(self, head: str, max_notes: int = preflight.MAX_NOTES) -> list[str]:
+        if self.graded:
+            first = f"{head} {self.score:g}/{self.max_score:g}" + (" (reflections to grade)" if self.needs_manual else "")
+        else:
+            first = f"{head} FAILED: {self.reason} (scored 0/{self.max_score:g})"
+        notes = [f"      - {note}" for note in self.notes[:max_notes]]
+        if len(self.notes) > max_notes:
+            notes.append(f"      - … and {len(self.notes) - max_notes} more")
+        return [first, *notes]
+
+
 @dataclass
 class AutogradeReport:
     graded: list[tuple[str, str, float, float, bool]] = field(default_factory=list)  # module, learner, score, max, needs manual
     failures: list[Failure] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)  # every learner, in grading order
+    recovered: tuple[str, str] | None = None  # (module, learner) an interrupted earlier run left half-graded
+
+    def add(self, r: Result) -> None:
+        self.results.append(r)
+        if r.graded:
+            self.graded.append((r.module_id, r.student_id, r.score, r.max_score, r.needs_manual))
+        else:
+            self.failures.append(Failure(r.module_id, r.student_id, r.reason or "unknown"))
+
+    def result(self, module_id: str, student_id: str) -> Result:
+        return next(r for r in self.results if (r.module_id, r.student_id) == (module_id, student_id))
 
     def summary(self) -> list[str]:
         total = len(self.graded) + len(self.failures)
@@ -69,6 +116,15 @@ class AutogradeReport:
         waiting = sum(1 for *_, manual in self.graded if manual)
         if waiting:
             lines.append(f"{waiting} submission(s) have reflections waiting for a trainer in formgrader.")
+        late = [f"{r.student_id} ({r.module_id})" for r in self.results if r.late]
+        if late:
+            lines.append(f"{len(late)} submission(s) were late, graded normally: {', '.join(late)}")
+        strangers = sorted({r.student_id for r in self.results if r.on_roster is False})
+        if strangers:
+            lines.append(f"{len(strangers)} learner(s) not on the roster, graded: {', '.join(strangers)}")
+        noted = sum(1 for r in self.results if r.graded and r.notes)
+        if noted:
+            lines.append(f"{noted} graded submission(s) have notes for the trainer (the '-' lines above).")
         for f in self.failures:
             lines.append(f"  FAILED {f.module_id} {f.student_id}: {f.reason}")
         return lines
@@ -85,11 +141,32 @@ def failure_reason(message: str) -> str:
     for ln in reversed(lines):
         m = _EXCEPTION.match(ln)
         if m and m["name"] not in _GENERIC:
-            return f"{m['name']}: {m['text']}"[:200]
+            return preflight.printable(f"{m['name']}: {m['text']}", 200)
     for ln in reversed(lines):
         if ln.startswith("[ERROR]") and "see the" not in ln:
-            return ln.removeprefix("[ERROR]").strip()[:200]
-    return (lines[-1] if lines else "nbgrader gave no detail")[:200]
+            return preflight.printable(ln.removeprefix("[ERROR]").strip(), 200)
+    return preflight.printable(lines[-1] if lines else "nbgrader gave no detail", 200)
+
+
+# What an engine's failure means, in words (looked for in its log, in this order); the
+# exception's own line follows in brackets.
+_ENGINE_FAILURES = (
+    ("DeadKernelError", "the notebook's kernel died while it ran (killed by code in the notebook, "
+                        "or past its memory or CPU limit); nothing could be scored"),
+    ("Timeout waiting for IOPub output", "a cell flooded the grader with output (printing without end), so "
+                                         "its results could not be received; nothing could be scored"),
+    ("UnresponsiveKernelError", "the notebook's kernel stopped responding and could not be interrupted; "
+                                "nothing could be scored"),
+    ("CellTimeoutError", "a cell ran past its time limit and could not be stopped; nothing could be scored"),
+)
+
+
+def engine_failure_reason(message: str) -> str:
+    raw = failure_reason(message)
+    for needle, words in _ENGINE_FAILURES:
+        if needle in message:
+            return f"{words} [{preflight.printable(raw, 80)}]"
+    return raw
 
 
 def submission_score(s: Settings, module_id: str, student_id: str) -> tuple[float, float, bool]:
@@ -98,24 +175,169 @@ def submission_score(s: Settings, module_id: str, student_id: str) -> tuple[floa
         return float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
 
 
-def autograde(s: Settings, module_ids: list[str] | None = None, progress: Progress = print) -> AutogradeReport:
-    """Autograde every collected submission of each module, one learner at a time."""
+class AutogradeRefused(NbgraderError, SandboxUnavailable):
+    """Grading must not run: the sandbox is unavailable (the message says what to do)."""
+
+
+GradeOne = Callable[[Settings, str, str], None]
+
+
+def _engine(name: str) -> GradeOne:
+    """The engine's per-learner call: grade one accepted submission of ``submitted/`` into
+    ``autograded/`` and the gradebook, raising (NbgraderError, ...) when it cannot. Every
+    engine gets the same preflight rules (autograde/preflight.py), before and after."""
+    if name == "nbgrader":
+        return course.autograde  # nbgrader's own autograde, one learner at a time
+    raise ValueError(f"unknown autograde engine {name!r} (known: {', '.join(ENGINES)})")
+
+
+ENGINES = ("fast", "nbgrader")  # fast: autograde/fastgrade.py, many learners at once
+
+
+def autograde(s: Settings, module_ids: list[str] | None = None, progress: Progress = print,
+              engine: str = "fast", workers: int | None = None) -> AutogradeReport:
+    """Autograde every collected submission of each module, one learner at a time.
+
+    For each learner: preflight (``preflight.check_submission``) accepts the submission
+    with notes for the trainer, or rejects it with the reason; the engine grades an
+    accepted one. A rejected submission, or one the engine fails on, scores 0 with the
+    reason, in a complete gradebook record. Each learner's grading is all-or-nothing
+    (``journal.Journal``): an interruption puts the learner back as before, and a run
+    killed outright is repaired by the next. Re-running grades everything again, with
+    the same result; scores a trainer gave are kept."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown autograde engine {engine!r} (known: {', '.join(ENGINES)})")
+    grade_one = _engine(engine) if engine != "fast" else None
+    try:
+        sandbox.require_sandbox(s.sandbox)
+    except SandboxUnavailable as exc:
+        raise AutogradeRefused(str(exc)) from None
     todo = [(m, sid) for m in _modules(s, module_ids) for sid in collected_students(s, m)]
-    report = AutogradeReport()
-    for n, (module_id, student_id) in enumerate(todo, start=1):
-        head = f"[{n}/{len(todo)}] {module_id} {student_id} ..."
+    s.course_dir.mkdir(parents=True, exist_ok=True)
+    book = journal.Journal(s)
+    book.lock()
+    try:
+        journal.protect(s)
+        report = AutogradeReport()
+        with course.gradebook(s) as gb:
+            report.recovered = book.rollback(gb)
+        if report.recovered:
+            progress(f"The last autograde stopped while grading {' '.join(report.recovered)}: its grades "
+                     "were put back as they were; everything is graded again now.")
+        journal.backup_gradebook(s)
+        ctx = preflight.context(s)
+        if engine == "fast":
+            _grade_fast(s, ctx, todo, report, progress, workers)
+            for line in report.summary():
+                progress(line)
+            return report
+        for n, (module_id, student_id) in enumerate(todo, start=1):
+            result = _grade_learner(s, ctx, book, grade_one, module_id, student_id)
+            report.add(result)
+            for line in result.lines(f"[{n}/{len(todo)}] {module_id} {student_id} ..."):
+                progress(line)
+        for line in report.summary():
+            progress(line)
+        return report
+    finally:
+        journal.protect(s)
+        book.unlock()
+
+
+def _grade_learner(s: Settings, ctx: preflight.Context, book: journal.Journal, grade_one: GradeOne,
+                   module_id: str, student_id: str) -> Result:
+    verdict = preflight.check_submission(ctx, module_id, student_id)
+    with course.gradebook(s) as gb:
+        before = book.begin(gb, module_id, student_id)
+    try:
+        reason = verdict.reason
+        if verdict.accepted:
+            try:
+                grade_one(s, module_id, student_id)
+            except (NbgraderError, MissingEntry, OSError, ValueError) as exc:
+                reason = engine_failure_reason(str(exc))
+        with course.gradebook(s) as gb:
+            if reason is None:
+                journal.keep_manual_work(gb, module_id, student_id, before)
+                sub = gb.find_submission(module_id, student_id)
+                score, max_score, manual = float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
+            else:
+                journal.record_zero(gb, module_id, student_id, verdict.submitted_at)
+                score, max_score, manual = 0.0, float(gb.find_assignment(module_id).max_score), False
+        notes = list(verdict.notes)
+        if reason is None:
+            notes += _explain(s, ctx, module_id, student_id)
+        else:
+            journal.remove_graded(s, module_id, student_id)  # nothing half-made is left
+        book.commit()
+    except BaseException:
         try:
-            course.autograde(s, module_id, student_id)
-            score, max_score, manual = submission_score(s, module_id, student_id)
-        except (NbgraderError, MissingEntry, OSError, ValueError) as exc:
-            report.failures.append(Failure(module_id, student_id, failure_reason(str(exc))))
-            progress(f"{head} FAILED: {report.failures[-1].reason}")
-            continue
-        report.graded.append((module_id, student_id, score, max_score, manual))
-        progress(f"{head} {score:g}/{max_score:g}" + (" (reflections to grade)" if manual else ""))
-    for line in report.summary():
-        progress(line)
-    return report
+            with course.gradebook(s) as gb:
+                book.rollback(gb)
+        except Exception:
+            pass  # the journal stays: the next run puts this learner back
+        raise
+    return Result(module_id, student_id, graded=reason is None, score=score, max_score=max_score,
+                  needs_manual=manual, reason=reason, notes=tuple(notes), late=verdict.late,
+                  on_roster=verdict.on_roster)
+
+
+def _grade_fast(s: Settings, ctx: preflight.Context, todo: list[tuple[str, str]], report: AutogradeReport,
+                progress: Progress, workers: int | None) -> None:
+    """The fast engine (autograde/fastgrade.py): the same preflight verdicts, notes, zero
+    records and kept manual work as one learner at a time, for many learners at once.
+
+    Safety differs in one way: gradebook writes are committed in batches, so a run killed
+    outright loses (and the next run redoes) the learners of the last batch; the gradebook
+    stays consistent, and it was backed up at the start of the run."""
+    from . import fastgrade
+
+    verdicts = {job: preflight.check_submission(ctx, *job) for job in todo}
+    with course.gradebook(s) as gb:
+        before = {job: journal.snapshot(gb, *job) for job in todo}
+    n = 0
+
+    def finish(module_id: str, student_id: str, reason: str | None, gb: Gradebook) -> None:
+        nonlocal n
+        verdict = verdicts[(module_id, student_id)]
+        if reason is None:
+            journal.keep_manual_work(gb, module_id, student_id, before[(module_id, student_id)])
+            sub = gb.find_submission(module_id, student_id)
+            score, max_score, manual = float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
+            notes = list(verdict.notes) + _explain(s, ctx, module_id, student_id)
+        else:
+            journal.record_zero(gb, module_id, student_id, verdict.submitted_at)
+            score, max_score, manual = 0.0, float(gb.find_assignment(module_id).max_score), False
+            notes = list(verdict.notes)
+            journal.remove_graded(s, module_id, student_id)
+        result = Result(module_id, student_id, graded=reason is None, score=score, max_score=max_score,
+                        needs_manual=manual, reason=reason, notes=tuple(notes), late=verdict.late,
+                        on_roster=verdict.on_roster)
+        report.add(result)
+        n += 1
+        for line in result.lines(f"[{n}/{len(todo)}] {module_id} {student_id} ..."):
+            progress(line)
+
+    rejected = [job for job, v in verdicts.items() if not v.accepted]
+    if rejected:
+        with course.gradebook(s) as gb:
+            for job in rejected:
+                finish(*job, verdicts[job].reason, gb)
+    accepted = [job for job, v in verdicts.items() if v.accepted]
+    fastgrade.grade(s, accepted, workers=workers,
+                    after_apply=lambda r, gb: finish(r.module_id, r.student_id,
+                                                     None if r.ok else engine_failure_reason(r.reason), gb))
+
+
+def _explain(s: Settings, ctx: preflight.Context, module_id: str, student_id: str) -> list[str]:
+    notes = []
+    for name in ctx.references(module_id):
+        path = s.course_dir / "autograded" / student_id / module_id / f"{name}.ipynb"
+        try:
+            notes += preflight.explain(json.loads(path.read_text(encoding="utf-8")), timeout=s.timeout)
+        except (OSError, ValueError):
+            notes.append(f"the graded {name}.ipynb could not be read back")
+    return notes
 
 
 def feedback(s: Settings, module_ids: list[str] | None = None, progress: Progress = print) -> dict[str, int]:

@@ -466,9 +466,12 @@ class GradebookWriter:
 # -- the entry point ----------------------------------------------------------------------
 
 def grade(s: Settings, jobs: list[tuple[str, str]], progress: Callable[[JobResult, int, int], None] | None = None,
-          workers: int | None = None, pool: WorkerPool | None = None) -> list[JobResult]:
+          workers: int | None = None, pool: WorkerPool | None = None,
+          after_apply: Callable[[JobResult, Gradebook], object] | None = None) -> list[JobResult]:
     """Grade ``jobs`` ((module id, learner id) pairs, already collected) and write the
-    gradebook. One learner's failure is recorded in its result and never stops the others."""
+    gradebook. One learner's failure is recorded in its result and never stops the others.
+    ``after_apply(result, gradebook)`` runs in the writer's session right after each
+    result is written (cycle.py uses it for its per-learner bookkeeping)."""
     if s.sandbox:
         sandbox.require_sandbox(True)
     if not jobs:
@@ -481,6 +484,8 @@ def grade(s: Settings, jobs: list[tuple[str, str]], progress: Callable[[JobResul
     try:
         for n, result in enumerate(pool.imap_unordered(_grade_job, jobs), start=1):
             writer.apply(result)
+            if after_apply:
+                after_apply(result, writer.gb)
             results.append(result)
             if progress:
                 progress(result, n, len(jobs))

@@ -56,9 +56,12 @@ def _run_cells(shell, cells: list[str], timeout: float, max_output: int) -> tupl
     current: list[dict] = []
     budget = {"left": max_output}
 
-    def add(output: dict, size: int) -> None:
+    def add(output: dict, size: int, keep: bool = False) -> None:
+        """Printed output and displays count against the budget; results, errors and a
+        cell's first stderr are always kept, since they decide its score (nbgrader scores
+        a test cell with no output full marks: dropping them would be a way to cheat)."""
         budget["left"] -= size
-        if budget["left"] >= 0:
+        if keep or budget["left"] >= 0:
             current.append(output)
 
     class Stream:
@@ -75,7 +78,9 @@ def _run_cells(shell, cells: list[str], timeout: float, max_output: int) -> tupl
                 if budget["left"] >= 0:
                     current[-1]["text"] += text
             else:
-                add({"output_type": "stream", "name": self.name, "text": text}, len(text))
+                first_stderr = self.name == "stderr" and not any(o.get("name") == "stderr" for o in current)
+                add({"output_type": "stream", "name": self.name, "text": text[:10000] if first_stderr else text},
+                    len(text), keep=first_stderr)
             return len(text)
 
         def writelines(self, lines) -> None:
@@ -104,14 +109,14 @@ def _run_cells(shell, cells: list[str], timeout: float, max_output: int) -> tupl
 
         def write_format_data(self, format_dict, md_dict=None):
             add({"output_type": "execute_result", "data": format_dict, "metadata": md_dict or {},
-                 "execution_count": self.shell.execution_count}, len(json.dumps(format_dict, default=str)))
+                 "execution_count": self.shell.execution_count}, len(json.dumps(format_dict, default=str)), keep=True)
 
         def finish_displayhook(self):
             sys.stdout.flush()
 
     def show_traceback(etype, evalue, stb):
-        add({"output_type": "error", "ename": etype.__name__ if etype else "Error", "evalue": str(evalue),
-             "traceback": list(stb)}, sum(len(s) for s in stb))
+        add({"output_type": "error", "ename": etype.__name__ if etype else "Error", "evalue": str(evalue)[:10000],
+             "traceback": [line[:10000] for line in list(stb)[-100:]]}, sum(len(s) for s in stb), keep=True)
 
     shell.display_pub = Publisher(shell=shell, parent=shell)
     shell.displayhook = Hook(shell=shell, cache_size=0, parent=shell)
@@ -158,20 +163,23 @@ def _child(request: dict, shell, result_w: int) -> None:
     os._exit(0)
 
 
-def _read_all(fd: int, deadline: float, pid: int) -> tuple[bytes, str | None]:
+def _read_all(fd: int, deadline: float, pid: int, cap: int) -> tuple[bytes, str | None]:
     import select
 
-    chunks = []
+    chunks, size = [], 0
     while True:
+        if size > cap:
+            return b"", "DeadKernelError: the notebook sent more output than the grader keeps"
         left = deadline - time.monotonic()
         if left <= 0:
-            return b"".join(chunks), "ran past its time limit"
+            return b"".join(chunks), "UnresponsiveKernelError: the notebook ran past its time limit and was stopped"
         ready, _, _ = select.select([fd], [], [], left)
         if ready:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 return b"".join(chunks), None
             chunks.append(chunk)
+            size += len(chunk)
 
 
 def in_own_pid_namespace() -> bool:
@@ -254,7 +262,8 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
             _child(request, shell, write_fd)
         os.close(write_fd)
         deadline = time.monotonic() + request.get("wall", 600)
-        data, problem = _read_all(read_fd, deadline, pid)
+        cap = 4 * request.get("limits", {}).get("output", 8 << 20) + (16 << 20)  # results are kept beyond the budget
+        data, problem = _read_all(read_fd, deadline, pid, cap)
         os.close(read_fd)
         status = _reap_everything(pid, sandboxed)
         if sandboxed:
@@ -263,9 +272,9 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
         if problem is None and not data:
             if status is not None and os.WIFSIGNALED(status):
                 sig = signal.Signals(os.WTERMSIG(status)).name
-                problem = f"the notebook's Python process was killed by {sig} (a crash, or a CPU or memory limit)"
+                problem = f"DeadKernelError: the notebook's Python process was killed by {sig}"
             else:
-                problem = "the notebook's Python process ended without a result (a crash or a memory limit)"
+                problem = "DeadKernelError: the notebook's Python process ended without a result"
         if problem:
             reply = {"status": "failed", "reason": problem}
         else:

@@ -107,14 +107,23 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
     # Quiet kernels: no "running over TCP" banner on the trainer's terminal, no
     # IPython history database written by learners' notebooks.
     c.Execute.extra_arguments = ["--log-level=ERROR", "--HistoryManager.enabled=False"]
-    if s.sandbox:
-        from . import sandbox  # nbgrader-heavy: imported only when grading is configured
+    # Preflight's notebook rules (autograde/nbhooks.py, autograde/preflight.py): what runs is the
+    # module's notebook with the learner's answers; a test's result must be a number within its
+    # points; nothing a browser could run stays in the graded notebook.
+    from . import nbhooks, preflight  # nbgrader-heavy: imported only when grading is configured
 
-        c.Autograde.autograde_preprocessors = sandbox.autograde_preprocessors()
+    c.Autograde.sanitize_preprocessors = nbhooks.sanitize_preprocessors()
+    c.NormalizeSubmission.reference_dirs = [str(p) for p in preflight.reference_dirs(s)]
+    c.OverwriteCells.add_missing_cells = True  # nbgrader's own repair, should a graded cell still be missing
+    if s.sandbox:
+        from . import sandbox
+
+        c.Autograde.autograde_preprocessors = nbhooks.autograde_preprocessors(sandbox.autograde_preprocessors())
     else:
         from .sandbox import warn_unsandboxed
 
         warn_unsandboxed()
+        c.Autograde.autograde_preprocessors = nbhooks.autograde_preprocessors()
     # Learners' answers.json travels with the notebook; nothing else is needed.
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".answers-*"]
     return c

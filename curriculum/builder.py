@@ -33,6 +33,8 @@ You answer by **clicking**; you never need to write or change code.
 2. **Role-plays**: read the situation, choose A, B or C with the mouse or with Tab and Enter.
    You see how the resident reacts and coaching on your choice. Play to the ending; you may play again.
 3. **Scenario questions**: pick your answer with the radio buttons, tick boxes or drop-down lists.
+   With the keyboard: Tab moves between answers, Space selects; open a drop-down list with Space
+   (or Alt+Down), then choose with the arrow keys and Enter.
    Each answer is **saved the moment you make it** (to `answers.json` beside this notebook), so a closed tab
    or a restarted notebook loses nothing. The line under each question says what was saved.
 4. **Reflections**: double-click the box that says *Write your reflection here*, type your answer,

@@ -177,3 +177,22 @@ def test_nothing_of_one_learner_reaches_the_next(tmp_path, modules):
     # and the grader's side of the machine has none of it either
     assert not (s.course_dir / "autograded" / "second" / auth.id / "stolen.json").exists()
     assert not any(p.name == "hcwh-trace" for p in (tmp_path.parent).glob("hcwh-trace"))
+
+
+def test_flooding_output_cannot_hide_a_test_result(tmp_path, modules):
+    """Printed output past the budget is dropped, results never: with nothing answered the
+    hidden tests still return 0 (nbgrader scores a test cell with *no* output full marks)."""
+    s = Settings(state_dir=tmp_path / "state", timeout=20)
+    auth = next(m for m in modules if m.id == "01-authenticity")
+    _prepare(s, [auth])
+    _submit(s, auth, "flooder", edit=_set_answer_cell(0, "import sys\nfor _ in range(12):\n    sys.stdout.write('x' * (1 << 20))"))
+    course.collect(s, auth.id)
+    (result,) = fastgrade.grade(s, [(auth.id, "flooder")], workers=1)
+    assert result.ok, result.reason
+    grades = result.notebooks[auth.id].grades
+    assert grades and all(score == 0 for score in grades.values()), grades
+    with course.gradebook(s) as gb:
+        assert gb.find_submission(auth.id, "flooder").score == 0
+    nb = nbformat.read(s.course_dir / "autograded" / "flooder" / auth.id / f"{auth.id}.ipynb", 4)
+    tests = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert tests and all(any(o.output_type == "execute_result" for o in c.outputs) for c in tests)  # results kept

@@ -535,6 +535,8 @@ def test_opting_out_takes_an_explicit_setting_and_is_loud(monkeypatch, capsys):
     monkeypatch.setattr(sandbox, "_warned", False)
     off = Settings()
     assert not off.sandbox
-    assert "autograde_preprocessors" not in nbgrader_config(off).Autograde
+    unsandboxed = nbgrader_config(off).Autograde.autograde_preprocessors  # nbgrader's Execute, preflight's rules kept
+    assert "autograde.sandbox.SandboxedExecute" not in unsandboxed
+    assert unsandboxed[0] == "nbgrader.preprocessors.execute.Execute" and "autograde.nbhooks.CheckScores" in unsandboxed
     assert "WITHOUT a sandbox" in capsys.readouterr().err
     assert sandbox.require_sandbox() is False
