@@ -134,6 +134,9 @@ def _run_cells(shell, cells: list[str], timeout: float, max_output: int) -> tupl
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             shell.run_cell(source, store_history=True)
+        except CellTimeoutError as exc:  # the timer fired inside IPython's own code, not the cell's
+            current.append({"output_type": "error", "ename": "CellTimeoutError", "evalue": str(exc),
+                            "traceback": [f"CellTimeoutError: {exc}"]})
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         outputs.append(current)
@@ -252,6 +255,12 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
     warnings.resetwarnings()
     shell = InteractiveShell.instance(history_length=0, colors="nocolor")
     shell.history_manager.enabled = False
+    # IPython 9 copies everything a cell prints into the history manager (``_tee``), even
+    # with history off: a cell printing without end would fill memory. Outputs are
+    # captured (and bounded) by _run_cells instead.
+    import contextlib
+
+    shell._tee = lambda channel: contextlib.nullcontext()
     print(json.dumps({"status": "ready", "pid": os.getpid()}), file=stdout, flush=True)
     for line in stdin:
         request = json.loads(line)
