@@ -13,6 +13,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from curriculum.builder import swap_in
 from nbgrader.apps import NbGraderAPI
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
@@ -104,11 +105,7 @@ def generate_release_folder(project_source: Path, release_root: Path, module_ids
             staging = release_root / f".{module_id}.new"
             shutil.rmtree(staging, ignore_errors=True)
             shutil.copytree(built, staging)
-            old = release_root / f".{module_id}.old"
-            if final.exists():
-                final.rename(old)
-            staging.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
+            swap_in(staging, final)
 
 
 def exchange_factory(s: Settings, **overrides):

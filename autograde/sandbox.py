@@ -53,7 +53,8 @@ from traitlets import Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 
-NO_SANDBOX_ENV = "HCWH_NO_SANDBOX"
+from .settings import NO_SANDBOX_ENV, sandbox_opted_out
+
 INSTALL_HINT = "install it with 'apt-get install bubblewrap' (scripts/system-deps.sh does this)"
 # Folders of the learner package that are trainer material (answer keys): never bound in.
 KEY_FOLDERS = frozenset({"modules"})
@@ -71,7 +72,7 @@ class SandboxUnavailable(RuntimeError):
 
 def opted_out() -> bool:
     """True when the environment asks to grade without a sandbox (HCWH_NO_SANDBOX=1)."""
-    return os.environ.get(NO_SANDBOX_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return sandbox_opted_out()
 
 
 UNSANDBOXED_WARNING = f"""

@@ -35,7 +35,7 @@ class Settings:
     timeout: int = 60  # seconds a cell may run under validate/autograde
     # Autograde runs each learner notebook in a bubblewrap sandbox (autograde/sandbox.py);
     # HCWH_NO_SANDBOX=1 opts out, with a loud warning.
-    sandbox: bool = field(default_factory=lambda: not _sandbox_opted_out())
+    sandbox: bool = field(default_factory=lambda: not sandbox_opted_out())
     timezone: str = "UTC"  # the city's clock: due dates are days in it
 
     @classmethod
@@ -86,8 +86,12 @@ class Settings:
         return self.db_url or f"sqlite:///{self.course_dir / 'gradebook.db'}"
 
 
-def _sandbox_opted_out() -> bool:
-    return os.environ.get("HCWH_NO_SANDBOX", "").strip().lower() in {"1", "true", "yes", "on"}
+NO_SANDBOX_ENV = "HCWH_NO_SANDBOX"
+
+
+def sandbox_opted_out() -> bool:
+    """True when the environment asks to grade without a sandbox (HCWH_NO_SANDBOX=1)."""
+    return os.environ.get(NO_SANDBOX_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def apply_nbgrader_config(c: Config, s: Settings) -> Config:

@@ -291,10 +291,17 @@ def write_sources(modules: list[Module], source_root: Path) -> list[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{module_id}-", dir=source_root))
         (staging / f"{module_id}.ipynb").write_bytes(data)
         os.chmod(staging, 0o755)
-        old = source_root / f".{module_id}.old"
-        if final.exists():
-            final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(staging, final)
         written.append(final / f"{module_id}.ipynb")
     return written
+
+
+def swap_in(staging: Path, final: Path) -> None:
+    """Replace the folder ``final`` by ``staging`` (a sibling), by renames only: until
+    the last step the previous folder is intact, and nothing half-copied is ever seen."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
