@@ -108,7 +108,10 @@ scoring.score_question = lambda *args, **kwargs: 99.0   # more than any question
 scoring.score_roleplay = lambda *args, **kwargs: None   # no result: nbgrader would give full points"""
 LOOP = "while True:\n    pass"
 CRASH = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
-MEMORY = "hog = []\nwhile True:\n    hog.append(bytearray(64 * 1024 * 1024))"
+# bytes(n) is calloc'd and never touched, so the address-space limit stops it at once. A hog
+# that writes every page (bytearray) needed 1.9 s here and more than the 4 s cell limit on a
+# loaded CI machine: the time limit then stopped it first, a correct outcome but a different reason.
+MEMORY = "hog = []\nwhile True:\n    hog.append(bytes(64 * 1024 * 1024))"
 FLOOD = "while True:\n    print('x' * 1_000_000)"
 # HTML, script and a forged widget reference from an answer cell, and HTML for every test result;
 # the marker never appears whole in the source, only in what the cell outputs.
