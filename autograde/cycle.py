@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, Grade, MissingEntry
 
-from . import course, journal, preflight, sandbox
+from . import course, journal, preflight, rejections, sandbox
 from .course import NbgraderError
 from .sandbox import SandboxUnavailable
 from .settings import Settings
@@ -257,18 +257,7 @@ def _grade_learner(s: Settings, ctx: preflight.Context, book: journal.Journal, g
             except (NbgraderError, MissingEntry, OSError, ValueError) as exc:
                 reason = engine_failure_reason(str(exc))
         with course.gradebook(s) as gb:
-            if reason is None:
-                journal.keep_manual_work(gb, module_id, student_id, before)
-                sub = gb.find_submission(module_id, student_id)
-                score, max_score, manual = float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
-            else:
-                journal.record_zero(gb, module_id, student_id, verdict.submitted_at)
-                score, max_score, manual = 0.0, float(gb.find_assignment(module_id).max_score), False
-        notes = list(verdict.notes)
-        if reason is None:
-            notes += _explain(s, ctx, module_id, student_id)
-        else:
-            journal.remove_graded(s, module_id, student_id)  # nothing half-made is left
+            result = _settle(s, ctx, gb, verdict, module_id, student_id, reason, before)
         book.commit()
     except BaseException:
         try:
@@ -277,6 +266,26 @@ def _grade_learner(s: Settings, ctx: preflight.Context, book: journal.Journal, g
         except Exception:
             pass  # the journal stays: the next run puts this learner back
         raise
+    return result
+
+
+def _settle(s: Settings, ctx: preflight.Context, gb: Gradebook, verdict: preflight.Verdict, module_id: str,
+            student_id: str, reason: str | None, before: dict | None) -> Result:
+    """After the engine: keep the trainer's manual work on a graded learner, or record a
+    complete 0 for one that failed (no graded copy left half-made; the reason kept for
+    their feedback page, see rejections.py). Both engines end each learner here."""
+    if reason is None:
+        journal.keep_manual_work(gb, module_id, student_id, before)
+        sub = gb.find_submission(module_id, student_id)
+        score, max_score, manual = float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
+        notes = list(verdict.notes) + _explain(s, ctx, module_id, student_id)
+        rejections.clear(s, module_id, student_id)
+    else:
+        journal.record_zero(gb, module_id, student_id, verdict.submitted_at)
+        score, max_score, manual = 0.0, float(gb.find_assignment(module_id).max_score), False
+        notes = list(verdict.notes)
+        journal.remove_graded(s, module_id, student_id)
+        rejections.record(s, module_id, student_id, reason, max_score)
     return Result(module_id, student_id, graded=reason is None, score=score, max_score=max_score,
                   needs_manual=manual, reason=reason, notes=tuple(notes), late=verdict.late,
                   on_roster=verdict.on_roster)
@@ -299,20 +308,8 @@ def _grade_fast(s: Settings, ctx: preflight.Context, todo: list[tuple[str, str]]
 
     def finish(module_id: str, student_id: str, reason: str | None, gb: Gradebook) -> None:
         nonlocal n
-        verdict = verdicts[(module_id, student_id)]
-        if reason is None:
-            journal.keep_manual_work(gb, module_id, student_id, before[(module_id, student_id)])
-            sub = gb.find_submission(module_id, student_id)
-            score, max_score, manual = float(sub.score), float(sub.max_score), bool(sub.needs_manual_grade)
-            notes = list(verdict.notes) + _explain(s, ctx, module_id, student_id)
-        else:
-            journal.record_zero(gb, module_id, student_id, verdict.submitted_at)
-            score, max_score, manual = 0.0, float(gb.find_assignment(module_id).max_score), False
-            notes = list(verdict.notes)
-            journal.remove_graded(s, module_id, student_id)
-        result = Result(module_id, student_id, graded=reason is None, score=score, max_score=max_score,
-                        needs_manual=manual, reason=reason, notes=tuple(notes), late=verdict.late,
-                        on_roster=verdict.on_roster)
+        result = _settle(s, ctx, gb, verdicts[(module_id, student_id)], module_id, student_id, reason,
+                         before[(module_id, student_id)])
         report.add(result)
         n += 1
         for line in result.lines(f"[{n}/{len(todo)}] {module_id} {student_id} ..."):
@@ -345,11 +342,15 @@ def feedback(s: Settings, module_ids: list[str] | None = None, progress: Progres
     out = {}
     for module_id in _modules(s, module_ids):
         course.generate_feedback(s, module_id)
+        rejected = rejections.write_feedback(s, module_id)
         course.release_feedback(s, module_id)
         files = sorted((s.course_dir / "feedback").glob(f"*/{module_id}/*.html"))
         out[module_id] = len(files)
         progress(f"feedback {module_id}: {len(files)} file(s) generated in {s.course_dir / 'feedback'} "
                  f"and released to {s.exchange_dir / s.course_id / 'feedback'}")
+        if rejected:
+            progress(f"  of which {len(rejected)} ask the learner to submit again (their submission could not "
+                     f"be graded): {', '.join(rejected)}")
     return out
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import html
 import json
 import os
 import re
 import shutil
+import stat
 import time
 from dataclasses import replace, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde import course, cycle, roster, sandbox
+from autograde import course, cycle, rejections, roster, sandbox
 from autograde.settings import Settings
 from curriculum.answers import AnswerStore
 from curriculum.builder import _winning_path
@@ -480,3 +482,38 @@ def test_an_unknown_engine_and_a_missing_sandbox_are_refused_before_anything_run
     assert err.startswith("error: Autograde runs learners' code in a bubblewrap sandbox, but 'bwrap' is not installed")
     assert "Traceback" not in err
     assert not s.state_dir.exists()  # nothing was touched
+
+
+def test_a_learner_whose_submission_failed_is_told_to_submit_again(graded):
+    """nbgrader makes feedback only from a graded copy; a rejected learner gets a page saying
+    why and what to do, released and fetched through nbgrader's own exchange."""
+    s, lines = graded.s, []
+    cycle.feedback(s, [MODULE], progress=lines.append)
+    failed = sorted(sid for sid in CASES if not case_for(graded, sid).graded)
+    assert f"of which {len(failed)} ask the learner to submit again" in "\n".join(lines)
+    for sid in failed:
+        reason = graded.report.result(MODULE, sid).reason
+        pages = course.fetch_feedback(s, MODULE, sid, s.state_dir / "homes" / sid)
+        assert pages, sid
+        text = pages[0].read_text(encoding="utf-8")
+        assert "could not be graded" in text and "Submit it again from the Assignments tab" in text, sid
+        assert html.escape(reason) in text and "0 of 30 points" in text, sid
+        assert stat.S_IMODE((s.course_dir / "rejected" / MODULE / f"{sid}.json").stat().st_mode) == 0o600
+    assert [p.name for p in course.fetch_feedback(s, MODULE, "wrongname", s.state_dir / "homes" / "wrongname")] == [
+        f"{MODULE}-Copy1.html"]  # under the name the learner submitted, where their Assignments tab looks
+    # a graded learner gets nbgrader's own feedback, and no such page
+    honest = course.fetch_feedback(s, MODULE, "honest", s.state_dir / "homes" / "honest")
+    assert honest and "could not be graded" not in honest[0].read_text(encoding="utf-8")
+    assert not (s.course_dir / "rejected" / MODULE / "honest.json").exists()
+
+    # The learner submits again, properly. The old page is not offered for the new submission
+    # (collected, not yet graded), and once the new one grades the note is gone.
+    home = s.state_dir / "homes" / "wrongname"
+    (home / MODULE / f"{MODULE}-Copy1.ipynb").rename(home / MODULE / NOTEBOOK)
+    course.submit(s, MODULE, "wrongname", home, at=CASES["wrongname"].at + timedelta(hours=1))
+    cycle.collect(s, [MODULE], progress=lambda line: None)
+    assert "wrongname" not in rejections.write_feedback(s, MODULE)
+    again = cycle.autograde(s, [MODULE], progress=lambda line: None, engine=graded.engine)
+    assert again.result(MODULE, "wrongname").graded
+    assert not (s.course_dir / "rejected" / MODULE / "wrongname.json").exists()
+    assert (s.course_dir / "rejected" / MODULE / "truncated.json").exists()
