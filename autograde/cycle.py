@@ -20,7 +20,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, Grade, MissingEntry
 
-from . import course, journal, preflight, rejections, sandbox
+from . import cgroup, course, journal, preflight, rejections, sandbox
 from .course import NbgraderError
 from .sandbox import SandboxUnavailable
 from .settings import Settings
@@ -209,7 +209,8 @@ def autograde(s: Settings, module_ids: list[str] | None = None, progress: Progre
         raise ValueError(f"unknown autograde engine {engine!r} (known: {', '.join(ENGINES)})")
     grade_one = _engine(engine) if engine != "fast" else None
     try:
-        sandbox.require_sandbox(s.sandbox)
+        if sandbox.require_sandbox(s.sandbox):
+            cgroup.note_if_unavailable(progress)
     except SandboxUnavailable as exc:
         raise AutogradeRefused(str(exc)) from None
     todo = [(m, sid) for m in _modules(s, module_ids) for sid in collected_students(s, m)]

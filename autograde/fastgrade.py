@@ -47,7 +47,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (AssignLatePenalties, Execute, OverwriteCells, OverwriteKernelspec,
                                     SaveAutoGrades)
 
-from . import sandbox
+from . import cgroup, sandbox
 from .pool import LocalPool, WorkerPool
 from .settings import Settings, nbgrader_config
 
@@ -173,6 +173,7 @@ class SandboxedTemplate:
         os.chmod(self.root, 0o700)
         self.work = self.root / "work"
         self.proc: subprocess.Popen | None = None
+        self.group: cgroup.Group | None = None
 
     def _start(self) -> None:
         self.work.mkdir(exist_ok=True)
@@ -180,10 +181,12 @@ class SandboxedTemplate:
         argv = [sys.executable, str(FORKSERVER)]
         if self.settings.sandbox:
             argv.append("--sandboxed")
+            self.group = cgroup.create()  # one learner at a time runs here: the caps are per learner
             cmd = sandbox.sandbox_argv(
                 argv, self.work, env={"NBGRADER_EXECUTION": "autograde"},
                 cpu_seconds=10**6,  # the template itself; each child gets limits["cpu"]
                 memory_bytes=4096 * MiB, file_bytes=self.limits["fsize"], extra_ro=[str(FORKSERVER)],
+                group=self.group,
             )
         else:
             cmd = argv
@@ -247,6 +250,9 @@ class SandboxedTemplate:
                 pass
             self.proc.wait()
             self.proc = None
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
 
     def close(self) -> None:
         self.stop()
@@ -392,14 +398,17 @@ def _init_worker(s: Settings, module_ids: list[str]) -> None:
     # A pool respawns a worker whose initializer raises, forever: keep the error instead
     # and report it with every job this worker is given.
     global _worker, _worker_error
-    import atexit
+    from multiprocessing.util import Finalize
 
     try:
         _worker = Worker(s, module_ids)
     except Exception as exc:  # noqa: BLE001 - reported per job, see _grade_job
         _worker_error = f"the grading worker could not start: {type(exc).__name__}: {exc}"
         return
-    atexit.register(_worker.close)
+    # A pool worker leaves with os._exit, which skips atexit; multiprocessing's own
+    # finalizers do run when the pool is closed (not when it is terminated: then the
+    # sandbox dies with its parent, and cgroup.create sweeps the group away later).
+    Finalize(_worker, _worker.close, exitpriority=10)
 
 
 def _grade_job(job: tuple[str, str]) -> JobResult:

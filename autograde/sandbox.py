@@ -53,6 +53,7 @@ from traitlets import Integer, List, Unicode
 
 from nbgrader.preprocessors import Execute
 
+from . import cgroup
 from .settings import NO_SANDBOX_ENV, sandbox_opted_out
 
 INSTALL_HINT = "install it with 'apt-get install bubblewrap' (scripts/system-deps.sh does this)"
@@ -202,11 +203,13 @@ def _is_within(path: Path, folder: Path) -> bool:
 def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), env: dict[str, str] | None = None,
                  info_fd: int | None = None, cpu_seconds: int = 300, memory_bytes: int = 2048 * MiB,
                  file_bytes: int = 64 * MiB, tmp_bytes: int = 64 * MiB, packages: t.Sequence[str] = ("curriculum",),
-                 extra_ro: t.Sequence[str] = (), extra_env: dict[str, str] | None = None) -> list[str]:
+                 extra_ro: t.Sequence[str] = (), extra_env: dict[str, str] | None = None,
+                 group: cgroup.Group | None = None) -> list[str]:
     """``prlimit … -- bwrap … -- argv``: run ``argv`` in ``workdir`` (bound read-write, as are
     the ``rw`` folders) seeing only read-only system folders, the Python environment and
     ``packages`` without their KEY_FOLDERS. Shared by the kernel manager below and the
-    fast grading path (autograde/fastgrade.py), so both sandboxes are built one way."""
+    fast grading path (autograde/fastgrade.py), so both sandboxes are built one way.
+    With ``group`` (see cgroup.py) the whole sandbox starts inside that cgroup."""
     bwrap, prlimit = bwrap_path(), prlimit_path()
     if bwrap is None or prlimit is None:
         require_sandbox(True)  # raises with the message
@@ -270,7 +273,8 @@ def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), e
     cmd += [*FINAL_OPTIONS, "--chdir", str(workdir), "--clearenv"]
     for k, v in sandbox_env.items():
         cmd += ["--setenv", k, v]
-    return [*cmd, "--", *argv]
+    cmd = [*cmd, "--", *argv]
+    return group.enter_argv(cmd) if group is not None else cmd
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -292,6 +296,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._info_r: int | None = None
         self._pid1: int | None = None
         self._popen: subprocess.Popen | None = None
+        self._group: cgroup.Group | None = None
         self.transport = "ipc"
         self.connection_file = str(self._runtime / "kernel.json")
         self.ip = str(self._runtime / "ipc")
@@ -318,11 +323,13 @@ class SandboxedKernelManager(AsyncKernelManager):
     def sandbox_command(self, kernel_cmd: list[str], cwd: str, env: dict[str, str] | None = None,
                         info_fd: int | None = None) -> list[str]:
         """The full command: rlimits, then bwrap, then the kernel's own command."""
+        if self._group is None:
+            self._group = cgroup.create()
         return sandbox_argv(
             kernel_cmd, Path(cwd), rw=[self._runtime], env=env, info_fd=info_fd,
             cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_bytes, file_bytes=self.file_bytes,
             tmp_bytes=self.tmp_bytes, packages=self.packages, extra_ro=self.extra_ro_binds,
-            extra_env=(self.kernel_spec.env or {}) if self.kernel_spec else {},
+            extra_env=(self.kernel_spec.env or {}) if self.kernel_spec else {}, group=self._group,
         )
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: t.Any) -> None:
@@ -389,6 +396,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                 if time.monotonic() > deadline:
                     raise SandboxUnavailable(f"the sandbox's processes (pid {pid1}) did not stop")
                 time.sleep(0.01)
+        if self._group is not None:
+            self._group.remove()
+            self._group = None
         shutil.rmtree(self._runtime, ignore_errors=True)
 
     def _refuse_course_folder(self, workdir: Path) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde import course, cycle, rejections, roster, sandbox
+from autograde import cgroup, course, cycle, rejections, roster, sandbox
 from autograde.settings import Settings
 from curriculum.answers import AnswerStore
 from curriculum.builder import _winning_path
@@ -115,6 +115,27 @@ CRASH = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
 # loaded CI machine: the time limit then stopped it first, a correct outcome but a different reason.
 MEMORY = "hog = []\nwhile True:\n    hog.append(bytes(64 * 1024 * 1024))"
 FLOOD = "while True:\n    print('x' * 1_000_000)"
+# A fork bomb, bounded so that it cannot hurt this machine when the cap is missing: 2,000 children
+# that sleep. Under the sandbox's cgroup (cgroup.py: 256 processes) fork fails part-way; the bomb
+# then kills its children before it stops, so the learner's later cells run as usual (children left
+# alive would keep the cap full and fail the learner's own next cells, at a time that depends on
+# the machine's speed).
+FORKS = """import os, signal, time
+children = []
+try:
+    for _ in range(2000):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        children.append(pid)
+finally:
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)"""
+CAPPED = cgroup.create()  # can this machine cap a sandbox's processes? (removed at once)
+if CAPPED is not None:
+    CAPPED.remove()
 # HTML, script and a forged widget reference from an answer cell, and HTML for every test result;
 # the marker never appears whole in the source, only in what the cell outputs.
 SCRIPT = """from IPython.display import HTML, display
@@ -195,6 +216,10 @@ CASES: dict[str, Case] = {
                     edit=code_in("auth-q-casual-caller-answer", CRASH)),
     "memoryhog": Case(True, HONEST_SCORE, ["cell auth-q-casual-caller-answer: stopped with MemoryError"],
                       edit=code_in("auth-q-casual-caller-answer", MEMORY)),
+    "forker": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed",
+                                        "cell auth-q-casual-caller-answer: stopped with BlockingIOError"]
+                   if CAPPED else ["answer cell(s) hold code the learner typed"],
+                   edit=code_in("auth-q-casual-caller-answer", FORKS)),
     "flooder": Case(False, 0.0, ["a cell flooded the grader with output (printing without end)"],
                     edit=code_in("auth-q-trail-question-answer", FLOOD)),
     "noisy": Case(True, HONEST_SCORE, ["cell auth-q-casual-caller-answer: wrote to stderr",
@@ -419,7 +444,7 @@ def test_no_other_learner_is_affected(graded):
     assert sum(a for a, _, _ in graded.alone.values() if a is not None) == HONEST_SCORE
     # learners whose attack only hurt themselves score what their answers earn, cell by cell
     honest_code = {k: v for k, v in graded.alone.items() if not k.startswith("auth-r-")}
-    for sid in ("extranotebook", "tampered", "looper", "memoryhog", "noisy", "twice", "late", "stranger", "scripter"):
+    for sid in ("extranotebook", "tampered", "looper", "memoryhog", "forker", "noisy", "twice", "late", "stranger", "scripter"):
         got = cell_grades(graded.s, sid)
         assert {k: v for k, v in got.items() if k in honest_code} == honest_code, sid
 
@@ -517,3 +542,14 @@ def test_a_learner_whose_submission_failed_is_told_to_submit_again(graded):
     assert again.result(MODULE, "wrongname").graded
     assert not (s.course_dir / "rejected" / MODULE / "wrongname.json").exists()
     assert (s.course_dir / "rejected" / MODULE / "truncated.json").exists()
+
+
+def test_a_fork_bomb_is_capped_where_the_machine_allows_it(graded):
+    """Each sandbox runs in its own cgroup capped at 256 processes where one can be made
+    (root, or a delegated cgroup); elsewhere autograde says that the cap is missing."""
+    text = "\n".join(graded.lines)
+    if CAPPED is not None:
+        assert "stopped with BlockingIOError" in text_of(graded.report.result(MODULE, "forker"))
+        assert "are not capped" not in text
+    else:
+        assert "no cgroup can be created here" in text
