@@ -183,7 +183,7 @@ def _question_cells(q: Question, n: int) -> list[NotebookNode]:
     how = {
         "single": "Choose **one** answer.",
         "multiple": "Tick **every** answer that applies (partial credit; a wrong tick takes one back).",
-        "ordering": "Put the steps **in order** with the drop-down lists (partial credit for each step in its place).",
+        "ordering": "Put the steps **in order** with the drop-down lists (partial credit: each step you would have to move costs a share).",
         "matching": "**Match** each item with the drop-down lists (partial credit for each match).",
     }[q.kind]
     shown = presented_options(q)

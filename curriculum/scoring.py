@@ -26,11 +26,30 @@ def _fraction(kind: str, given: Any, key: Sequence[str]) -> float:
         right = len(picked & set(key))
         wrong = len(picked - set(key))
         return max(0.0, (right - wrong) / len(key))
-    if kind in ("ordering", "matching"):
-        # A share for each position (ordering) or item (matching) that is right.
+    if kind == "ordering":
+        # Full credit for the key's order; each step that would have to be moved to reach it
+        # costs a share (n - 1 moves at most). Counting steps in their exact slot instead would
+        # give 0 to a learner who put only the first step last.
+        if len(key) < 2:
+            return 1.0 if list(given) == list(key) else 0.0
+        return max(0.0, (_longest_in_order(given, key) - 1) / (len(key) - 1))
+    if kind == "matching":
+        # A share for each item matched right.
         hits = sum(1 for g, k in zip(given, key) if g == k)
         return hits / len(key)
     return 0.0
+
+
+def _longest_in_order(given: Sequence[str | None], key: Sequence[str]) -> int:
+    """How many of the learner's steps are already in the key's order (the longest
+    common subsequence); the other steps are the ones to move."""
+    given = list(given)[: len(key)]
+    row = [0] * (len(key) + 1)
+    for g in given:
+        prev_diag = 0
+        for j, k in enumerate(key, start=1):
+            prev_diag, row[j] = row[j], (prev_diag + 1 if g is not None and g == k else max(row[j], row[j - 1]))
+    return row[-1]
 
 
 def question_score(kind: str, given: Any, key: Sequence[str], points: float) -> float:

@@ -13,8 +13,8 @@ Hand-computed autograded scores (5 questions × 3 points, 3 role-plays × 2 poin
 
 * ana: 15 + 6 = 21
 * ben: casual-caller right 3; positivity a,c,b: (2 right − 1 wrong)/3 × 3 = 1;
-  ordering greet,explain,listen,confirm: 2 of 4 in place = 1.5; matching and
-  trail question wrong 0; one role-play 2  →  7.5
+  ordering greet,explain,listen,confirm: one step to move, (3 in order − 1)/3 × 3 = 2;
+  matching 1 of 3 right = 1; trail question wrong 0; one role-play 2  →  9
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ SUBMITTED_AT = {
     "ana": datetime(2026, 11, 18, 10, 30, tzinfo=timezone.utc),
     "ben": datetime(2026, 11, 21, 15, 0, tzinfo=timezone.utc),  # a day after spring's due date
 }
-EXPECTED_AUTOGRADED = {"ana": 21.0, "ben": 7.5}
+EXPECTED_AUTOGRADED = {"ana": 21.0, "ben": 9.0}
 ANA_REFLECTION_SCORES = (3.0, 2.0, 1.0)  # what the trainer gives her three reflections
 
 
@@ -94,8 +94,8 @@ def answer_ben(m, folder: Path) -> None:
     store = AnswerStore(folder)
     store.put("questions", "auth-q-casual-caller", "a")  # right: 3
     store.put("questions", "auth-q-positivity", ["a", "c", "b"])  # 2 right, 1 wrong: 1
-    store.put("questions", "auth-q-order-greeting", ["greet", "explain", "listen", "confirm"])  # 2 of 4: 1.5
-    store.put("questions", "auth-q-match-behaviors", ["positivity", "representative", "ideas"])  # none: 0
+    store.put("questions", "auth-q-order-greeting", ["greet", "explain", "listen", "confirm"])  # one to move: 2
+    store.put("questions", "auth-q-match-behaviors", ["positivity", "representative", "originality"])  # 1 of 3: 1
     store.put("questions", "auth-q-trail-question", "b")  # wrong: 0
     rp = m.roleplays[0]
     path, ending = _winning_path(rp)

@@ -24,8 +24,8 @@ def test_hand_computed_before_reflections_are_graded(tiny_cohort):
     ana, ben, cora = row(table, "ana"), row(table, "ben"), row(table, "cora")
     assert (ana["status"], ana["autograded_score"], ana["manual_score"], ana["score"], ana["max_score"]) == (
         "awaiting reflection grading", 21.0, 0.0, 21.0, 30.0)
-    assert (ben["status"], ben["autograded_score"], ben["manual_score"], ben["score"]) == ("complete", 7.5, 0.0, 7.5)
-    assert ben["percent"] == pytest.approx(25.0)
+    assert (ben["status"], ben["autograded_score"], ben["manual_score"], ben["score"]) == ("complete", 9.0, 0.0, 9.0)
+    assert ben["percent"] == pytest.approx(30.0)
     assert (ana["late"], ben["late"], cora["late"]) == (False, True, False)
     assert ana["submitted_at"] == pd.Timestamp("2026-11-18 10:30")  # UTC clock
     assert (cora["status"], np.isnan(cora["score"]), cora["max_score"]) == ("not started", True, 30.0)
@@ -69,18 +69,18 @@ def test_hand_computed_after_grading_equals_the_gradebook(tiny_cohort_copy):
     assert {k: by_module[k] for k in ("module", "standard", "learners", "assignments", "complete", "not_started", "late")} == {
         "module": MODULE, "standard": "Authenticity", "learners": 3, "assignments": 3, "complete": 2, "not_started": 1, "late": 1}
     assert by_module["completion_percent"] == pytest.approx(200 / 3)
-    assert by_module["mean_percent"] == pytest.approx((90.0 + 25.0) / 2)
+    assert by_module["mean_percent"] == pytest.approx((90.0 + 30.0) / 2)
 
     (by_standard,) = totals(table, "standard").to_dict("records")
-    assert (by_standard["standard"], by_standard["mean_percent"]) == ("Authenticity", pytest.approx(57.5))
+    assert (by_standard["standard"], by_standard["mean_percent"]) == ("Authenticity", pytest.approx(60.0))
 
     by_cohort = totals(table, "cohort").set_index("cohort")
-    assert by_cohort.loc["spring", ["learners", "complete", "late", "completion_percent", "mean_percent"]].tolist() == [2, 2, 1, 100.0, 57.5]
+    assert by_cohort.loc["spring", ["learners", "complete", "late", "completion_percent", "mean_percent"]].tolist() == [2, 2, 1, 100.0, 60.0]
     assert by_cohort.loc["autumn", ["learners", "complete", "not_started", "completion_percent"]].tolist() == [1, 0, 1, 0.0]
 
     by_department = totals(table, "department").set_index("department")
     assert by_department.loc["Permits", ["learners", "complete", "not_started", "completion_percent", "mean_percent"]].tolist() == [2, 1, 1, 50.0, 90.0]
-    assert by_department.loc["Utilities", ["learners", "complete", "late", "mean_percent"]].tolist() == [1, 1, 1, 25.0]
+    assert by_department.loc["Utilities", ["learners", "complete", "late", "mean_percent"]].tolist() == [1, 1, 1, 30.0]
 
 
 def test_one_cohort_only(tiny_cohort):

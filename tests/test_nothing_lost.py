@@ -121,7 +121,7 @@ def scores(report: cycle.AutogradeReport) -> dict[str, tuple]:
 def test_rerun_is_idempotent_and_keeps_the_trainers_work(s):
     before = hashes(s.course_dir / "submitted")
     first = cycle.autograde(s, [MODULE], progress=quiet)
-    assert scores(first) == {"ana": (True, 21.0, True), "ben": (True, 7.5, False), "cora": (False, 0.0, False)}
+    assert scores(first) == {"ana": (True, 21.0, True), "ben": (True, 9.0, False), "cora": (False, 0.0, False)}
     once = dump(s)
     again = cycle.autograde(s, [MODULE], progress=quiet)
     assert dump(s) == once  # same rows (same ids), same scores
@@ -131,7 +131,7 @@ def test_rerun_is_idempotent_and_keeps_the_trainers_work(s):
     graded = dump(s)
     third = cycle.autograde(s, [MODULE], progress=quiet)
     assert dump(s) == graded  # manual scores, comments, extra credit, flags, and "done" all kept
-    assert scores(third) == {"ana": (True, 27.0, False), "ben": (True, 9.5, False), "cora": (False, 0.0, False)}
+    assert scores(third) == {"ana": (True, 27.0, False), "ben": (True, 11.0, False), "cora": (False, 0.0, False)}
     with course.gradebook(s) as gb:
         assert not gb.find_submission(MODULE, "ana").needs_manual_grade  # HR sees her complete, still
     assert hashes(s.course_dir / "submitted") == before  # submissions are never modified
@@ -230,7 +230,7 @@ def test_a_killed_run_is_repaired_by_the_next(s):
     assert lines[0] == (f"The last autograde stopped while grading {MODULE} ben: its grades were put back "
                         "as they were; everything is graded again now.")
     assert dump(s) == reference
-    assert scores(report) == {"ana": (True, 27.0, False), "ben": (True, 9.5, False), "cora": (False, 0.0, False)}
+    assert scores(report) == {"ana": (True, 27.0, False), "ben": (True, 11.0, False), "cora": (False, 0.0, False)}
 
 
 def test_a_killed_fast_run_leaves_a_consistent_gradebook_the_next_run_completes(s):
@@ -251,7 +251,7 @@ def test_a_killed_fast_run_leaves_a_consistent_gradebook_the_next_run_completes(
         proc.wait(30)
     report = cycle.autograde(s, [MODULE], progress=quiet, engine="fast")  # the next run finishes the job
     assert dump(s) == reference  # every score and the trainer's work as before
-    assert scores(report) == {"ana": (True, 27.0, False), "ben": (True, 9.5, False), "cora": (False, 0.0, False)}
+    assert scores(report) == {"ana": (True, 27.0, False), "ben": (True, 11.0, False), "cora": (False, 0.0, False)}
 
 
 def test_personal_data_is_private(s):

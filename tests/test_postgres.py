@@ -116,7 +116,7 @@ def test_a_cycle_with_the_gradebook_in_postgresql(postgres, tmp_path):
     grade_ana(s)
     table = completion.completion_table(s, as_of=AS_OF).set_index("employee_id")
     assert table.loc["ana", ["status", "autograded_score", "manual_score", "score"]].tolist() == ["complete", 21.0, 6.0, 27.0]
-    assert table.loc["ben", ["status", "score", "late"]].tolist() == ["complete", 7.5, True]
+    assert table.loc["ben", ["status", "score", "late"]].tolist() == ["complete", 9.0, True]
     assert table.loc["cora", "status"] == "not started"
     files = report.write_report(s, as_of=AS_OF)
     assert "90.0%" in files.html.read_text()

@@ -57,12 +57,12 @@ def test_report_has_the_tables_and_no_reflection_text_or_answer(tiny_cohort_copy
     assert "<script" not in page.lower() and "http" not in page.lower() and "src=" not in page.lower()
     assert page.count("<svg") == 3 and "<style>" in page
     for expected in ("Completion by module", "Scores by standard", "Overdue (0)", "At risk (1)", "Cora Lin",
-                     "Authenticity", "90.0%", "57.5%", "2/3 complete"):
+                     "Authenticity", "90.0%", "60.0%", "2/3 complete"):
         assert expected in page, expected
 
     completion_csv = pd.read_csv(files.csv["completion"])
     assert completion_csv.fillna({"score": -1.0})[["employee_id", "status", "score", "late"]].values.tolist() == [
-        ["cora", "not started", -1.0, False], ["ana", "complete", 27.0, False], ["ben", "complete", 7.5, True]]
+        ["cora", "not started", -1.0, False], ["ana", "complete", 27.0, False], ["ben", "complete", 9.0, True]]
     assert completion_csv.loc[1, "due"] == "2026-11-20"
     assert pd.read_csv(files.csv["at-risk"])[["employee_id", "days_left"]].values.tolist() == [["cora", 4]]
 

@@ -18,7 +18,12 @@ from curriculum.scoring import question_score, score_question, score_roleplay
         ("multiple", ["b", "d"], ["a", "c", "e"], 0.0),  # never below zero
         ("multiple", ["a", "b", "c", "d", "e"], ["a", "c", "e"], 1.0),  # ticking everything is not a strategy
         ("ordering", ["w", "x", "y", "z"], ["w", "x", "y", "z"], 3.0),
-        ("ordering", ["x", "w", "y", "z"], ["w", "x", "y", "z"], 1.5),
+        ("ordering", ["x", "w", "y", "z"], ["w", "x", "y", "z"], 2.0),  # one step to move: 2 of 3 shares
+        ("ordering", ["x", "y", "z", "w"], ["w", "x", "y", "z"], 2.0),  # first step put last: still one move
+        ("ordering", ["y", "z", "w", "x"], ["w", "x", "y", "z"], 1.0),  # two to move
+        ("ordering", ["z", "y", "x", "w"], ["w", "x", "y", "z"], 0.0),  # reversed: three to move
+        ("ordering", ["w", "w", "x", "y"], ["w", "x", "y", "z"], 2.0),  # a step chosen twice, one missing
+        ("ordering", ["w", None, None, "z"], ["w", "x", "y", "z"], 1.0),  # half answered
         ("ordering", [None, None, None, None], ["w", "x", "y", "z"], 0.0),
         ("matching", ["p", "q", "r"], ["p", "q", "r"], 3.0),
         ("matching", ["p", "r", "q"], ["p", "q", "r"], 1.0),
