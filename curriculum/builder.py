@@ -199,11 +199,13 @@ def _question_cells(q: Question, n: int) -> list[NotebookNode]:
         "matching": f"module.matching({q.id!r}, {_code(_options(q.items))}, {_code(_options(shown))})",
     }[q.kind]
     widget = f"### BEGIN SOLUTION\nmodule.record({q.id!r}, {key!r})\n### END SOLUTION\n{call}"
+    # the explanation rides in the hidden test: printed with the score, seen only after grading
+    why = f",\n               explanation={' '.join(q.explanation.split())!r}" if q.explanation else ""
     test = (
         "# Scored automatically when your work is graded. Nothing to do here.\n"
         "### BEGIN HIDDEN TESTS\n"
         f"from curriculum.scoring import score_question\n"
-        f"score_question({q.id!r}, {q.kind!r}, {list(q.answer)!r}, {q.points!r})\n"
+        f"score_question({q.id!r}, {q.kind!r}, {list(q.answer)!r}, {q.points!r}{why})\n"
         "### END HIDDEN TESTS"
     )
     return [

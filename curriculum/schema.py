@@ -86,7 +86,7 @@ class Question(Record):
 
     kinds: ``single`` (answer: one option id), ``multiple`` (answer: every correct
     option id; partial credit), ``ordering`` (answer: all option ids in the right
-    order; partial credit by position), ``matching`` (``items`` to ``options``;
+    order; partial credit: a share lost per step to move), ``matching`` (``items`` to ``options``;
     answer: one option id per item, in item order; partial credit per item).
     """
 
@@ -98,6 +98,8 @@ class Question(Record):
     answer: list[Slug] = Field(min_length=1, description="the key: never released to learners")
     points: Points = 2
     exercises: list[ItemId] = Field(min_length=1, description="framework items this question exercises")
+    explanation: Text | None = Field(None, description="why the best answer is best, in the framework's terms; "
+                                     "shown with the score after grading (in feedback), never before")
 
 
 class Criterion(Record):

@@ -56,11 +56,16 @@ def question_score(kind: str, given: Any, key: Sequence[str], points: float) -> 
     return round(min(points, max(0.0, points * _fraction(kind, given, key))), 4)
 
 
-def score_question(question_id: str, kind: str, key: Sequence[str], points: float, folder: str = ".") -> float:
-    """Score the saved answer to one question. Used by hidden tests."""
+def score_question(question_id: str, kind: str, key: Sequence[str], points: float, folder: str = ".",
+                   explanation: str | None = None) -> float:
+    """Score the saved answer to one question. Used by hidden tests. The explanation
+    (why the best answer is best) is printed with the score, so the learner reads it in
+    their feedback, after grading."""
     given = AnswerStore(folder).get("questions", question_id)
     score = question_score(kind, given, key, points)
     print(f"Question {question_id}: {score:g} of {points:g} points.")
+    if explanation:
+        print(f"Why: {explanation}")
     return float(score)
 
 

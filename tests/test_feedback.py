@@ -25,6 +25,7 @@ def test_feedback_has_scores_and_coaching_but_no_keys(state, modules):
     (html_path,) = (state.course_dir / "feedback" / "learner1" / module.id).glob("*.html")
     html = html_path.read_text(encoding="utf-8")
     assert f"Question {wrong.id}: 0 of {wrong.points:g} points." in html  # the learner's score
+    assert wrong.explanation and f"Why: {' '.join(wrong.explanation.split())[:60]}" in " ".join(html.split())
     assert module.roleplays[0].steps[0].choices[0].coaching.split()[0] in html  # coaching is there
     assert leaks({"feedback.html": html}, [module]) == []
     assert not any(m in html for m in MARKERS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import zipfile
@@ -25,6 +26,11 @@ def key_fingerprints(module) -> list[str]:
     for r in module.reflections:
         prints.append(" ".join(r.example_answer.split())[:80])
     return prints
+
+
+def explanations(module) -> list[str]:
+    """Each question's explanation (its first 60 characters): shown after grading, never before."""
+    return [" ".join(q.explanation.split())[:60] for q in module.questions if q.explanation]
 
 
 def leaks(files: dict[str, str], modules, markers: bool = True) -> list[tuple[str, str]]:
@@ -56,6 +62,15 @@ def test_the_scan_finds_keys_where_they_are(modules):
 
 def test_release_reveals_no_key(modules):
     assert leaks(tree(ROOT / "release"), modules) == []
+    def cell_text(root: Path) -> str:
+        cells = [c for nb in root.rglob("*.ipynb") for c in json.loads(nb.read_text())["cells"]]
+        sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
+        return " ".join(" ".join(sources).split())
+
+    released, built = cell_text(ROOT / "release"), cell_text(ROOT / "source")
+    for m in modules:
+        for text in explanations(m):
+            assert text in built and text not in released, (m.id, text)  # in the hidden tests only
     assert not list((ROOT / "release").rglob("answers.json"))
 
 
@@ -75,5 +90,7 @@ def test_wheel_reveals_no_key(wheel, modules):
     assert any(n.startswith("curriculum/learner.py") for n in names)  # it is the real wheel
     assert not [n for n in names if n.startswith("curriculum/modules/")]
     assert leaks(files, modules, markers=False) == []
+    whole = " ".join(" ".join(files.values()).split())
+    assert [t for m in modules for t in explanations(m) if t in whole] == []
     ids = [q.id for m in modules for q in m.questions] + [r.id for m in modules for r in m.reflections]
     assert [i for i in ids if any(i in text for text in files.values())] == []

@@ -41,6 +41,9 @@ def test_scores_read_what_the_widgets_saved(tmp_path, capsys):
     assert score_question("q2", "single", ["a"], 3.0, folder=tmp_path) == 0.0
     out = capsys.readouterr()
     assert "2 of 3" in out.out and out.err == ""  # stderr would zero the cell under nbgrader
+    score_question("q1", "multiple", ["a", "c", "e"], 3.0, folder=tmp_path, explanation="Listen first.")
+    out = capsys.readouterr()
+    assert out.out.splitlines() == ["Question q1: 2 of 3 points.", "Why: Listen first."] and out.err == ""
 
 
 def test_roleplay_scores_only_after_an_ending(tmp_path):
