@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MiB = 1024 * 1024
-MAX_PIDS = 256  # a grading kernel uses about 10 (threads count); learners never start processes
+MAX_PIDS = 128  # grading peaks at 16 (threads count too); learners never start processes
 MAX_MEMORY = 4096 * MiB  # every process of one sandbox together (each is also capped by RLIMIT_AS)
 CONTROLLERS = ("pids", "memory")
 _counter = itertools.count(1)

@@ -116,7 +116,7 @@ CRASH = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
 MEMORY = "hog = []\nwhile True:\n    hog.append(bytes(64 * 1024 * 1024))"
 FLOOD = "while True:\n    print('x' * 1_000_000)"
 # A fork bomb, bounded so that it cannot hurt this machine when the cap is missing: 2,000 children
-# that sleep. Under the sandbox's cgroup (cgroup.py: 256 processes) fork fails part-way; the bomb
+# that sleep. Under the sandbox's cgroup (cgroup.py: 128 processes) fork fails part-way; the bomb
 # then kills its children before it stops, so the learner's later cells run as usual (children left
 # alive would keep the cap full and fail the learner's own next cells, at a time that depends on
 # the machine's speed).
@@ -545,7 +545,7 @@ def test_a_learner_whose_submission_failed_is_told_to_submit_again(graded):
 
 
 def test_a_fork_bomb_is_capped_where_the_machine_allows_it(graded):
-    """Each sandbox runs in its own cgroup capped at 256 processes where one can be made
+    """Each sandbox runs in its own cgroup capped at 128 processes where one can be made
     (root, or a delegated cgroup); elsewhere autograde says that the cap is missing."""
     text = "\n".join(graded.lines)
     if CAPPED is not None:
