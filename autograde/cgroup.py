@@ -171,7 +171,8 @@ def create(max_pids: int = MAX_PIDS, max_memory: int = MAX_MEMORY) -> Group | No
                 (target / "pids.max").write_text(str(max_pids))
             elif (target / "memory.max").exists():  # v2
                 (target / "memory.max").write_text(str(max_memory))
-                (target / "memory.swap.max").exists() and (target / "memory.swap.max").write_text("0")
+                if (target / "memory.swap.max").exists():
+                    (target / "memory.swap.max").write_text("0")
             else:  # v1
                 (target / "memory.limit_in_bytes").write_text(str(max_memory))
     except OSError:

@@ -44,11 +44,13 @@ def _longest_in_order(given: Sequence[str | None], key: Sequence[str]) -> int:
     """How many of the learner's steps are already in the key's order (the longest
     common subsequence); the other steps are the ones to move."""
     given = list(given)[: len(key)]
-    row = [0] * (len(key) + 1)
+    row = [0] * (len(key) + 1)  # row[j]: the longest for the steps read so far against key[:j]
     for g in given:
-        prev_diag = 0
+        diagonal = 0
         for j, k in enumerate(key, start=1):
-            prev_diag, row[j] = row[j], (prev_diag + 1 if g is not None and g == k else max(row[j], row[j - 1]))
+            above = row[j]
+            row[j] = diagonal + 1 if g is not None and g == k else max(above, row[j - 1])
+            diagonal = above
     return row[-1]
 
 
