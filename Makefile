@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+PROXY  := hub/node_modules/.bin/configurable-http-proxy
 
 .PHONY: install system-deps check build demo test lab clean
 
@@ -13,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The hub's proxy, locally from hub/package-lock.json (never a global npm install).
+$(PROXY): hub/package.json hub/package-lock.json
+	cd hub && npm ci --no-audit --no-fund --loglevel=error
+	touch $(PROXY)
+
+install: $(STAMP) $(PROXY)
 
 system-deps:            ## Debian packages pip cannot provide (chromium, bubblewrap, postgresql)
 	bash scripts/system-deps.sh
@@ -35,4 +41,4 @@ lab: install system-deps  ## JupyterLab with nbgrader's Assignments and Formgrad
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
 
 clean:                  ## remove runtime state (gradebook, submissions) and the venv
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) hub/node_modules
