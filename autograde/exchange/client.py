@@ -262,6 +262,9 @@ class HubExchangeFetchFeedback(HubExchange, abc.ExchangeFetchFeedback):
 
 
 class HubExchangeList(HubExchange, abc.ExchangeList):
+    def copy_files(self):
+        pass
+
     def list_files(self):
         course = self.coursedir.course_id or ""
         if self.inbound or self.cached:
