@@ -21,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
+from email.message import Message
 from pathlib import Path
 
 from nbgrader.exchange import abc
@@ -54,7 +55,7 @@ class HubExchange(abc.Exchange):
 
     # -- transport ------------------------------------------------------------------
     def request(self, method: str, path: str, body: bytes | None = None, query: dict | None = None,
-                headers: dict | None = None) -> tuple[bytes, dict]:
+                headers: dict | None = None) -> tuple[bytes, Message]:
         if not self.url:
             self.fail(f"the hub exchange has no address: set ${URL_ENV} (or c.HubExchange.url)")
         if not self.token:
@@ -64,7 +65,7 @@ class HubExchange(abc.Exchange):
                                      headers={"Authorization": f"token {self.token}", **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=self.request_timeout) as resp:
-                return resp.read(), dict(resp.headers)
+                return resp.read(), resp.headers  # case-insensitive: the proxy lower-cases names
         except urllib.error.HTTPError as exc:
             try:
                 note = json.loads(exc.read()).get("error") or exc.reason
@@ -80,7 +81,7 @@ class HubExchange(abc.Exchange):
 
     def get_tar(self, path: str, query: dict | None = None) -> tuple[list[Member], dict | None]:
         data, headers = self.request("GET", path, query=query)
-        meta = headers.get("X-HCWH-Meta") or headers.get("X-Hcwh-Meta")
+        meta = headers.get("X-HCWH-Meta")
         try:
             return unpack(data), (json.loads(meta) if meta else None)
         except ArchiveRefused as exc:
@@ -213,7 +214,8 @@ class HubExchangeCollect(HubExchange, abc.ExchangeCollect):
     def check(self, members: list[Member], receipt: dict | None, learner: str, module: str) -> None:
         """Every file as the receipt lists it (sha256), none the exchange writes itself."""
         if not receipt or receipt.get("learner") != learner or receipt.get("module") != module:
-            self.fail(f"the exchange sent no matching receipt for {learner}'s {module}; nothing was collected")
+            self.fail(f"the exchange sent no matching receipt for {learner}'s {module} (got {receipt!r}); "
+                      "nothing was collected")
         got = {m.path: m.sha256 for m in members}
         expected = {p: f["sha256"] for p, f in receipt["files"].items()}
         if got != expected or any(p.split("/")[-1] in RESERVED for p in got):
