@@ -283,6 +283,11 @@ def test_collect_by_command_line_formgrader_and_hcwh_alike(hub):
         with as_learner(hub, ANA):
             course.submit(s, MODULE, ANA, home(hub, ANA))
     ana = [r for r in receipts(hub) if r["learner"] == ANA][-1]
+    # what a forger leaves where nbgrader's shared-folder exchange would look: ben's name, an early time
+    forged = s.exchange_dir / s.course_id / "inbound" / f"{BEN}+{MODULE}+2026-03-01 08:00:00.000000 UTC+x"
+    forged.mkdir(parents=True)
+    shutil.copy(home(hub, ANA) / MODULE / f"{MODULE}.ipynb", forged)
+    (forged / "timestamp.txt").write_text("2026-03-01 08:00:00.000000 UTC")
     results = {}
     for way in ("nbgrader", "formgrader", "hcwh"):
         shutil.rmtree(s.course_dir / "submitted", ignore_errors=True)
@@ -296,7 +301,7 @@ def test_collect_by_command_line_formgrader_and_hcwh_alike(hub):
             assert json.loads(data)["success"] is True, data
         else:
             with environment(hub.env()):
-                assert main(["collect", MODULE]) == 0
+                assert main(["collect"]) == 0  # every module the exchange lists as released
         results[way] = _collected(s)
     assert results["nbgrader"] == results["formgrader"] == results["hcwh"]
     folder = s.course_dir / "submitted" / ANA / MODULE

@@ -44,6 +44,7 @@ class HubExchange(abc.Exchange):
     url = Unicode(help="the exchange service's address, e.g. http://127.0.0.1:8000/services/hcwh-exchange/").tag(config=True)
     token = Unicode(help=f"hub API token (default: ${TOKEN_ENV}, else $JUPYTERHUB_API_TOKEN)").tag(config=True)
     request_timeout = Float(120.0, help="seconds to wait for the service").tag(config=True)
+    cache = Unicode("", help="unused: the service, not the learner's folder, remembers submissions").tag(config=True)
 
     @default("url")
     def _url_default(self):
