@@ -136,12 +136,17 @@ def fetched(h: Hub, name: str) -> Path:
     return folder
 
 
-def nbgrader_cli(h: Hub, args: list[str], cwd: Path, token: str) -> subprocess.CompletedProcess:
-    (cwd / "nbgrader_config.py").write_text(  # what a learner's server is given
+def learner_config(h: Hub, cwd: Path) -> None:
+    """The nbgrader config a learner's server is given: the hub exchange, the course."""
+    (cwd / "nbgrader_config.py").write_text(
         f"import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r})\n"
         "from autograde.exchange import apply_nbgrader_config\n"
         f"apply_nbgrader_config(c, {h.exchange_url!r})\n"
         f"c.CourseDirectory.course_id = {h.settings.course_id!r}\n")
+
+
+def nbgrader_cli(h: Hub, args: list[str], cwd: Path, token: str) -> subprocess.CompletedProcess:
+    learner_config(h, cwd)
     return subprocess.run([str(VENV_BIN / "nbgrader"), *args], cwd=cwd, capture_output=True, text=True,
                           env=h.env(**{TOKEN_ENV: token}))
 
@@ -234,10 +239,12 @@ def test_forged_timestamp_and_file_times_do_not_set_the_time(hub):
     (member("pipe", tarfile.FIFOTYPE), "'pipe' is a fifo"),
     (member("../../outside.txt"), "'../../outside.txt' points outside the submission"),
     (member("/etc/cron.d/x"), "'/etc/cron.d/x' is not a relative path inside the submission"),
+    *[(member(f"many/{n}.txt"), "the submission holds more than 200 files or 67108864 bytes") for n in [201]],
 ])
 def test_links_special_files_and_escaping_paths_are_refused(hub, bad, why):
     before = receipts(hub)
-    code, note = refusal(hub, BEN, "POST", f"submissions/{MODULE}", tar_of(member(f"{MODULE}.ipynb"), bad))
+    extra = [member(f"many/{n}.txt") for n in range(200)] if bad.name.startswith("many/") else []
+    code, note = refusal(hub, BEN, "POST", f"submissions/{MODULE}", tar_of(member(f"{MODULE}.ipynb"), *extra, bad))
     assert code == 400 and note.startswith(why) and note.endswith(f"(sent by {BEN}); nothing was stored")
     assert receipts(hub) == before
     assert not list((service.store_dir(hub.settings) / "submissions").glob(f"{BEN}/*/.incoming-*"))
@@ -366,6 +373,28 @@ def test_honest_round_release_to_feedback(hub, honest_round, capsys):
     plan = json.loads(api(hub, ANA, "GET", "plan")[1])["modules"][0]
     assert (plan["submitted_at"], plan["feedback"]) == (latest[ANA]["received_at"], True)
     assert plan["status"] == "submitted late"  # due 2026-03-13; received now, by the server's clock
+
+
+def test_the_assignments_tab_lists_a_learners_own_work_from_the_exchange(hub, honest_round):
+    from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
+
+    with as_learner(hub, ANA):
+        course.fetch_feedback(hub.settings, MODULE, ANA, home(hub, ANA))
+    learner_config(hub, home(hub, ANA))
+    tab = AssignmentList()
+    tab.root_dir = str(home(hub, ANA))
+    with as_learner(hub, ANA), contextlib.chdir(home(hub, ANA)):  # the Assignments tab's server runs there
+        listed = tab.list_assignments(course_id=hub.settings.course_id)
+    assert listed["success"] is True, listed
+    released = [a for a in listed["value"] if a["status"] != "submitted"]
+    submitted = [a for a in listed["value"] if a["status"] == "submitted"]
+    assert [(a["assignment_id"], a["status"]) for a in released] == [(MODULE, "fetched")]
+    (mine,) = submitted
+    assert mine["student_id"] == ANA
+    stamps = [nbgrader_time(r["received_at"]) for r in receipts(hub) if r["learner"] == ANA]
+    assert [sub["timestamp"] for sub in mine["submissions"]] == stamps
+    assert mine["submissions"][-1]["has_exchange_feedback"] is True  # the collected version's feedback
+    assert mine["submissions"][-1]["has_local_feedback"] is True  # just fetched
 
 
 def test_another_learners_feedback_is_refused_by_name(hub, honest_round):
