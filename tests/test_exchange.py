@@ -101,7 +101,6 @@ def hub():
         finally:
             for name in made_users:
                 subprocess.run(["userdel", name], check=False)
-            (shutil.copy(root / "jupyterhub.log", "/tmp/hcwh-exchange-last-hub.log") if (root / "jupyterhub.log").exists() else None)
             shutil.rmtree(root, ignore_errors=True)
 
 

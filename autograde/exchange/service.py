@@ -357,6 +357,8 @@ class Collect(Handler):
         if learner != self.who:
             self.require_trainer(f"read {learner}'s submission")
         receipt = self.store.receipt(learner, module, int(version))
+        self.store.audit(who=self.who, kind=self.kind, action="collect", outcome="accepted", module=module,
+                         learner=learner, version=int(version))
         if not self.is_trainer:
             receipt = {k: v for k, v in receipt.items() if k != "secret"}
         self.send_tar(self.store.submission_files(learner, module, int(version)), receipt)
