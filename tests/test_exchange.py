@@ -182,6 +182,8 @@ def test_trainer_and_learner_are_told_apart_by_the_hub(hub):
     assert code == 403 and note == f"only trainers may release modules; user '{ANA}' is not a trainer"
     code, note = refusal(hub, ANA, "GET", "submissions?all=1")
     assert code == 403 and ANA in note
+    code, note = refusal(hub, ANA, "PUT", f"feedback/{MODULE}?learner={ANA}&version=1", tar_of(member("x.html")))
+    assert code == 403 and note == f"only trainers may release feedback; user '{ANA}' is not a trainer"
 
 
 def test_submit_in_another_learners_name_is_refused(hub):
