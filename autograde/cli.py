@@ -150,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--as-of", type=_date, help="judge due dates as of this day, YYYY-MM-DD (default: today)")
     p.add_argument("--at-risk-days", type=int, default=7, help="at risk: not submitted, due within this many days (default 7)")
     args = parser.parse_args(argv)
-    s = Settings.from_env(**({"state_dir": Path(args.state_dir).resolve()} if args.state_dir else {}))
+    try:
+        s = Settings.from_env(**({"state_dir": Path(args.state_dir).resolve()} if args.state_dir else {}))
+    except ValueError as exc:  # e.g. HCWH_EXCHANGE=hub without HCWH_EXCHANGE_URL
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args, s) or 0
     except (ContentError, NbgraderError, RosterError, UnknownCohort) as exc:

@@ -50,8 +50,9 @@ def _check(result: dict, what: str) -> dict:
 def prepare(s: Settings, module_ids: list[str]) -> None:
     """Make the course folder and exchange; copy the built source notebooks in."""
     s.course_dir.mkdir(parents=True, exist_ok=True)
-    s.exchange_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(s.exchange_dir, 0o777)  # nbgrader requires a world-writable exchange root
+    if s.exchange == "filesystem":  # the hub exchange keeps its own store (autograde/exchange/)
+        s.exchange_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(s.exchange_dir, 0o777)  # nbgrader requires a world-writable exchange root
     for module_id in module_ids:
         src = s.source_dir / module_id
         if not src.is_dir():
@@ -69,6 +70,15 @@ def generate(s: Settings, module_id: str) -> None:
 def release(s: Settings, module_id: str) -> None:
     """nbgrader release_assignment: puts the learner version in the exchange."""
     _check(api(s).release_assignment(module_id), f"release_assignment {module_id}")
+
+
+def released(s: Settings) -> list[dict]:
+    """What the exchange (either kind) lists as released: nbgrader's ExchangeList records."""
+    config = nbgrader_config(s)
+    coursedir = CourseDirectory(config=config)
+    lister = ExchangeFactory(config=config).List(coursedir=coursedir, authenticator=Authenticator(config=config),
+                                                 config=config)
+    return lister.start()
 
 
 def collect(s: Settings, module_id: str) -> None:

@@ -7,6 +7,9 @@ is never committed: ``<project>/var`` unless ``HCWH_STATE_DIR`` says otherwise.
 ``postgresql+psycopg2://user@host/db``. ``HCWH_TIMEZONE`` (an IANA name such
 as ``America/Chicago``; default ``UTC``) is the city's clock: due dates are
 calendar days in it and submission times are shown in it.
+``HCWH_EXCHANGE=hub`` with ``HCWH_EXCHANGE_URL`` (the hub service's address) sends every
+nbgrader exchange operation through the hub exchange (``autograde/exchange/``); unset, the
+exchange is nbgrader's shared folder ``<state>/exchange`` (the single-machine demo).
 ``nbgrader_config.py`` at the project root applies the same settings to
 JupyterLab's nbgrader extensions.
 """
@@ -37,6 +40,8 @@ class Settings:
     # HCWH_NO_SANDBOX=1 opts out, with a loud warning.
     sandbox: bool = field(default_factory=lambda: not sandbox_opted_out())
     timezone: str = "UTC"  # the city's clock: due dates are days in it
+    exchange: str = "filesystem"  # or "hub": the hub exchange service at exchange_url (autograde/exchange/)
+    exchange_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -47,7 +52,17 @@ class Settings:
             s = replace(s, db_url=os.environ["HCWH_DB_URL"])
         if os.environ.get("HCWH_TIMEZONE"):
             s = replace(s, timezone=os.environ["HCWH_TIMEZONE"])
-        return replace(s, **overrides)
+        if os.environ.get("HCWH_EXCHANGE"):
+            s = replace(s, exchange=os.environ["HCWH_EXCHANGE"].strip().lower())
+        if os.environ.get("HCWH_EXCHANGE_URL"):
+            s = replace(s, exchange_url=os.environ["HCWH_EXCHANGE_URL"])
+        s = replace(s, **overrides)
+        if s.exchange not in EXCHANGES:
+            raise ValueError(f"HCWH_EXCHANGE={s.exchange!r} is not an exchange (known: {', '.join(EXCHANGES)})")
+        if s.exchange == "hub" and not s.exchange_url:
+            raise ValueError("HCWH_EXCHANGE=hub needs HCWH_EXCHANGE_URL, the exchange service's address "
+                             "(e.g. http://127.0.0.1:8000/services/hcwh-exchange/)")
+        return s
 
     @property
     def source_dir(self) -> Path:
@@ -86,6 +101,7 @@ class Settings:
         return self.db_url or f"sqlite:///{self.course_dir / 'gradebook.db'}"
 
 
+EXCHANGES = ("filesystem", "hub")
 NO_SANDBOX_ENV = "HCWH_NO_SANDBOX"
 
 
@@ -98,7 +114,12 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
     c.CourseDirectory.root = str(s.course_dir)
     c.CourseDirectory.course_id = s.course_id
     c.CourseDirectory.db_url = s.gradebook_url
-    c.Exchange.root = str(s.exchange_dir)
+    if s.exchange == "hub":
+        from .exchange import apply_nbgrader_config as use_hub_exchange
+
+        use_hub_exchange(c, s.exchange_url)
+    else:
+        c.Exchange.root = str(s.exchange_dir)
     c.ClearSolutions.code_stub = {"python": f"# {SOLUTION_HINT}"}
     c.ClearSolutions.text_stub = REFLECTION_STUB
     c.Execute.timeout = s.timeout
