@@ -196,7 +196,8 @@ class Journal:
         if entry is None:
             return None
         module_id, student_id = entry["module"], entry["student"]
-        restore(gb, module_id, student_id, entry["before"])
+        # the graded copy first: it needs no database, so a locked or lost gradebook (the
+        # record stays in the journal for the next run) still leaves the copy as it was
         graded = self._graded_folder(module_id, student_id)
         if entry["moved"] and self.previous.is_dir():  # the old graded copy back, not the engine's half
             _rmtree(graded)
@@ -204,6 +205,7 @@ class Journal:
             self.previous.rename(graded)
         elif not entry["moved"]:  # there was none: none now
             remove_graded(self.s, module_id, student_id)
+        restore(gb, module_id, student_id, entry["before"])
         self.path.unlink(missing_ok=True)
         return module_id, student_id
 
