@@ -298,6 +298,10 @@ _stopping = threading.Event()  # set once a stop was asked for in this run
 AFTER_LEARNER_ENV = "HCWH_TEST_AFTER_LEARNER"  # tests only: "N:SIGNAL" sends SIGNAL to this run after N learners
 
 
+def _before_engine(module_id: str, student_id: str) -> None:
+    """Called when the nbgrader engine starts on a learner (the journal begun): a test's place."""
+
+
 def _after_learner(n: int) -> None:
     """Called once each learner is written (the journal committed): the test hook's place."""
     hook = os.environ.get(AFTER_LEARNER_ENV, "")
@@ -315,6 +319,7 @@ def _grade_learner(s: Settings, ctx: preflight.Context, book: journal.Journal, g
     try:
         reason = verdict.reason
         if verdict.accepted:
+            _before_engine(module_id, student_id)
             try:
                 grade_one(s, module_id, student_id)
             except (NbgraderError, MissingEntry, OSError, ValueError) as exc:
@@ -332,13 +337,20 @@ def _grade_learner(s: Settings, ctx: preflight.Context, book: journal.Journal, g
             result = _settle(s, ctx, gb, verdict, module_id, student_id, reason, before)
         book.commit()
     except BaseException:
-        try:
-            with course.gradebook(s) as gb:
-                book.rollback(gb)
-        except Exception:
-            pass  # the journal stays: the next run puts this learner back
+        _put_back(s, book)
         raise
     return result
+
+
+def _put_back(s: Settings, book: journal.Journal) -> None:
+    """The learner in flight as before: the graded copy at once, the record if the gradebook
+    can be written (else it stays in the journal and the next run puts it back)."""
+    try:
+        book.restore_graded()
+        with course.gradebook(s) as gb:
+            book.rollback(gb)
+    except Exception:
+        pass
 
 
 def _settle(s: Settings, ctx: preflight.Context, gb: Gradebook, verdict: preflight.Verdict, module_id: str,
@@ -387,11 +399,7 @@ def _grade_fast(s: Settings, ctx: preflight.Context, book: journal.Journal, todo
                 gb.db.commit()
             book.commit()
         except BaseException:
-            try:
-                with course.gradebook(s) as gb:
-                    book.rollback(gb)
-            except Exception:
-                pass  # the journal stays: the next run puts this learner back
+            _put_back(s, book)
             raise
         report.add(result)
         n += 1

@@ -40,7 +40,7 @@ _MACHINE_WORDS = (
                 r"attempt to write a readonly database|Read-only file system|Errno 30\b", re.I),
      "the gradebook database cannot be read or written (gone, moved or read-only)"),
     (re.compile(r"Kernel died before replying to kernel_info|Kernel didn't respond in \d+ seconds|"
-                r"Failed to start the kernel", re.I),
+                r"Failed to start the kernel|SandboxUnavailable", re.I),
      "the grading kernel or its sandbox could not start"),
     (re.compile(r"the grading worker could not start|the grading sandbox did not start|"
                 r"the grading sandbox stopped answering", re.I),

@@ -442,11 +442,24 @@ _worker_error: str = ""
 FAULT_ENV = "HCWH_TEST_WORKER_FAULT"  # tests only: the worker's start raises this text (a machine fault)
 
 
+def _die_with_parent() -> None:
+    """A worker whose coordinator was killed outright gets SIGTERM (Linux PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the coordinator died before the line above
+        os._exit(1)
+
+
 def _init_worker(s: Settings, module_ids: list[str]) -> None:
     # The coordinator alone decides when to stop (Ctrl-C reaches the whole process group):
     # a worker ignores SIGINT and dies of SIGTERM, its sandbox with it (--die-with-parent).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     # An executor whose initializer raises is broken for good, and says only that: keep
     # the error and report it with each job, as a machine fault (see _grade_job).
     global _worker, _worker_error
