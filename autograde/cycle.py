@@ -298,8 +298,14 @@ _stopping = threading.Event()  # set once a stop was asked for in this run
 AFTER_LEARNER_ENV = "HCWH_TEST_AFTER_LEARNER"  # tests only: "N:SIGNAL" sends SIGNAL to this run after N learners
 
 
+IN_ENGINE_ENV = "HCWH_TEST_IN_ENGINE"  # tests only: "LEARNER:SIGNAL" sends SIGNAL to this run as LEARNER's grading begins
+
+
 def _before_engine(module_id: str, student_id: str) -> None:
     """Called when the nbgrader engine starts on a learner (the journal begun): a test's place."""
+    learner, _, name = os.environ.get(IN_ENGINE_ENV, "").partition(":")
+    if learner == student_id:
+        os.kill(os.getpid(), getattr(signal, name))
 
 
 def _after_learner(n: int) -> None:

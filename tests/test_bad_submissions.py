@@ -553,3 +553,4 @@ def test_a_fork_bomb_is_capped_where_the_machine_allows_it(graded):
         assert "are not capped" not in text
     else:
         assert "no cgroup can be created here" in text
+        pytest.skip("no cgroup can be created here (needs root or a delegated cgroup v2): the fork-bomb cap is not tested")
