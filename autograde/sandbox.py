@@ -66,6 +66,7 @@ STDERR_LOG = "kernel-stderr.log"
 SANDBOX_UID = 65534  # "nobody" inside the sandbox (the kernel's files stay the trainer's outside)
 
 MiB = 1024 * 1024
+KERNELSTOP = Path(__file__).with_name("kernelstop.py")  # run in each kernel at its start (settings.py)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -329,7 +330,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return sandbox_argv(
             kernel_cmd, Path(cwd), rw=[self._runtime], env=env, info_fd=info_fd,
             cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_bytes, file_bytes=self.file_bytes,
-            tmp_bytes=self.tmp_bytes, packages=self.packages, extra_ro=self.extra_ro_binds,
+            tmp_bytes=self.tmp_bytes, packages=self.packages, extra_ro=[*self.extra_ro_binds, str(KERNELSTOP)],
             extra_env=(self.kernel_spec.env or {}) if self.kernel_spec else {}, group=self._group,
         )
 
