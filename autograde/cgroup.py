@@ -26,9 +26,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .limits import DEFAULT
+
 MiB = 1024 * 1024
-MAX_PIDS = 128  # grading peaks at 16 (threads count too); learners never start processes
-MAX_MEMORY = 4096 * MiB  # every process of one sandbox together (each is also capped by RLIMIT_AS)
+MAX_PIDS = DEFAULT.processes  # grading peaks at 16 (threads count too); learners never start processes
+MAX_MEMORY = DEFAULT.group_memory_bytes  # every process of one sandbox together (each is also capped by RLIMIT_AS)
 CONTROLLERS = ("pids", "memory")
 _counter = itertools.count(1)
 

@@ -75,8 +75,24 @@ def _collect(args, s: Settings) -> None:
 def _autograde(args, s: Settings) -> int:
     from .cycle import autograde
 
-    report = autograde(s, args.modules, engine=args.engine, workers=args.workers)
+    from .errors import EXIT_MACHINE_FAULT, EXIT_STOPPED, MachineFault
+
+    try:
+        report = autograde(s, args.modules, engine=args.engine, workers=args.workers, progress=_say)
+    except MachineFault as exc:
+        print(f"error: autograde stopped, the machine is at fault, not the learners: {exc}\n"
+              "No learner's grades, graded copies or feedback notes were changed by the one in progress; "
+              "fix the cause and run hcwh autograde again.", file=sys.stderr)
+        return EXIT_MACHINE_FAULT
+    except KeyboardInterrupt as exc:
+        print(f"autograde {exc or 'stopped by Ctrl-C'}: the learner in progress was put back as before; "
+              "run hcwh autograde again to finish.", file=sys.stderr)
+        return EXIT_STOPPED
     return 1 if report.failures else 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # each learner's line as it is written (a pipe would buffer it)
 
 
 def _feedback(args, s: Settings) -> None:
@@ -133,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         v.set_defaults(func=func)
     for name, func, help_text in (
         ("collect", _collect, "collect learners' submissions from the exchange"),
-        ("autograde", _autograde, "autograde every collected submission; exit 1 if any failed"),
+        ("autograde", _autograde, "autograde every collected submission; exit 1 if any failed, "
+         "3 if the machine broke (nothing changed), 130 if stopped"),
         ("feedback", _feedback, "generate feedback for autograded submissions and release it to learners"),
     ):
         p = sub.add_parser(name, help=help_text)

@@ -13,8 +13,12 @@ autograde, one learner at a time), each learner all-or-nothing (``journal.py``).
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from nbgrader.api import Gradebook, Grade, MissingEntry
 
 from . import cgroup, course, journal, preflight, rejections, sandbox
 from .course import NbgraderError
+from .errors import MachineFault, Stopped, as_machine_fault, machine_fault_in
 from .sandbox import SandboxUnavailable
 from .settings import Settings
 
@@ -220,31 +225,98 @@ def autograde(s: Settings, module_ids: list[str] | None = None, progress: Progre
     book = journal.Journal(s)
     book.lock()
     try:
-        journal.protect(s)
-        report = AutogradeReport()
-        with course.gradebook(s) as gb:
-            report.recovered = book.rollback(gb)
-        if report.recovered:
-            progress(f"The last autograde stopped while grading {' '.join(report.recovered)}: its grades "
-                     "were put back as they were; everything is graded again now.")
-        journal.backup_gradebook(s)
-        ctx = preflight.context(s)
-        if engine == "fast":
-            _grade_fast(s, ctx, todo, report, progress, workers)
-            for line in report.summary():
-                progress(line)
-            return report
-        for n, (module_id, student_id) in enumerate(todo, start=1):
-            result = _grade_learner(s, ctx, book, grade_one, module_id, student_id)
-            report.add(result)
-            for line in result.lines(f"[{n}/{len(todo)}] {module_id} {student_id} ..."):
-                progress(line)
-        for line in report.summary():
-            progress(line)
-        return report
+        with _stop_on_signals(), _machine_faults():
+            return _autograde(s, book, todo, progress, engine, grade_one, workers)
     finally:
         journal.protect(s)
         book.unlock()
+
+
+def _autograde(s: Settings, book: journal.Journal, todo: list[tuple[str, str]], progress: Progress, engine: str,
+               grade_one: GradeOne | None, workers: int | None) -> AutogradeReport:
+    journal.protect(s)
+    report = AutogradeReport()
+    with course.gradebook(s) as gb:
+        report.recovered = book.rollback(gb)
+    if report.recovered:
+        progress(f"The last autograde stopped while grading {' '.join(report.recovered)}: its grades "
+                 "were put back as they were; everything is graded again now.")
+    journal.backup_gradebook(s)
+    ctx = preflight.context(s)
+    if engine == "fast":
+        _grade_fast(s, ctx, book, todo, report, progress, workers)
+        for line in report.summary():
+            progress(line)
+        return report
+    for n, (module_id, student_id) in enumerate(todo, start=1):
+        result = _grade_learner(s, ctx, book, grade_one, module_id, student_id)
+        report.add(result)
+        for line in result.lines(f"[{n}/{len(todo)}] {module_id} {student_id} ..."):
+            progress(line)
+        _after_learner(n)
+    for line in report.summary():
+        progress(line)
+    return report
+
+
+@contextmanager
+def _machine_faults():
+    """A database error, full disk or the like anywhere in a run is the machine's fault."""
+    try:
+        yield
+    except MachineFault:
+        raise
+    except Exception as exc:
+        fault = as_machine_fault(exc)
+        if fault is None:
+            raise
+        raise fault from exc
+
+
+@contextmanager
+def _stop_on_signals():
+    """SIGTERM stops a run as Ctrl-C does (a :class:`Stopped`, a KeyboardInterrupt): the
+    learner in flight is put back by the journal and the workers are ended."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        _stopping.set()
+        raise Stopped(f"stopped by {signal.Signals(signum).name}")
+
+    _stopping.clear()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_stopping = threading.Event()  # set once a stop was asked for in this run
+
+
+AFTER_LEARNER_ENV = "HCWH_TEST_AFTER_LEARNER"  # tests only: "N:SIGNAL" sends SIGNAL to this run after N learners
+
+
+IN_ENGINE_ENV = "HCWH_TEST_IN_ENGINE"  # tests only: "LEARNER:SIGNAL" sends SIGNAL to this run as LEARNER's grading begins
+
+
+def _before_engine(module_id: str, student_id: str) -> None:
+    """Called when the nbgrader engine starts on a learner (the journal begun): a test's place."""
+    learner, _, name = os.environ.get(IN_ENGINE_ENV, "").partition(":")
+    if learner == student_id:
+        os.kill(os.getpid(), getattr(signal, name))
+
+
+def _after_learner(n: int) -> None:
+    """Called once each learner is written (the journal committed): the test hook's place."""
+    hook = os.environ.get(AFTER_LEARNER_ENV, "")
+    if hook:
+        count, _, name = hook.partition(":")
+        if n == int(count):
+            os.kill(os.getpid(), getattr(signal, name))
 
 
 def _grade_learner(s: Settings, ctx: preflight.Context, book: journal.Journal, grade_one: GradeOne,
@@ -255,21 +327,38 @@ def _grade_learner(s: Settings, ctx: preflight.Context, book: journal.Journal, g
     try:
         reason = verdict.reason
         if verdict.accepted:
+            _before_engine(module_id, student_id)
             try:
                 grade_one(s, module_id, student_id)
             except (NbgraderError, MissingEntry, OSError, ValueError) as exc:
+                fault = as_machine_fault(exc)
+                words = machine_fault_in(str(exc))
+                if fault is not None:
+                    raise fault from exc
+                if words is not None:
+                    raise MachineFault(f"{words} (while grading {module_id} {student_id}): "
+                                       f"{failure_reason(str(exc))}") from exc
+                if _stopping.is_set():  # nbgrader turns a Ctrl-C inside it into a failure: it is a stop
+                    raise Stopped("stopped") from exc
                 reason = engine_failure_reason(str(exc))
         with course.gradebook(s) as gb:
             result = _settle(s, ctx, gb, verdict, module_id, student_id, reason, before)
         book.commit()
     except BaseException:
-        try:
-            with course.gradebook(s) as gb:
-                book.rollback(gb)
-        except Exception:
-            pass  # the journal stays: the next run puts this learner back
+        _put_back(s, book)
         raise
     return result
+
+
+def _put_back(s: Settings, book: journal.Journal) -> None:
+    """The learner in flight as before: the graded copy at once, the record if the gradebook
+    can be written (else it stays in the journal and the next run puts it back)."""
+    try:
+        book.restore_graded()
+        with course.gradebook(s) as gb:
+            book.rollback(gb)
+    except Exception:
+        pass
 
 
 def _settle(s: Settings, ctx: preflight.Context, gb: Gradebook, verdict: preflight.Verdict, module_id: str,
@@ -294,39 +383,51 @@ def _settle(s: Settings, ctx: preflight.Context, gb: Gradebook, verdict: preflig
                   on_roster=verdict.on_roster)
 
 
-def _grade_fast(s: Settings, ctx: preflight.Context, todo: list[tuple[str, str]], report: AutogradeReport,
-                progress: Progress, workers: int | None) -> None:
+def _grade_fast(s: Settings, ctx: preflight.Context, book: journal.Journal, todo: list[tuple[str, str]],
+                report: AutogradeReport, progress: Progress, workers: int | None) -> None:
     """The fast engine (autograde/fastgrade.py): the same preflight verdicts, notes, zero
     records and kept manual work as one learner at a time, for many learners at once.
-
-    Safety differs in one way: gradebook writes are committed in batches, so a run killed
-    outright loses (and the next run redoes) the learners of the last batch; the gradebook
-    stays consistent, and it was backed up at the start of the run."""
+    Workers grade into a staging folder; this process writes each learner in turn,
+    all-or-nothing through the journal, as the nbgrader engine does."""
     from . import fastgrade
 
+    fastgrade.remove_staging(s)  # what a stopped or killed run left: never written, so never in use
     verdicts = {job: preflight.check_submission(ctx, *job) for job in todo}
-    with course.gradebook(s) as gb:
-        before = {job: journal.snapshot(gb, *job) for job in todo}
     n = 0
 
-    def finish(module_id: str, student_id: str, reason: str | None, gb: Gradebook) -> None:
+    def write(module_id: str, student_id: str, reason: str | None, apply=None) -> None:
         nonlocal n
-        result = _settle(s, ctx, gb, verdicts[(module_id, student_id)], module_id, student_id, reason,
-                         before[(module_id, student_id)])
+        with course.gradebook(s) as gb:
+            before = book.begin(gb, module_id, student_id)
+        try:
+            with course.gradebook(s) as gb:
+                if apply is not None:
+                    apply(gb)
+                result = _settle(s, ctx, gb, verdicts[(module_id, student_id)], module_id, student_id, reason, before)
+                gb.db.commit()
+            book.commit()
+        except BaseException:
+            _put_back(s, book)
+            raise
         report.add(result)
         n += 1
         for line in result.lines(f"[{n}/{len(todo)}] {module_id} {student_id} ..."):
             progress(line)
+        _after_learner(n)
 
-    rejected = [job for job, v in verdicts.items() if not v.accepted]
-    if rejected:
-        with course.gradebook(s) as gb:
-            for job in rejected:
-                finish(*job, verdicts[job].reason, gb)
+    for job, verdict in verdicts.items():
+        if not verdict.accepted:
+            write(*job, verdict.reason)
+
+    def write_result(r: "fastgrade.JobResult", writer: "fastgrade.GradebookWriter") -> None:
+        def apply(gb: Gradebook) -> None:
+            writer.apply(r, gb)  # nbgrader's rules, in this learner's session
+            fastgrade.swap_in_graded(s, r)  # the old copy is in the journal until commit
+
+        write(r.module_id, r.student_id, None if r.ok else engine_failure_reason(r.reason), apply)
+
     accepted = [job for job, v in verdicts.items() if v.accepted]
-    fastgrade.grade(s, accepted, workers=workers,
-                    after_apply=lambda r, gb: finish(r.module_id, r.student_id,
-                                                     None if r.ok else engine_failure_reason(r.reason), gb))
+    fastgrade.grade(s, accepted, workers=workers, write=write_result)
 
 
 def _explain(s: Settings, ctx: preflight.Context, module_id: str, student_id: str) -> list[str]:

@@ -16,8 +16,13 @@ in nbgrader's own order, taken from nbgrader's own configuration (so whatever
   gradebook once per worker, not once per cell;
 - **gradebook writes** (``SaveAutoGrades``, ``AssignLatePenalties``) are computed by
   the workers with nbgrader's ``determine_grade`` and written by the coordinating
-  process while the workers go on, a commit per batch, with the same rules;
-- **work is spread** over a :mod:`autograde.pool` of worker processes.
+  process while the workers go on, one commit per learner, with the same rules;
+- **work is spread** over worker processes: a ``concurrent.futures`` executor
+  (``ProcessPoolExecutor`` here; Dask's ``client.get_executor()`` speaks the same interface).
+
+A fault of the machine (a worker or its sandbox that cannot start or stops answering,
+a full disk, a locked gradebook) raises :class:`autograde.errors.MachineFault`: nothing
+is written for the learner it hit.
 
 ``tests/test_fastgrade.py`` and ``benchmarks/grading_benchmark.py`` check that every
 score, and every grade and comment row, equals stock nbgrader's.
@@ -34,7 +39,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import multiprocessing
+import signal
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -48,11 +57,13 @@ from nbgrader.preprocessors import (AssignLatePenalties, Execute, OverwriteCells
                                     SaveAutoGrades)
 
 from . import cgroup, sandbox
-from .pool import LocalPool, WorkerPool
+from .errors import MachineFault, as_machine_fault
+from .limits import DEFAULT as LIMITS, Limits
 from .settings import Settings, nbgrader_config
 
 FORKSERVER = Path(__file__).with_name("forkserver.py")
 MiB = 1024 * 1024
+STAGING_DIR = ".autograde-staging"  # in the course folder: graded copies not yet written to the gradebook
 
 
 # -- results ----------------------------------------------------------------------
@@ -71,9 +82,11 @@ class JobResult:
     student_id: str
     ok: bool = True
     reason: str = ""
+    fault: str = ""  # a machine fault, not the learner's: nothing may be written for them
     timestamp: object = None  # datetime from timestamp.txt, as nbgrader reads it
     notebooks: dict[str, NotebookGrades] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # notebooks not submitted: scored 0
+    staged: str = ""  # the graded folder, beside the learner's current one until the result is written
     seconds: float = 0.0
 
 
@@ -164,11 +177,12 @@ class SandboxedTemplate:
     """One long-lived sandbox running autograde/forkserver.py, with a scratch folder
     (the only thing bound writable) that holds one learner's files at a time."""
 
-    def __init__(self, s: Settings, timeout: int, memory_bytes: int = 2048 * MiB, file_bytes: int = 64 * MiB,
-                 output_bytes: int = 8 * MiB):
+    def __init__(self, s: Settings, limits: Limits):
         self.settings = s
-        self.timeout = timeout
-        self.limits = {"cpu": max(60, 5 * timeout), "memory": memory_bytes, "fsize": file_bytes, "output": output_bytes}
+        self.timeout = limits.timeout
+        self.kill_after = limits.kill_after
+        self.limits = {"cpu": limits.cpu_seconds, "memory": limits.memory_bytes, "fsize": limits.file_bytes,
+                       "output": limits.output_bytes}
         self.root = Path(tempfile.mkdtemp(prefix="hcwh-fast-")).resolve()
         os.chmod(self.root, 0o700)
         self.work = self.root / "work"
@@ -195,7 +209,7 @@ class SandboxedTemplate:
         ready = self._read_line(60)
         if not ready or json.loads(ready).get("status") != "ready":
             self.stop()
-            raise sandbox.SandboxUnavailable(f"the grading sandbox did not start: {ready!r}")
+            raise MachineFault(f"the grading sandbox did not start: {ready!r}")
 
     def _read_line(self, timeout: float) -> str | None:
         """One reply line, or None if the template died or went silent."""
@@ -224,8 +238,9 @@ class SandboxedTemplate:
             if entry.is_file() and not entry.is_symlink():
                 shutil.copyfile(entry, self.work / entry.name)
                 os.chmod(self.work / entry.name, 0o666)
-        wall = min(3600, self.timeout * max(1, len(cells)))
-        request = {"cells": cells, "workdir": str(self.work), "timeout": self.timeout, "wall": wall, "limits": self.limits}
+        wall = min(3600, self.kill_after * max(1, len(cells)))
+        request = {"cells": cells, "workdir": str(self.work), "timeout": self.timeout, "kill_after": self.kill_after,
+                   "wall": wall, "limits": self.limits}
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
             self.proc.stdin.flush()
@@ -235,8 +250,8 @@ class SandboxedTemplate:
         finally:
             _empty(self.work)
         if line is None:
-            self.stop()  # restarted for the next learner
-            return "the grading sandbox stopped answering"
+            self.stop()  # restarted for the next run
+            raise MachineFault("the grading sandbox stopped answering (its process died or was killed)")
         reply = json.loads(line)
         if reply.get("status") != "ok":
             return reply.get("reason", "the notebook could not run")
@@ -294,7 +309,7 @@ class Worker:
             raise RuntimeError(f"expected one Execute preprocessor in nbgrader's autograde list, found {len(executes)}")
         self.after = [self._make(cls) for cls in after[executes[0] + 1:]]
         self.timeout = int(self.config.Execute.get("timeout", 30) or 30)
-        self.template = SandboxedTemplate(s, self.timeout)
+        self.template = SandboxedTemplate(s, worker_limits(self.config, self.timeout))
 
     def _make(self, cls):
         cls = _resolve(cls)
@@ -303,7 +318,7 @@ class Worker:
         elif cls is OverwriteKernelspec:
             pp = CachedOverwriteKernelspec(config=self.config)
         elif cls in (SaveAutoGrades, AssignLatePenalties):
-            return None  # the coordinator writes these, batched (see GradebookWriter)
+            return None  # the coordinator writes these (see GradebookWriter)
         else:
             pp = cls(config=self.config)
         if isinstance(pp, (CachedOverwriteCells, CachedOverwriteKernelspec)):
@@ -322,11 +337,13 @@ class Worker:
         result = JobResult(module_id, student_id)
         cd = self.coursedir
         src = Path(cd.format_path(cd.submitted_directory, student_id, module_id))
-        dest = Path(cd.format_path(cd.autograded_directory, student_id, module_id))
+        # graded into a staging folder, swapped in by the coordinator once written: a fault,
+        # a stop or a kill leaves the learner's graded copy as it was
+        dest = Path(cd.root) / STAGING_DIR / student_id / module_id
         try:
             result.timestamp = cd.get_existing_timestamp(str(src))
             if dest.exists():
-                shutil.rmtree(dest)
+                _rmtree(dest)
             dest.mkdir(parents=True)
             ignore = cd.ignore + ["*.ipynb"]
             for filename in utils.find_all_files(str(src), ignore):
@@ -348,10 +365,18 @@ class Worker:
             for path in dest.rglob("*"):
                 if path.is_file():
                     os.chmod(path, 0o444)  # as nbgrader leaves autograded files
+            result.staged = str(dest)
+        except MachineFault as exc:
+            _rmtree(dest)
+            result.ok, result.fault = False, str(exc)
         except (ExecutionFailed, OSError, ValueError, RuntimeError, nbformat.reader.NotJSONError) as exc:
-            shutil.rmtree(dest, ignore_errors=True)  # nbgrader removes a failed assignment too
+            _rmtree(dest)  # nbgrader removes a failed assignment too
+            fault = as_machine_fault(exc)
             result.ok = False
-            result.reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ExecutionFailed) else str(exc)
+            if fault is not None:
+                result.fault = str(fault)
+            else:
+                result.reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ExecutionFailed) else str(exc)
         result.seconds = time.monotonic() - started
         return result
 
@@ -390,47 +415,88 @@ class Worker:
         self.template.close()
 
 
+def worker_limits(config, timeout: int) -> Limits:
+    """The fast engine's limits: the same nbgrader config values the kernel sandbox reads
+    (``SandboxedKernelManager.*``, ``SandboxedExecute.max_output_bytes``), defaults from
+    :mod:`autograde.limits`."""
+    km, ex = config.SandboxedKernelManager, config.SandboxedExecute
+    return Limits(timeout=timeout, output_bytes=int(ex.get("max_output_bytes", LIMITS.output_bytes)),
+                  cpu_seconds=int(km.get("cpu_seconds", LIMITS.cpu_seconds)),
+                  memory_bytes=int(km.get("memory_bytes", LIMITS.memory_bytes)),
+                  file_bytes=int(km.get("file_bytes", LIMITS.file_bytes)),
+                  tmp_bytes=int(km.get("tmp_bytes", LIMITS.tmp_bytes)))
+
+
+def _rmtree(path: Path) -> None:
+    """Remove a folder nbgrader's way of leaving it (read-only files); nothing if absent."""
+    if not path.exists():
+        return
+    for sub in [path, *path.rglob("*")]:
+        if sub.is_dir() and not sub.is_symlink():
+            os.chmod(sub, 0o700)
+    shutil.rmtree(path)
+
+
 _worker: Worker | None = None
 _worker_error: str = ""
+FAULT_ENV = "HCWH_TEST_WORKER_FAULT"  # tests only: the worker's start raises this text (a machine fault)
+
+
+def _die_with_parent() -> None:
+    """A worker whose coordinator was killed outright gets SIGTERM (Linux PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the coordinator died before the line above
+        os._exit(1)
 
 
 def _init_worker(s: Settings, module_ids: list[str]) -> None:
-    # A pool respawns a worker whose initializer raises, forever: keep the error instead
-    # and report it with every job this worker is given.
+    # The coordinator alone decides when to stop (Ctrl-C reaches the whole process group):
+    # a worker ignores SIGINT and dies of SIGTERM, its sandbox with it (--die-with-parent).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    # An executor whose initializer raises is broken for good, and says only that: keep
+    # the error and report it with each job, as a machine fault (see _grade_job).
     global _worker, _worker_error
     from multiprocessing.util import Finalize
 
     try:
+        if os.environ.get(FAULT_ENV):
+            raise MachineFault(os.environ[FAULT_ENV])
         _worker = Worker(s, module_ids)
     except Exception as exc:  # noqa: BLE001 - reported per job, see _grade_job
         _worker_error = f"the grading worker could not start: {type(exc).__name__}: {exc}"
         return
-    # A pool worker leaves with os._exit, which skips atexit; multiprocessing's own
-    # finalizers do run when the pool is closed (not when it is terminated: then the
-    # sandbox dies with its parent, and cgroup.create sweeps the group away later).
+    # A worker leaves with os._exit, which skips atexit; multiprocessing's own finalizers
+    # do run at a normal shutdown (a terminated worker's sandbox dies with it, and
+    # cgroup.create sweeps its group away later).
     Finalize(_worker, _worker.close, exitpriority=10)
 
 
 def _grade_job(job: tuple[str, str]) -> JobResult:
     if _worker is None:
-        return JobResult(job[0], job[1], ok=False, reason=_worker_error or "the grading worker did not start")
+        return JobResult(job[0], job[1], ok=False, fault=_worker_error or "the grading worker did not start")
     return _worker.grade(*job)
 
 
 # -- the coordinator's gradebook writes -------------------------------------------------
 
 class GradebookWriter:
-    """Applies results as SaveAutoGrades and AssignLatePenalties would, a commit per batch."""
+    """Applies results as SaveAutoGrades and AssignLatePenalties would. The caller commits
+    once per learner (nbgrader's update_or_create_* commit on their own as well)."""
 
-    def __init__(self, s: Settings, batch: int = 20):
+    def __init__(self, s: Settings):
         self.gb = Gradebook(s.gradebook_url, course_id=s.course_id)
         self.config = nbgrader_config(s)
-        self.batch = batch
-        self.pending = 0
         self.plugin = AssignLatePenalties(config=self.config).plugin_class(config=self.config)
 
-    def apply(self, r: JobResult) -> None:
-        gb = self.gb
+    def apply(self, r: JobResult, gb: Gradebook | None = None) -> None:
+        gb = gb or self.gb
         gb.update_or_create_student(r.student_id)
         if r.timestamp:
             submission = gb.update_or_create_submission(r.module_id, r.student_id, timestamp=r.timestamp)
@@ -459,49 +525,110 @@ class GradebookWriter:
                     penalty = self.plugin.late_submission_penalty(r.student_id, sub_nb.score, submission.total_seconds_late)
                     if penalty is not None:
                         sub_nb.late_submission_penalty = min(max(penalty, 0), sub_nb.score)
-        self.pending += 1
-        if self.pending >= self.batch:
-            self.commit()
-
-    def commit(self) -> None:
-        self.gb.db.commit()
-        self.pending = 0
 
     def close(self) -> None:
-        self.commit()
-        self.gb.close()
+        try:
+            self.gb.db.rollback()  # whatever a stopped learner left uncommitted
+        finally:
+            self.gb.close()
+
+
+def remove_staging(s: Settings) -> None:
+    _rmtree(s.course_dir / STAGING_DIR)
+
+
+def swap_in_graded(s: Settings, r: JobResult) -> None:
+    """Put a result's graded folder in place of the learner's (after the old one was moved
+    aside by the journal, or removed); drop it if the learner failed."""
+    if not r.staged:
+        return
+    staged = Path(r.staged)
+    final = s.course_dir / "autograded" / r.student_id / r.module_id
+    if r.ok:
+        _rmtree(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staged.rename(final)
+    else:
+        _rmtree(staged)
 
 
 # -- the entry point ----------------------------------------------------------------------
 
+def executor(s: Settings, module_ids: list[str], workers: int | None = None) -> ProcessPoolExecutor:
+    """Worker processes on this machine (default: one per core), forked from this one so
+    they inherit the imported nbgrader; each starts its sandboxed template once."""
+    return ProcessPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1),
+                               mp_context=multiprocessing.get_context("fork"),
+                               initializer=_init_worker, initargs=(s, module_ids))
+
+
+def stop_executor(pool: Executor) -> None:
+    """Stop now: cancel what has not started and end the workers (and so their sandboxes)."""
+    # ProcessPoolExecutor has no public way to end running workers (3.14 adds terminate_workers)
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        try:
+            proc.terminate()
+        except (OSError, ValueError):
+            pass
+    for proc in procs:
+        proc.join(10)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(10)
+    pool.shutdown(wait=True)
+
+
 def grade(s: Settings, jobs: list[tuple[str, str]], progress: Callable[[JobResult, int, int], None] | None = None,
-          workers: int | None = None, pool: WorkerPool | None = None,
-          after_apply: Callable[[JobResult, Gradebook], object] | None = None) -> list[JobResult]:
+          workers: int | None = None, pool: Executor | None = None,
+          write: Callable[[JobResult, GradebookWriter], object] | None = None) -> list[JobResult]:
     """Grade ``jobs`` ((module id, learner id) pairs, already collected) and write the
-    gradebook. One learner's failure is recorded in its result and never stops the others.
-    ``after_apply(result, gradebook)`` runs in the writer's session right after each
-    result is written (cycle.py uses it for its per-learner bookkeeping)."""
+    gradebook. One learner's failure is recorded in its result and never stops the others;
+    a machine fault raises :class:`MachineFault` before anything of that learner is written.
+
+    ``pool`` is any ``concurrent.futures.Executor`` whose workers ran ``_init_worker``
+    (default: :func:`executor`; for Dask, ``client.get_executor()`` with a WorkerPlugin
+    calling ``_init_worker``). ``write(result, writer)`` writes one result (default:
+    ``writer.apply``, a commit and the graded folder swapped in); cycle.py passes its own,
+    wrapped in the journal."""
     if s.sandbox:
         sandbox.require_sandbox(True)
     if not jobs:
         return []
     module_ids = sorted({m for m, _ in jobs})
     own_pool = pool is None
-    pool = pool or LocalPool(workers, _init_worker, (s, module_ids))
+    pool = pool or executor(s, module_ids, workers)
     writer = GradebookWriter(s)
     results = []
+    finished = False
     try:
-        for n, result in enumerate(pool.imap_unordered(_grade_job, jobs), start=1):
-            writer.apply(result)
-            if after_apply:
-                after_apply(result, writer.gb)
+        futures = [pool.submit(_grade_job, job) for job in jobs]
+        for n, future in enumerate(as_completed(futures), start=1):
+            try:
+                result = future.result()
+            except BrokenProcessPool as exc:
+                raise MachineFault(f"a grading worker process died ({exc})") from exc
+            if result.fault:
+                swap_in_graded(s, replace(result, ok=False))
+                raise MachineFault(f"{result.fault} (while grading {result.module_id} {result.student_id})")
+            if write is not None:
+                write(result, writer)
+            else:
+                writer.apply(result)
+                writer.gb.db.commit()
+                swap_in_graded(s, result)
             results.append(result)
             if progress:
                 progress(result, n, len(jobs))
+        finished = True
     finally:
         writer.close()
         if own_pool:
-            pool.close()
+            if finished:
+                pool.shutdown(wait=True)
+            else:
+                stop_executor(pool)
     return results
 
 

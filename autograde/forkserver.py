@@ -6,10 +6,19 @@ notebooks import, so nothing of the trainer's side is visible or needed in there
 
 Protocol (one JSON object per line on stdin, one per line on stdout)::
 
-    -> {"cells": ["source", ...], "workdir": "/work", "timeout": 60, "wall": 300,
-        "limits": {"cpu": 120, "memory": 2147483648, "fsize": 67108864, "output": 8388608}}
-    <- {"status": "ok", "outputs": [[output, ...], ...], "counts": [1, 2, ...]}
+    -> {"cells": ["source", ...], "workdir": "/work", "timeout": 60, "kill_after": 125, "wall": 300,
+        "limits": {"cpu": 300, "memory": 2147483648, "fsize": 67108864, "output": 4194304}}
+    <- {"status": "ok", "outputs": [[output, ...], ...]}
     <- {"status": "failed", "reason": "..."}            (the whole notebook could not run)
+
+Time limits hold whatever a cell catches. At ``timeout`` seconds the cell gets a
+``CellTimeoutError``, a ``BaseException`` (so ``except Exception`` does not catch it),
+raised again every 0.1 s and on every line the cell's own code runs until the cell
+ends: ``while True: try: ... except BaseException: pass`` ends at the ``pass``. A
+cell that still has not ended at ``kill_after`` seconds (stuck in C code that never
+returns to Python) is killed from outside, by this template: it is marked stopped,
+and a fresh child re-runs the cells before it (outputs not kept) and then the cells
+after it, so a stopped cell costs that cell only.
 
 Why fork: starting a fresh Python kernel costs about half a second; forking this
 warm process costs milliseconds. Each child is a fresh copy of the template, runs
@@ -36,8 +45,14 @@ import warnings
 RESULT_FD_ENV = "HCWH_RESULT_FD"
 
 
-class CellTimeoutError(Exception):
-    """Raised inside a cell that ran past its time, as nbclient's timeout would."""
+class CellTimeoutError(BaseException):
+    """Raised inside a cell that ran past its time (and again until the cell ends).
+    A BaseException, like the KeyboardInterrupt nbclient's timeout sends."""
+
+
+TIMEOUT_TEXT = "No reply from kernel before timeout"
+CELL_FILES = "<ipython-input-"  # IPython's name for a cell's code (its frames' co_filename)
+MAX_KILLS = 3  # cells killed from outside per notebook before it is failed
 
 
 def _limit(limits: dict) -> None:
@@ -48,8 +63,10 @@ def _limit(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _run_cells(shell, cells: list[str], timeout: float, max_output: int) -> tuple[list, list]:
-    """Execute each cell; return (outputs per cell, execution count per cell)."""
+def _run_cells(shell, cells: list[str], timeout: float, max_output: int, report, first: int = 0,
+               skip: frozenset = frozenset()) -> None:
+    """Execute each cell in order except those in ``skip``; ``report(i, outputs)`` after
+    each one (``outputs`` None for cells before ``first``, re-run only for their state)."""
     from IPython.core.displayhook import DisplayHook
     from IPython.core.displaypub import DisplayPublisher
 
@@ -124,28 +141,52 @@ def _run_cells(shell, cells: list[str], timeout: float, max_output: int) -> tupl
     shell._showtraceback = show_traceback
     sys.stdout, sys.stderr = Stream("stdout"), Stream("stderr")
 
+    expired = {"now": False}
+
+    def stop_lines(frame, event, arg):
+        """The line tracer of a cell past its time: every line of the cell's own code raises."""
+        if expired["now"] and event == "line" and frame.f_code.co_filename.startswith(CELL_FILES):
+            raise CellTimeoutError(TIMEOUT_TEXT)
+        return stop_lines
+
     def on_alarm(signum, frame):
-        raise CellTimeoutError("No reply from kernel before timeout")
+        cell_frames = []
+        f = frame
+        while f is not None:
+            if f.f_code.co_filename.startswith(CELL_FILES):
+                cell_frames.append(f)
+            f = f.f_back
+        if not expired["now"]:
+            expired["now"] = True
+            sys.settrace(stop_lines)  # frames the cell starts from now on
+        elif not cell_frames:
+            return  # the cell's code has ended: IPython is reporting its error, let it finish
+        for f in cell_frames:  # and the frames running now
+            f.f_trace, f.f_trace_lines = stop_lines, True
+        raise CellTimeoutError(TIMEOUT_TEXT)
 
     signal.signal(signal.SIGALRM, on_alarm)
-    outputs, counts = [], []
-    for source in cells:
+    for i, source in enumerate(cells):
+        if i in skip:
+            continue
         current = []
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        expired["now"] = False
+        signal.setitimer(signal.ITIMER_REAL, timeout, 0.1)  # then again every 0.1 s until the cell ends
         try:
-            shell.run_cell(source, store_history=True)
-        except CellTimeoutError as exc:  # the timer fired inside IPython's own code, not the cell's
-            current.append({"output_type": "error", "ename": "CellTimeoutError", "evalue": str(exc),
-                            "traceback": [f"CellTimeoutError: {exc}"]})
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        outputs.append(current)
-        counts.append(shell.execution_count - 1)
-    return outputs, counts
+            try:
+                shell.run_cell(source, store_history=True)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                sys.settrace(None)
+        except CellTimeoutError:  # the timer fired inside IPython's own code, not the cell's
+            current.append({"output_type": "error", "ename": "CellTimeoutError", "evalue": TIMEOUT_TEXT,
+                            "traceback": [f"CellTimeoutError: {TIMEOUT_TEXT}"]})
+        report(i, current if i >= first else None)
 
 
 def _child(request: dict, shell, result_w: int) -> None:
-    """Runs in the forked child: one learner's notebook, then exit."""
+    """Runs in the forked child: one learner's notebook, then exit. Writes one JSON line
+    per cell as it ends ({"i": index, "outputs": [...] or null}), then {"status": "done"}."""
     os.setsid()
     _limit(request.get("limits", {}))
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -153,36 +194,60 @@ def _child(request: dict, shell, result_w: int) -> None:
         os.dup2(devnull, fd)
     os.chdir(request["workdir"])
     os.environ["NBGRADER_EXECUTION"] = "autograde"
+
+    def write(payload: dict) -> None:
+        view = memoryview((json.dumps(payload, default=str) + "\n").encode("utf-8"))
+        while view:
+            view = view[os.write(result_w, view):]
+
     try:
-        outputs, counts = _run_cells(shell, request["cells"], request.get("timeout", 60),
-                                     request.get("limits", {}).get("output", 8 << 20))
-        payload = {"status": "ok", "outputs": outputs, "counts": counts}
+        _run_cells(shell, request["cells"], request.get("timeout", 60),
+                   request.get("limits", {}).get("output", 4 << 20),
+                   lambda i, outputs: write({"i": i, "outputs": outputs}),
+                   request.get("first", 0), frozenset(request.get("skip", ())))
+        payload = {"status": "done"}
     except BaseException as exc:  # the learner's notebook broke the runner itself
         payload = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-    data = json.dumps(payload, default=str).encode("utf-8")
-    view = memoryview(data)
-    while view:
-        view = view[os.write(result_w, view):]
+    try:
+        write(payload)
+    except BaseException:
+        pass
     os._exit(0)
 
 
-def _read_all(fd: int, deadline: float, pid: int, cap: int) -> tuple[bytes, str | None]:
+def _read_lines(fd: int, wall_deadline: float, kill_after: float, cap: int, on_line) -> str | None:
+    """Hand each line the child writes to ``on_line``; return None when it is done, "cell"
+    when one cell ran past ``kill_after`` seconds without ending, or the problem in words."""
     import select
 
-    chunks, size = [], 0
+    buf, size = b"", 0
+    cell_deadline = time.monotonic() + kill_after
     while True:
         if size > cap:
-            return b"", "DeadKernelError: the notebook sent more output than the grader keeps"
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return b"".join(chunks), "UnresponsiveKernelError: the notebook ran past its time limit and was stopped"
-        ready, _, _ = select.select([fd], [], [], left)
-        if ready:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return b"".join(chunks), None
-            chunks.append(chunk)
-            size += len(chunk)
+            return "DeadKernelError: the notebook sent more output than the grader keeps"
+        now = time.monotonic()
+        if now >= wall_deadline:
+            return "UnresponsiveKernelError: the notebook ran past its time limit and was stopped"
+        if now >= cell_deadline:
+            return "cell"
+        ready, _, _ = select.select([fd], [], [], min(wall_deadline, cell_deadline) - now)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return "DeadKernelError: the notebook's Python process ended without a result"
+        size += len(chunk)
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                return "the notebook produced an unreadable result"
+            cell_deadline = time.monotonic() + kill_after
+            done = on_line(message)
+            if done is not None:
+                return done or None
 
 
 def in_own_pid_namespace() -> bool:
@@ -264,34 +329,64 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
     print(json.dumps({"status": "ready", "pid": os.getpid()}), file=stdout, flush=True)
     for line in stdin:
         request = json.loads(line)
+        print(json.dumps(_grade(request, shell, sandboxed)), file=stdout, flush=True)
+
+
+def _grade(request: dict, shell, sandboxed: bool) -> dict:
+    """Run one notebook in forked children: one, or one more after each cell killed from outside."""
+    cells = request["cells"]
+    outputs: list = [None] * len(cells)
+    skip: list[int] = []
+    state = {"next": 0, "failed": None}
+    wall_deadline = time.monotonic() + request.get("wall", 600)
+    kill_after = request.get("kill_after", 2 * request.get("timeout", 60) + 5)
+    cap = 4 * request.get("limits", {}).get("output", 4 << 20) + (16 << 20)  # results are kept beyond the budget
+
+    def on_line(message: dict):
+        if "i" in message:
+            if message.get("outputs") is not None:
+                outputs[message["i"]] = message["outputs"]
+            state["next"] = max(state["next"], message["i"] + 1)
+            return None
+        if message.get("status") == "failed":
+            state["failed"] = message.get("reason", "the notebook could not run")
+        return ""  # done
+
+    first = 0
+    while True:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            _child(request, shell, write_fd)
+            _child({**request, "first": first, "skip": skip}, shell, write_fd)
         os.close(write_fd)
-        deadline = time.monotonic() + request.get("wall", 600)
-        cap = 4 * request.get("limits", {}).get("output", 8 << 20) + (16 << 20)  # results are kept beyond the budget
-        data, problem = _read_all(read_fd, deadline, pid, cap)
+        problem = _read_lines(read_fd, wall_deadline, kill_after, cap, on_line)
         os.close(read_fd)
         status = _reap_everything(pid, sandboxed)
-        if sandboxed:
+        if sandboxed and problem is not None:  # files a killed cell left: the re-run starts clean
             for scratch in ("/tmp", "/dev/shm"):
                 _wipe(scratch)
-        if problem is None and not data:
-            if status is not None and os.WIFSIGNALED(status):
-                sig = signal.Signals(os.WTERMSIG(status)).name
-                problem = f"DeadKernelError: the notebook's Python process was killed by {sig}"
-            else:
-                problem = "DeadKernelError: the notebook's Python process ended without a result"
-        if problem:
-            reply = {"status": "failed", "reason": problem}
-        else:
-            try:
-                reply = json.loads(data)
-            except ValueError:
-                reply = {"status": "failed", "reason": "the notebook produced an unreadable result"}
-        print(json.dumps(reply), file=stdout, flush=True)
+        if problem == "cell" and len(skip) < MAX_KILLS and state["next"] < len(cells):
+            stuck = next(i for i in range(state["next"], len(cells)) if i not in skip)
+            outputs[stuck] = [{"output_type": "error", "ename": "CellTimeoutError", "evalue": TIMEOUT_TEXT,
+                               "traceback": [f"CellTimeoutError: {TIMEOUT_TEXT} (the cell was killed)"]}]
+            skip.append(stuck)
+            first = stuck + 1
+            state["next"] = 0
+            continue
+        break
+    if sandboxed:
+        for scratch in ("/tmp", "/dev/shm"):
+            _wipe(scratch)
+    if problem == "cell":
+        problem = "UnresponsiveKernelError: cells ran past their time limit and could not be stopped"
+    if problem and problem.startswith("DeadKernelError") and status is not None and os.WIFSIGNALED(status):
+        problem = f"DeadKernelError: the notebook's Python process was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    if problem:
+        return {"status": "failed", "reason": problem}
+    if state["failed"]:
+        return {"status": "failed", "reason": state["failed"]}
+    return {"status": "ok", "outputs": [o if o is not None else [] for o in outputs]}
 
 
 if __name__ == "__main__":

@@ -190,20 +190,29 @@ class Journal:
         self.path.unlink(missing_ok=True)
         _rmtree(self.previous)
 
+    def restore_graded(self) -> None:
+        """The graded copy of the learner being graded back as it was. Needs no database, so
+        a locked or lost gradebook still leaves the copy as it was (the record stays in the
+        journal until :meth:`rollback` can write it). Safe to repeat."""
+        entry = self.pending()
+        if entry is None:
+            return
+        graded = self._graded_folder(entry["module"], entry["student"])
+        if entry["moved"] and self.previous.is_dir():  # the old graded copy back, not the engine's half
+            _rmtree(graded)
+            graded.parent.mkdir(parents=True, exist_ok=True)
+            self.previous.rename(graded)
+        elif not entry["moved"]:  # there was none: none now
+            remove_graded(self.s, entry["module"], entry["student"])
+
     def rollback(self, gb: Gradebook) -> tuple[str, str] | None:
         """Put the learner being graded back as they were; returns (module, student) or None."""
         entry = self.pending()
         if entry is None:
             return None
         module_id, student_id = entry["module"], entry["student"]
+        self.restore_graded()
         restore(gb, module_id, student_id, entry["before"])
-        graded = self._graded_folder(module_id, student_id)
-        if entry["moved"] and self.previous.is_dir():  # the old graded copy back, not the engine's half
-            _rmtree(graded)
-            graded.parent.mkdir(parents=True, exist_ok=True)
-            self.previous.rename(graded)
-        elif not entry["moved"]:  # there was none: none now
-            remove_graded(self.s, module_id, student_id)
         self.path.unlink(missing_ok=True)
         return module_id, student_id
 

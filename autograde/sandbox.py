@@ -54,6 +54,7 @@ from traitlets import Integer, List, Unicode
 from nbgrader.preprocessors import Execute
 
 from . import cgroup
+from .limits import DEFAULT as LIMITS
 from .settings import NO_SANDBOX_ENV, sandbox_opted_out
 
 INSTALL_HINT = "install it with 'apt-get install bubblewrap' (scripts/system-deps.sh does this)"
@@ -65,6 +66,7 @@ STDERR_LOG = "kernel-stderr.log"
 SANDBOX_UID = 65534  # "nobody" inside the sandbox (the kernel's files stay the trainer's outside)
 
 MiB = 1024 * 1024
+KERNELSTOP = Path(__file__).with_name("kernelstop.py")  # run in each kernel at its start (settings.py)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -280,10 +282,10 @@ def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), e
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel inside bwrap, talking over IPC sockets in a private folder."""
 
-    cpu_seconds = Integer(300, help="CPU seconds the whole kernel may use (RLIMIT_CPU; then it is killed)").tag(config=True)
-    memory_bytes = Integer(2048 * MiB, help="address space of each kernel process (RLIMIT_AS)").tag(config=True)
-    file_bytes = Integer(64 * MiB, help="largest file the kernel may write (RLIMIT_FSIZE)").tag(config=True)
-    tmp_bytes = Integer(64 * MiB, help="size of the kernel's private /tmp (a tmpfs)").tag(config=True)
+    cpu_seconds = Integer(LIMITS.cpu_seconds, help="CPU seconds the whole kernel may use (RLIMIT_CPU; then it is killed)").tag(config=True)
+    memory_bytes = Integer(LIMITS.memory_bytes, help="address space of each kernel process (RLIMIT_AS)").tag(config=True)
+    file_bytes = Integer(LIMITS.file_bytes, help="largest file the kernel may write (RLIMIT_FSIZE)").tag(config=True)
+    tmp_bytes = Integer(LIMITS.tmp_bytes, help="size of the kernel's private /tmp (a tmpfs)").tag(config=True)
     max_message_bytes = Integer(64 * MiB, help="largest message the grader accepts from the kernel").tag(config=True)
     packages = List(Unicode(), ["curriculum"], help="packages outside the venv to bind read-only "
                     "(editable installs), without their KEY_FOLDERS").tag(config=True)
@@ -328,7 +330,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return sandbox_argv(
             kernel_cmd, Path(cwd), rw=[self._runtime], env=env, info_fd=info_fd,
             cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_bytes, file_bytes=self.file_bytes,
-            tmp_bytes=self.tmp_bytes, packages=self.packages, extra_ro=self.extra_ro_binds,
+            tmp_bytes=self.tmp_bytes, packages=self.packages, extra_ro=[*self.extra_ro_binds, str(KERNELSTOP)],
             extra_env=(self.kernel_spec.env or {}) if self.kernel_spec else {}, group=self._group,
         )
 
@@ -472,7 +474,7 @@ class SandboxedExecute(Execute):
     """nbgrader's Execute, with sandboxed kernels and a cap on the output kept."""
 
     max_output_bytes = Integer(
-        4 * MiB, help="stream and display output kept per notebook (errors and results, which score, are always kept)"
+        LIMITS.output_bytes, help="stream and display output kept per notebook (errors and results, which score, are always kept)"
     ).tag(config=True)
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:

@@ -131,7 +131,9 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
     ]
     # Quiet kernels: no "running over TCP" banner on the trainer's terminal, no
     # IPython history database written by learners' notebooks.
-    c.Execute.extra_arguments = ["--log-level=ERROR", "--HistoryManager.enabled=False"]
+    # kernelstop.py: a cell's time limit holds whatever the cell catches (bound read-only into the sandbox)
+    c.Execute.extra_arguments = ["--log-level=ERROR", "--HistoryManager.enabled=False",
+                                 f"--IPKernelApp.exec_files={[str(Path(__file__).with_name('kernelstop.py'))]!r}"]
     # Preflight's notebook rules (autograde/nbhooks.py, autograde/preflight.py): what runs is the
     # module's notebook with the learner's answers; a test's result must be a number within its
     # points; nothing a browser could run stays in the graded notebook.

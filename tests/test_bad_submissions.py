@@ -486,10 +486,12 @@ def test_learner_html_and_script_never_reach_a_browser(graded):
     assert graded.report.result(MODULE, "scripter").score == HONEST_SCORE
 
 
-def test_grading_time(graded):
+def test_grading_time_is_reported_and_every_submission_has_a_result(graded):
+    """A measurement, not a bound (no test depends on how fast the machine is): the time
+    is printed; what must hold is that each submission ended with a result."""
     print(f"\n{graded.engine}: {len(CASES)} submissions autograded in {graded.seconds:.1f} s")
     print("\n".join(graded.lines))
-    assert graded.seconds < 120
+    assert sorted(r.student_id for r in graded.report.results) == sorted(CASES)
 
 
 def test_an_unknown_engine_and_a_missing_sandbox_are_refused_before_anything_runs(tmp_path, monkeypatch, capsys):
@@ -553,3 +555,4 @@ def test_a_fork_bomb_is_capped_where_the_machine_allows_it(graded):
         assert "are not capped" not in text
     else:
         assert "no cgroup can be created here" in text
+        pytest.skip("no cgroup can be created here (needs root or a delegated cgroup v2): the fork-bomb cap is not tested")

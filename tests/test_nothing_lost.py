@@ -17,7 +17,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,8 +154,7 @@ def test_a_new_submission_sends_scored_reflections_back_for_review(s):
 
 
 def test_an_interrupted_run_puts_the_learner_back_and_the_next_run_finishes(s, monkeypatch):
-    # Per-learner all-or-nothing is the nbgrader engine's guarantee (the fast engine commits
-    # in batches: see test_a_killed_fast_run_leaves_a_consistent_gradebook_the_next_run_completes).
+    # The fast engine's stops and faults: tests/test_faults.py.
     cycle.autograde(s, [MODULE], progress=quiet, engine="nbgrader")
     trainer_grades(s)
     reference = dump(s)
@@ -201,26 +199,21 @@ def test_a_killed_run_is_repaired_by_the_next(s):
     reference = dump(s)
     entry = s.course_dir / journal.JOURNAL_DIR / "journal.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HCWH_")}
+    env[cycle.IN_ENGINE_ENV] = "ben:SIGSTOP"  # the run stops itself as ben's grading begins (journal written)
     proc = subprocess.Popen([sys.executable, "-m", "autograde.cli", "--state-dir", str(s.state_dir), "autograde", MODULE, "--engine", "nbgrader"],
                             cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if json.loads(entry.read_text())["student"] == "ben":
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.02)
-        else:
-            pytest.fail("the autograde run never reached ben")
+        _, status = os.waitpid(proc.pid, os.WUNTRACED)  # returns once the run has stopped itself
+        assert os.WIFSTOPPED(status), status
+        assert json.loads(entry.read_text())["student"] == "ben"  # the journal says who is half-done
         with pytest.raises(journal.AlreadyRunning):  # a second run at the same time is refused
             cycle.autograde(s, [MODULE], progress=quiet, engine="nbgrader")
-        time.sleep(1.0)  # into ben's grading
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
-        if proc.poll() is None:
+        try:
             os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait(30)
     assert json.loads(entry.read_text())["student"] == "ben"  # the journal says who was half-done
 
@@ -234,24 +227,27 @@ def test_a_killed_run_is_repaired_by_the_next(s):
 
 
 def test_a_killed_fast_run_leaves_a_consistent_gradebook_the_next_run_completes(s):
+    """Killed outright once one accepted learner was graded again from a changed input (ana's
+    answers file gone: her autograded tests 0, the trainer's 3 + 2 + 1 kept, 6/30): that
+    learner's new grade is in, the others are as they were, and the next run finishes."""
     cycle.autograde(s, [MODULE], progress=quiet, engine="fast")
     trainer_grades(s)
     reference = dump(s)
+    (s.course_dir / "submitted" / "ana" / MODULE / "answers.json").unlink()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HCWH_")}
-    proc = subprocess.Popen([sys.executable, "-m", "autograde.cli", "--state-dir", str(s.state_dir), "autograde", MODULE,
-                             "--engine", "fast"], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        first = proc.stdout.readline()  # the first learner is written: kill the run there
-        assert first.startswith("[1/"), first
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+    env[cycle.AFTER_LEARNER_ENV] = "2:SIGKILL"  # 1 worker: cora (rejected) is written first, then ana
+    done = subprocess.run([sys.executable, "-m", "autograde.cli", "--state-dir", str(s.state_dir), "autograde", MODULE,
+                           "--engine", "fast", "--workers", "1"], cwd=ROOT, env=env, start_new_session=True,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, (done.returncode, done.stderr)
+    killed = dump(s)
+    assert killed != reference  # the killed run did write something: ana from her changed input
+    assert cycle.submission_score(s, MODULE, "ana")[0] == 6.0
+    for learner in ("ben", "cora"):
+        assert killed["submissions"][MODULE, learner] == reference["submissions"][MODULE, learner]
     report = cycle.autograde(s, [MODULE], progress=quiet, engine="fast")  # the next run finishes the job
-    assert dump(s) == reference  # every score and the trainer's work as before
-    assert scores(report) == {"ana": (True, 27.0, False), "ben": (True, 11.0, False), "cora": (False, 0.0, False)}
+    assert scores(report) == {"ana": (True, 6.0, False), "ben": (True, 11.0, False), "cora": (False, 0.0, False)}
+    assert dump(s)["submissions"][MODULE, "ben"] == reference["submissions"][MODULE, "ben"]
 
 
 def test_personal_data_is_private(s):
