@@ -29,7 +29,7 @@ import pytest
 from autograde import cgroup, course, cycle, rejections, roster, sandbox
 from autograde.settings import Settings
 from curriculum.answers import AnswerStore
-from curriculum.builder import _winning_path
+from curriculum.roleplay import winning_path
 from tests.conftest import ROOT
 
 ENGINES = ["nbgrader", "fast"]
@@ -255,7 +255,7 @@ def answer(module, folder: Path, right: bool = True) -> None:
         store.put("questions", q.id, value if right and q.id != "auth-q-trail-question" else wrong)
     if right:
         for rp in module.roleplays:
-            path, ending = _winning_path(rp)
+            path, ending = winning_path(rp)
             store.put("roleplays", rp.id, {"current": [], "completed": [{"ending": ending, "path": path}]})
     nb_path = folder / NOTEBOOK
     nb = json.loads(nb_path.read_text())
