@@ -37,6 +37,10 @@ class Settings:
     # HCWH_NO_SANDBOX=1 opts out, with a loud warning.
     sandbox: bool = field(default_factory=lambda: not sandbox_opted_out())
     timezone: str = "UTC"  # the city's clock: due dates are days in it
+    # Only clicks count: grading runs the module's own code in every code cell, never code a
+    # learner typed. True runs typed code anyway, ONLY so that tests can attack the sandbox with
+    # hostile code; no environment variable or command sets it.
+    run_typed_code: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -118,6 +122,8 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
 
     c.Autograde.sanitize_preprocessors = nbhooks.sanitize_preprocessors()
     c.NormalizeSubmission.reference_dirs = [str(p) for p in preflight.reference_dirs(s)]
+    c.NormalizeSubmission.keep_typed_code = s.run_typed_code
+    c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"  # a learner's link is not followed
     c.OverwriteCells.add_missing_cells = True  # nbgrader's own repair, should a graded cell still be missing
     if s.sandbox:
         from . import sandbox
