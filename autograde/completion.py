@@ -25,6 +25,8 @@ No reflection text and no answer is read: only scores and timestamps.
 
 from __future__ import annotations
 
+from curriculum.errors import HcwhError
+
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -73,7 +75,7 @@ SCHEMA: tuple[Column, ...] = (
 COLUMNS = [c.name for c in SCHEMA]
 
 
-class UnknownCohort(ValueError):
+class UnknownCohort(HcwhError, ValueError):
     pass
 
 

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from curriculum.errors import HcwhError
+
 MiB = 1024 * 1024
 MAX_NOTEBOOK_BYTES = 16 * MiB  # the released notebook is about 70 KB; a learner cannot grow it much by clicking
 MAX_SUBMISSION_BYTES = 64 * MiB  # every file in the submission together
@@ -54,6 +56,10 @@ INVALID_SCORE = "InvalidScore"
 _MODEL_ID = re.compile(r"^[0-9a-f]{32}$")
 _TIMEOUT_ERRORS = {"CellTimeoutError", "KeyboardInterrupt", "TimeoutError"}
 MAX_NOTES = 8
+
+
+class NothingReleased(HcwhError, FileNotFoundError):
+    """No released notebook of a module to grade against: the module was never released."""
 
 
 class Rejected(Exception):
@@ -506,7 +512,7 @@ class Context:
                     self._references[module_id] = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in paths}
                     break
             else:
-                raise FileNotFoundError(f"no released notebook of {module_id} in "
+                raise NothingReleased(f"no released notebook of {module_id} in "
                                         f"{' or '.join(str(d) for d in self.reference_dirs)}: run 'hcwh release'")
         return self._references[module_id]
 

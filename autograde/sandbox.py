@@ -32,6 +32,8 @@ namespaces, unless the trainer opts out (``Settings(sandbox=False)`` or
 
 from __future__ import annotations
 
+from curriculum.errors import HcwhError
+
 import functools
 import importlib.util
 import json
@@ -67,7 +69,7 @@ SANDBOX_UID = 65534  # "nobody" inside the sandbox (the kernel's files stay the 
 MiB = 1024 * 1024
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(HcwhError, RuntimeError):
     """bwrap is missing or cannot sandbox on this machine: grading must not run."""
 
 

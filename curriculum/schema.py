@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .framework import Framework, load_framework
 from . import roleplay
+from .errors import HcwhError
 
 SCHEMA_VERSION = 1
 
@@ -162,7 +163,7 @@ class Module(Record):
         return tags
 
 
-class ContentError(ValueError):
+class ContentError(HcwhError, ValueError):
     """Invalid content. ``problems`` holds (where, message) pairs."""
 
     def __init__(self, path: Path | str, problems: list[tuple[str, str]]):
