@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import warnings
 from pathlib import Path
 
 from curriculum.builder import MODULES_DIR
-from curriculum.schema import ContentError
+from curriculum.errors import HcwhError
 
-from .course import NbgraderError
-from .completion import UnknownCohort
-from .roster import RosterError
 from .settings import Settings
 
 
@@ -38,8 +36,12 @@ def _release(args, s: Settings) -> None:
     course.prepare(s, module_ids)
     for n, module_id in enumerate(module_ids, start=1):
         course.generate(s, module_id)
-        course.release(s, module_id)
-        print(f"[{n}/{len(module_ids)}] released {module_id} to {s.exchange_dir}")
+        if course.release(s, module_id):
+            print(f"[{n}/{len(module_ids)}] released {module_id} again to {s.exchange_dir}: it replaces the copy "
+                  "released before; learners who already fetched the module keep their copy (and their answers) "
+                  "until they fetch it again, which needs their old folder moved aside first")
+        else:
+            print(f"[{n}/{len(module_ids)}] released {module_id} to {s.exchange_dir}")
     print(f"Gradebook: {s.gradebook_url}")
 
 
@@ -119,7 +121,15 @@ def _date(text: str):
         raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
 
 
+def _default(func, name: str):
+    """A parameter's default, taken from the function itself (one source for CLI and API)."""
+    return inspect.signature(func).parameters[name].default
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .cycle import ENGINES, autograde
+    from .report import write_report
+
     # nbgrader 0.9.6 trips a harmless SQLAlchemy autoflush warning on every
     # autograde; it is nbgrader's, not the trainer's to act on.
     warnings.filterwarnings("ignore", module="nbgrader.api")
@@ -157,15 +167,18 @@ def main(argv: list[str] | None = None) -> int:
         p.set_defaults(func=func)
         p.add_argument("modules", nargs="*", help="module ids (default: every released module)")
         if name == "autograde":
-            p.add_argument("--engine", choices=["fast", "nbgrader"], default="fast",
+            p.add_argument("--engine", choices=list(ENGINES), default=_default(autograde, "engine"),
                            help="fast: many learners at once, forked sandboxed kernels (default); "
                                 "nbgrader: nbgrader's own autograde, one learner at a time")
-            p.add_argument("--workers", type=int, default=None, help="fast engine: worker processes (default: one per core)")
+            p.add_argument("--workers", type=int, default=_default(autograde, "workers"),
+                           help="fast engine: worker processes (default: one per core)")
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
     p.add_argument("--cohort", help="only this cohort (default: all)")
     p.add_argument("--as-of", type=_date, help="judge due dates as of this day, YYYY-MM-DD (default: today)")
-    p.add_argument("--at-risk-days", type=int, default=7, help="at risk: not submitted, due within this many days (default 7)")
+    days = _default(write_report, "at_risk_days")
+    p.add_argument("--at-risk-days", type=int, default=days,
+                   help=f"at risk: not submitted, due within this many days (default {days})")
     args = parser.parse_args(argv)
     try:
         s = Settings.from_env(**({"state_dir": Path(args.state_dir).resolve()} if args.state_dir else {}))
@@ -174,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args, s) or 0
-    except (ContentError, NbgraderError, RosterError, UnknownCohort) as exc:
+    except HcwhError as exc:  # content, roster, nbgrader, sandbox, nothing released: the message says what to do
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -25,6 +25,8 @@ No reflection text and no answer is read: only scores and timestamps.
 
 from __future__ import annotations
 
+from curriculum.errors import HcwhError
+
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -73,7 +75,7 @@ SCHEMA: tuple[Column, ...] = (
 COLUMNS = [c.name for c in SCHEMA]
 
 
-class UnknownCohort(ValueError):
+class UnknownCohort(HcwhError, ValueError):
     pass
 
 
@@ -171,13 +173,16 @@ def graded_frame(raw: pd.DataFrame, tz: str) -> pd.DataFrame:
     if raw.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(cols, ["str", "str", "datetime64[us]", "float", "float", "float", "bool"])})
     raw = raw.assign(score=raw["score"].astype(float), max_score=raw["max_score"].astype(float))
-    keys = ["employee_id", "module", "timestamp"]
+    # nbgrader keeps one submission per learner and module. Its timestamp may be NULL (a submission
+    # placed in submitted/ without timestamp.txt): never a grouping key, since pandas drops NaN keys.
+    keys = ["employee_id", "module"]
     wide = raw.pivot_table(index=keys, columns="cell_type", values="score", aggfunc="sum", fill_value=0.0)
     out = pd.DataFrame({
         "autograded_score": wide.get("code", pd.Series(0.0, index=wide.index)).astype(float),
         "manual_score": wide.get("markdown", pd.Series(0.0, index=wide.index)).astype(float),
     })
-    per_sub = raw.groupby(keys).agg(graded_max=("max_score", "sum"), needs_manual_grade=("needs_manual", "max"))
+    per_sub = raw.groupby(keys).agg(graded_max=("max_score", "sum"), needs_manual_grade=("needs_manual", "max"),
+                                    timestamp=("timestamp", "max"))
     out = out.join(per_sub).reset_index()
     out["needs_manual_grade"] = out["needs_manual_grade"].astype(bool)
     out["submitted_at"] = _local(out.pop("timestamp"), tz)

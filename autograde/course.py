@@ -20,11 +20,13 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.exchange import ExchangeFactory
 from nbgrader.api import Gradebook
 
+from curriculum.errors import HcwhError
+
 from .settings import Settings, nbgrader_config
 
 
-class NbgraderError(RuntimeError):
-    pass
+class NbgraderError(HcwhError, RuntimeError):
+    """nbgrader reported a failure, or a course step cannot run yet (the message says which)."""
 
 
 # nbgrader runs its database migrations through the `alembic` command of the
@@ -67,9 +69,17 @@ def generate(s: Settings, module_id: str) -> None:
     _check(api(s).generate_assignment(module_id, force=True, create=True), f"generate_assignment {module_id}")
 
 
-def release(s: Settings, module_id: str) -> None:
-    """nbgrader release_assignment: puts the learner version in the exchange."""
-    _check(api(s).release_assignment(module_id), f"release_assignment {module_id}")
+def release(s: Settings, module_id: str) -> bool:
+    """nbgrader release_assignment: puts the learner version in the exchange. A module
+    already there (a trainer re-releasing after an edit) is replaced (nbgrader's --force);
+    returns True when it replaced one. Learners who fetched the old copy keep it."""
+    outbound = s.exchange_dir / s.course_id / "outbound" / module_id
+    again = outbound.is_dir()
+    config = nbgrader_config(s)
+    config.ExchangeReleaseAssignment.force = again
+    nbapi = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    _check(nbapi.release_assignment(module_id), f"release_assignment {module_id}")
+    return again
 
 
 def released(s: Settings) -> list[dict]:

@@ -58,12 +58,23 @@ def _modules(s: Settings, module_ids: list[str] | None) -> list[str]:
 def collect(s: Settings, module_ids: list[str] | None = None, progress: Progress = print) -> dict[str, int]:
     """nbgrader collect (newest submission of each learner) for each module; module -> learners collected."""
     out = {}
-    for module_id in _modules(s, module_ids):
+    for module_id in _released(s, module_ids):
         course.collect(s, module_id)
         journal.protect(s)  # learners' work: the course folder is 0700
         out[module_id] = len(collected_students(s, module_id))
         progress(f"collected {module_id}: {out[module_id]} submission(s) in {s.course_dir / 'submitted'}")
     return out
+
+
+def _released(s: Settings, module_ids: list[str] | None) -> list[str]:
+    """The modules asked for (default: every released one), each released to the exchange."""
+    modules = _modules(s, module_ids)
+    released = set(released_modules(s))
+    missing = [m for m in modules if m not in released]
+    if missing:
+        raise NbgraderError(f"{', '.join(missing)} has not been released to {s.exchange_dir}: run "
+                            f"'hcwh release {' '.join(missing)}' first")
+    return modules
 
 
 @dataclass(frozen=True)
@@ -444,7 +455,11 @@ def _explain(s: Settings, ctx: preflight.Context, module_id: str, student_id: st
 def feedback(s: Settings, module_ids: list[str] | None = None, progress: Progress = print) -> dict[str, int]:
     """nbgrader generate_feedback then release_feedback for each module; module -> feedback files."""
     out = {}
-    for module_id in _modules(s, module_ids):
+    for module_id in _released(s, module_ids):
+        if not any((s.course_dir / "autograded").glob(f"*/{module_id}")) and not any((s.course_dir / rejections.FOLDER / module_id).glob("*.json")):
+            progress(f"feedback {module_id}: nothing autograded yet (run 'hcwh collect' and 'hcwh autograde' first)")
+            out[module_id] = 0
+            continue
         course.generate_feedback(s, module_id)
         rejected = rejections.write_feedback(s, module_id)
         course.release_feedback(s, module_id)

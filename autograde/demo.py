@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import nbformat
 
 from curriculum.answers import AnswerStore
-from curriculum.builder import _winning_path
+from curriculum.roleplay import winning_path
 from curriculum.schema import Module, Question
 
 from nbgrader.api import MissingEntry
@@ -114,7 +114,7 @@ def answer_module(module: Module, learner: Learner, folder, rng: random.Random) 
             store.put("questions", q.id, wrong_answer(q, rng))
     for rp in module.roleplays:
         if rng.random() < learner.diligence:
-            path, ending = _winning_path(rp)
+            path, ending = winning_path(rp)
             store.put("roleplays", rp.id, {"current": [], "completed": [{"ending": ending, "path": path}]})
     nb_path = folder / f"{module.id}.ipynb"
     nb = nbformat.read(nb_path, as_version=4)

@@ -3,7 +3,9 @@
 ``settings.apply_nbgrader_config`` puts them in nbgrader's autograde, for ``hcwh``,
 the demo and JupyterLab's formgrader alike:
 
-* sanitize (before the kernel runs): ``ClearOutput``, **NormalizeSubmission**,
+* collect: **LinkKeepingCollect** (links in a submission stay links, for preflight to refuse);
+* sanitize (before the kernel runs): ``ClearOutput``, **NormalizeSubmission** (every code
+  cell the module's own; only the reflections' words from the learner),
   then nbgrader's own ``DeduplicateIds``, ``OverwriteKernelspec``,
   ``OverwriteCells`` (restores locked cells and hidden tests from the gradebook),
   ``CheckCellMetadata``;
@@ -18,11 +20,14 @@ engine applies the same ones.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
+from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.preprocessors import ClearOutput, Execute, NbGraderPreprocessor, SaveAutoGrades
-from traitlets import List, Unicode
+from nbgrader.utils import ignore_patterns
+from traitlets import Bool, List, Unicode
 
 from . import preflight
 
@@ -35,6 +40,8 @@ class NormalizeSubmission(NbGraderPreprocessor):
     """The module's released notebook with the learner's answers (preflight.normalize)."""
 
     reference_dirs = List(Unicode(), [], help="folders holding <module>/<notebook>.ipynb as released").tag(config=True)
+    keep_typed_code = Bool(False, help="run code a learner typed into answer cells: only for testing the "
+                                       "sandbox with hostile code (Settings.run_typed_code)").tag(config=True)
 
     def preprocess(self, nb, resources):
         assignment, notebook = resources["nbgrader"]["assignment"], resources["nbgrader"]["notebook"]
@@ -45,10 +52,28 @@ class NormalizeSubmission(NbGraderPreprocessor):
         else:
             raise FileNotFoundError(f"no released {notebook}.ipynb of {assignment} in {', '.join(self.reference_dirs)}")
         reference = json.loads(path.read_text(encoding="utf-8"))
-        out, changes = preflight.normalize(_plain(nb), reference)
+        out, changes = preflight.normalize(_plain(nb), reference, keep_typed_code=self.keep_typed_code)
         for note in changes.notes(preflight.cell_kinds(reference)):
             self.log.warning("%s", note)
         return nbformat.from_dict(out), resources
+
+
+class LinkKeepingCollect(ExchangeCollect):
+    """nbgrader's collect, copying a link in a learner's submission as a link instead of
+    copying what it points at (nbgrader's ``shutil.copytree`` follows links, as the
+    trainer: a learner's ``answers.json`` linked to another learner's file would arrive
+    as that learner's answers). Preflight then refuses the submission, saying so."""
+
+    def do_copy(self, src, dest, log=None):
+        if self.coursedir.groupshared:
+            raise RuntimeError("CourseDirectory.groupshared is not supported by hcwh's collect")
+        size = self.get_size(src)
+        if size > 1000 * self.coursedir.max_dir_size:
+            raise RuntimeError(f"Directory size is too big. Size is {size}, maximum size is "
+                               f"{1000 * self.coursedir.max_dir_size}")
+        shutil.copytree(src, dest, symlinks=True,
+                        ignore=ignore_patterns(exclude=self.coursedir.ignore, include=self.coursedir.include,
+                                               max_file_size=self.coursedir.max_file_size, log=self.log))
 
 
 class SafeOutputs(NbGraderPreprocessor):

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from curriculum.errors import HcwhError
+
 MiB = 1024 * 1024
 MAX_NOTEBOOK_BYTES = 16 * MiB  # the released notebook is about 70 KB; a learner cannot grow it much by clicking
 MAX_SUBMISSION_BYTES = 64 * MiB  # every file in the submission together
@@ -54,6 +56,10 @@ INVALID_SCORE = "InvalidScore"
 _MODEL_ID = re.compile(r"^[0-9a-f]{32}$")
 _TIMEOUT_ERRORS = {"CellTimeoutError", "KeyboardInterrupt", "TimeoutError"}
 MAX_NOTES = 8
+
+
+class NothingReleased(HcwhError, FileNotFoundError):
+    """No released notebook of a module to grade against: the module was never released."""
 
 
 class Rejected(Exception):
@@ -172,6 +178,7 @@ class Changes:
     code_changed: list[str] = field(default_factory=list)  # answer cells holding code the learner typed
     added: int = 0
     reordered: bool = False
+    typed_code_ran: bool = False  # Settings.run_typed_code: only when testing the sandbox
 
     def notes(self, kinds: dict[str, str]) -> list[str]:
         def named(ids: list[str]) -> str:
@@ -192,10 +199,14 @@ class Changes:
         if self.metadata_changed:
             out.append(f"grading metadata (points, grade, locked) changed, put back: {named(self.metadata_changed)}")
         if self.added:
-            out.append(f"{self.added} cell(s) added by the learner: not run, not graded")
-        if self.code_changed:
+            out.append(f"{self.added} cell(s) added by the learner: dropped, not run, not graded")
+        if self.code_changed and self.typed_code_ran:
             out.append(f"answer cell(s) hold code the learner typed (learners never need to): "
-                       f"{named(self.code_changed)}; check the submission before trusting this score")
+                       f"{named(self.code_changed)}; RUN, as run_typed_code asks (a sandbox test setting)")
+        elif self.code_changed:
+            out.append(f"answer cell(s) hold code the learner typed (learners never need to): "
+                       f"{named(self.code_changed)}; not run: the module's own code ran, and only "
+                       "the answers clicked (answers.json) and the reflections' words were graded")
         return out
 
 
@@ -218,14 +229,18 @@ def cell_kinds(reference: dict) -> dict[str, str]:
     return kinds
 
 
-def normalize(submitted: dict, reference: dict) -> tuple[dict, Changes]:
+def normalize(submitted: dict, reference: dict, keep_typed_code: bool = False) -> tuple[dict, Changes]:
     """The module's released notebook, in its own order, types and grading metadata, with
-    the learner's text in the cells a learner may change (nbgrader solution cells: the
-    answer widgets' code cells, the reflections). Missing cells come back as released
-    (a deleted reflection is "no response"); of duplicates the last copy counts (as in
-    nbgrader's DeduplicateIds); cells the learner added are dropped. Pure: returns a new
-    notebook (raw JSON) and what changed."""
-    ch = Changes()
+    the learner's words in the only cells a learner writes in: the reflections (Markdown
+    solution cells). **Every code cell is the module's own**: code a learner typed into an
+    answer cell is noted and not run (what a learner answers is in ``answers.json``, by
+    clicking), so an instructor's source notebook submitted earns nothing from its
+    solution code either. Missing cells come back as released (a deleted reflection is
+    "no response"); of duplicates the last copy counts (as in nbgrader's DeduplicateIds);
+    cells the learner added are dropped. Pure: returns a new notebook (raw JSON) and what
+    changed. ``keep_typed_code`` runs typed code after all: only for testing the sandbox
+    with hostile code (``Settings.run_typed_code``), never for grading learners."""
+    ch = Changes(typed_code_ran=keep_typed_code)
     ref_ids = {grade_id(c) for c in reference["cells"]} - {None}
     found: dict[str, list[tuple[int, dict]]] = {}
     for pos, cell in enumerate(submitted.get("cells") or []):
@@ -258,10 +273,13 @@ def normalize(submitted: dict, reference: dict) -> tuple[dict, Changes]:
         sub_nbg, ref_nbg = _nbg(cell), _nbg(ref)
         if any(_norm(sub_nbg.get(k)) != _norm(ref_nbg.get(k)) for k in _GRADING_KEYS):
             ch.metadata_changed.append(gid)
-        if is_solution(ref):
-            new["source"] = text  # the learner's answer: the only thing taken from the submission
-            if ref["cell_type"] == "code" and text != source_text(ref):
-                ch.code_changed.append(gid)
+        if is_solution(ref) and ref["cell_type"] == "code":
+            if text != source_text(ref):
+                ch.code_changed.append(gid)  # only clicks count: the module's own code runs
+                if keep_typed_code:
+                    new["source"] = text
+        elif is_solution(ref):
+            new["source"] = text  # a reflection's words: the only text taken from the submission
         elif text != source_text(ref):
             ch.locked_edited.append(gid)
         cells.append(new)
@@ -347,16 +365,37 @@ def _safe_widget_view(value: Any) -> bool:
             and all(isinstance(value.get(k, 0), int) for k in ("version_major", "version_minor")))
 
 
-def inert_markdown(text: str) -> str:
-    """Learner Markdown that renders as the same words but cannot make HTML: no raw tags
-    (``<`` becomes ``&lt;``), no links or images (``[`` and ``]`` are escaped)."""
-    return text.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]")
+def literal_markdown(text: str) -> str:
+    """Learner text as Markdown that shows exactly those characters and nothing else: one
+    fenced code block whose fence is longer than any run of backticks in the text, so the
+    text cannot close it. Inside it Markdown makes no HTML, no link (no autolinked bare URL
+    either), no image, and MathJax leaves it alone (it skips ``<pre>``/``<code>``), so a
+    ``$\\href{...}{...}$`` stays text. Formgrader and feedback show it as typed."""
+    runs = [len(m) for m in re.findall(r"`+", text)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    body = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
+    return f"{fence}\n{body}\n{fence}"
+
+
+def _unchanged(cell: dict) -> bool:
+    """The cell is exactly as the module released it (nbgrader's checksum): its words are
+    the module's, not the learner's (and nbgrader scores an unchanged answer "no response")."""
+    from nbformat import from_dict
+    from nbgrader.utils import compute_checksum
+
+    want = _nbg(cell).get("checksum")
+    try:
+        node = from_dict(copy.deepcopy(cell))
+        node.source = source_text(cell)  # one string, as nbformat holds it in memory
+        return bool(want) and compute_checksum(node) == want
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def make_safe(nb: dict) -> int:
     """Strip from an executed notebook everything a browser could run: outputs keep only
     plain text and widget references (well-formed ones), learners' Markdown answers
-    are made inert, raw cells emptied, attachments and saved widget state dropped.
+    become literal text (:func:`literal_markdown`), raw cells emptied, attachments and saved widget state dropped.
     Scores are untouched (a test's result is its plain text). Returns what was removed."""
     removed = 0
     meta = nb.get("metadata")
@@ -367,9 +406,8 @@ def make_safe(nb: dict) -> int:
             removed += 1
         kind = cell.get("cell_type")
         if kind == "markdown" and is_solution(cell):
-            safe = inert_markdown(source_text(cell))
-            if safe != source_text(cell):
-                cell["source"] = safe
+            if not _unchanged(cell):  # the learner's words: shown as literal text
+                cell["source"] = literal_markdown(source_text(cell))
                 removed += 1
         elif kind == "raw" and source_text(cell):
             cell["source"] = ""
@@ -462,6 +500,7 @@ class Context:
     learners: dict[str, Any]  # employee id -> roster.Learner
     plans: dict[str, dict[str, Any]]  # cohort -> module -> roster.PlannedModule
     submissions_made: Counter  # (student, module) -> submissions seen in the exchange
+    typed_code_runs: bool = False  # Settings.run_typed_code (sandbox tests only)
     _references: dict[str, dict[str, dict]] = field(default_factory=dict)
 
     def references(self, module_id: str) -> dict[str, dict]:
@@ -473,7 +512,7 @@ class Context:
                     self._references[module_id] = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in paths}
                     break
             else:
-                raise FileNotFoundError(f"no released notebook of {module_id} in "
+                raise NothingReleased(f"no released notebook of {module_id} in "
                                         f"{' or '.join(str(d) for d in self.reference_dirs)}: run 'hcwh release'")
         return self._references[module_id]
 
@@ -491,7 +530,8 @@ def context(s) -> Context:
             if len(parts) >= 3:
                 made[parts[0], parts[1]] += 1
     return Context(course_dir=s.course_dir, reference_dirs=reference_dirs(s), timezone=s.timezone,
-                   learners=dict(data.learners), plans=dict(data.plans), submissions_made=made)
+                   learners=dict(data.learners), plans=dict(data.plans), submissions_made=made,
+                   typed_code_runs=s.run_typed_code)
 
 
 def reference_dirs(s) -> list[Path]:
@@ -534,11 +574,12 @@ def check_submission(ctx: Context, module_id: str, student_id: str) -> Verdict:
         if extra:
             v.notes.append(f"extra notebook(s) not graded: {', '.join(printable(x, 60) for x in extra)}")
         raws = {name: read_notebook(notebooks[name]) for name in references}
+        _check_answers_file(folder)
         _check_files(folder)
         for name, reference in references.items():
-            _, changes = normalize(raws[name], reference)
+            _, changes = normalize(raws[name], reference, keep_typed_code=ctx.typed_code_runs)
             v.notes += changes.notes(cell_kinds(reference))
-        if not (folder / "answers.json").is_file():
+        if not (folder / "answers.json").exists():
             v.notes.append("no answers.json: nothing was answered by clicking")
         else:
             try:
@@ -552,9 +593,35 @@ def check_submission(ctx: Context, module_id: str, student_id: str) -> Verdict:
     return v
 
 
+def _check_answers_file(folder: Path) -> None:
+    """``answers.json`` must be the learner's own file, in the submission: not a link to
+    another file (someone else's answers, or anything outside the submission) and not a
+    special file. Such a file is refused before any engine reads or copies it."""
+    path = folder / "answers.json"
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise Rejected(f"answers.json is a link to {printable(os.readlink(path), 80)}, not the learner's own "
+                       "answers: it was not read and earns nothing; the learner must submit again")
+    if not stat.S_ISREG(st.st_mode):
+        raise Rejected("answers.json is not a regular file (a folder, fifo or device), not the learner's own "
+                       "answers: it was not read and earns nothing; the learner must submit again")
+    if st.st_nlink > 1:
+        raise Rejected(f"answers.json is a hard link shared with {st.st_nlink - 1} other file(s), not the "
+                       "learner's own answers: it was not read and earns nothing; the learner must submit again")
+
+
 def _check_files(folder: Path) -> None:
     total, count = 0, 0
     for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):  # nbgrader would copy what it points at, as the trainer
+                raise Rejected(f"the submission holds a link, {printable(os.path.relpath(full, folder), 60)} -> "
+                               f"{printable(os.readlink(full), 80)}: links are not followed; the learner must "
+                               "submit again")
         for name in filenames:
             count += 1
             total += os.lstat(os.path.join(dirpath, name)).st_size

@@ -254,7 +254,7 @@ def _write_xlsx(path: Path, t: Tables, about: list[tuple[str, str]]) -> None:
         "Cohorts": t.cohorts, "Departments": t.departments, "Overdue": t.overdue, "At risk": t.at_risk,
     }
     with create_private(path, binary=True) as f:
-        xlsx.write_workbook(f, {name: spreadsheet_safe(frame) for name, frame in sheets.items()}, frozenset(DATE_COLUMNS))
+        xlsx.write_workbook(f, dict(sheets), frozenset(DATE_COLUMNS))  # inline strings: never formulas
 
 
 def snapshot_folder(reports_dir: Path, when: datetime) -> Path:

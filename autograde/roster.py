@@ -19,6 +19,8 @@ only what differs, and the report says what.
 
 from __future__ import annotations
 
+from curriculum.errors import HcwhError
+
 import csv
 import json
 import os
@@ -70,7 +72,7 @@ class RosterData:
     plans: dict[str, dict[str, PlannedModule]] = field(default_factory=dict)  # cohort -> module -> plan
 
 
-class RosterError(ValueError):
+class RosterError(HcwhError, ValueError):
     """A file that cannot be imported. ``problems`` holds (line, field, message)."""
 
     def __init__(self, path: Path | str, problems: list[tuple[int | None, str | None, str]]):

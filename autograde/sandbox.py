@@ -32,6 +32,8 @@ namespaces, unless the trainer opts out (``Settings(sandbox=False)`` or
 
 from __future__ import annotations
 
+from curriculum.errors import HcwhError
+
 import functools
 import importlib.util
 import json
@@ -69,7 +71,7 @@ MiB = 1024 * 1024
 KERNELSTOP = Path(__file__).with_name("kernelstop.py")  # run in each kernel at its start (settings.py)
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(HcwhError, RuntimeError):
     """bwrap is missing or cannot sandbox on this machine: grading must not run."""
 
 

@@ -42,6 +42,10 @@ class Settings:
     timezone: str = "UTC"  # the city's clock: due dates are days in it
     exchange: str = "filesystem"  # or "hub": the hub exchange service at exchange_url (autograde/exchange/)
     exchange_url: str | None = None
+    # Only clicks count: grading runs the module's own code in every code cell, never code a
+    # learner typed. True runs typed code anyway, ONLY so that tests can attack the sandbox with
+    # hostile code; no environment variable or command sets it.
+    run_typed_code: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -141,6 +145,8 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
 
     c.Autograde.sanitize_preprocessors = nbhooks.sanitize_preprocessors()
     c.NormalizeSubmission.reference_dirs = [str(p) for p in preflight.reference_dirs(s)]
+    c.NormalizeSubmission.keep_typed_code = s.run_typed_code
+    c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"  # a learner's link is not followed
     c.OverwriteCells.add_missing_cells = True  # nbgrader's own repair, should a graded cell still be missing
     if s.sandbox:
         from . import sandbox

@@ -6,7 +6,9 @@ XML with pandas' vectorized string operations, and the parts are zipped: the
 same workbook in well under a second. Only what the report needs: text (inline
 strings, so nothing is ever a formula), numbers, booleans, and dates (as
 ``yyyy-mm-dd``, or ``yyyy-mm-dd hh:mm`` for timestamps). Empty values are empty
-cells. ``tests/test_xlsx.py`` reads the files back with openpyxl.
+cells. Text is written as it is (an inline string is never a formula, so no apostrophe
+is needed; that defusing is for CSV only), cut at Excel's 32,767 characters per cell.
+Each column's width is set from its content (``<cols>``). ``tests/test_xlsx.py`` reads the files back with openpyxl.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ HEADER_STYLE = 3
 SHEET_HEAD = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">\
 <sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>\
-</sheetView></sheetViews><sheetData>"""
+</sheetView></sheetViews>"""
+SHEET_DATA = "<sheetData>"
 SHEET_TAIL = "</sheetData></worksheet>"
 
 
@@ -77,8 +80,42 @@ def column_letter(index: int) -> str:
     return letters
 
 
+MAX_CELL_CHARS = 32_767  # Excel's limit for one cell; longer text is cut, ending with "…"
+MAX_WIDTH = 255  # Excel's widest column, in characters
+DATE_WIDTH, DATETIME_WIDTH = len("yyyy-mm-dd"), len("yyyy-mm-dd hh:mm")
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
 def _escape(text: str) -> str:
+    text = _fit(text)
     return escape(ILLEGAL.sub("", text)) if ILLEGAL.search(text) else escape(text)
+
+
+def column_width(name: str, col: pd.Series, date_only: bool) -> float:
+    """Characters to show the header and the longest value whole (plus a little margin,
+    and room for the bold header), at most Excel's widest column. LibreOffice and Excel
+    otherwise give every column the default width of about 8 characters."""
+    kind = col.dtype
+    if pd.api.types.is_datetime64_any_dtype(kind):
+        longest = DATE_WIDTH if date_only else DATETIME_WIDTH
+    elif pd.api.types.is_bool_dtype(kind):
+        longest = len("FALSE")
+    else:
+        values = col.dropna()
+        if pd.api.types.is_numeric_dtype(kind):
+            values = values.astype(object).map(repr)
+        longest = int(values.astype(str).str.len().clip(upper=MAX_CELL_CHARS).max()) if len(values) else 0
+    return float(min(MAX_WIDTH, max(len(str(name)) * 1.1, longest) + 2))
+
+
+def cols_xml(frame: pd.DataFrame, date_columns: frozenset[str] = frozenset()) -> str:
+    """The ``<cols>`` element: one width per column, from its content."""
+    widths = [column_width(name, frame[name], name in date_columns) for name in frame.columns]
+    return "<cols>" + "".join(f'<col min="{n}" max="{n}" width="{w:.2f}" customWidth="1"/>'
+                              for n, w in enumerate(widths, start=1)) + "</cols>"
 
 
 def _cells(letter: str, col: pd.Series, date_only: bool) -> list[str]:
@@ -113,7 +150,8 @@ def sheet_xml(frame: pd.DataFrame, date_columns: frozenset[str] = frozenset()) -
         for letter, name in zip(letters, frame.columns))
     columns = [_cells(letter, frame[name], name in date_columns) for letter, name in zip(letters, frame.columns)]
     rows = (f'<row r="{n}">{"".join(cells)}</row>' for n, cells in enumerate(zip(*columns), start=2))
-    return "".join([SHEET_HEAD, f'<row r="1">{header}</row>', *rows, SHEET_TAIL])
+    cols = cols_xml(frame, date_columns) if len(frame.columns) else ""
+    return "".join([SHEET_HEAD, cols, SHEET_DATA, f'<row r="1">{header}</row>', *rows, SHEET_TAIL])
 
 
 def write_workbook(target: BinaryIO, sheets: dict[str, pd.DataFrame], date_columns: frozenset[str] = frozenset()) -> None:

@@ -10,7 +10,6 @@ import os
 import pprint
 import shutil
 import tempfile
-from collections import deque
 from pathlib import Path
 
 import nbformat
@@ -19,6 +18,7 @@ from nbformat.v4 import new_notebook
 
 from . import cells
 from .framework import Framework, load_framework
+from .roleplay import winning_path
 from .schema import Module, Question, Reflection, RolePlay, load_module
 
 MODULES_DIR = Path(__file__).parent / "modules"
@@ -123,31 +123,6 @@ def _roleplay_text(rp: RolePlay) -> str:
     return "\n".join(lines)
 
 
-def _winning_path(rp: RolePlay) -> tuple[list[dict], str]:
-    """Shortest path to the best ending reachable: what the instructor's solution plays."""
-    rank = {"resolved": 0, "partly resolved": 1, "not resolved": 2}
-    endings = {e.id: e for e in rp.endings}
-    steps = {s.id: s for s in rp.steps}
-    best: tuple[int, int, list[dict], str] | None = None
-    queue = deque([(rp.steps[0].id, [])])
-    seen = set()
-    while queue:
-        step_id, path = queue.popleft()
-        if step_id in seen:
-            continue
-        seen.add(step_id)
-        for n, choice in enumerate(steps[step_id].choices):
-            taken = path + [{"step": step_id, "choice": n}]
-            if choice.next in endings:
-                key = (rank[endings[choice.next].outcome], len(taken))
-                if best is None or key < best[:2]:
-                    best = (*key, taken, choice.next)
-            else:
-                queue.append((choice.next, taken))
-    assert best is not None, "validated role-plays always reach an ending"
-    return best[2], best[3]
-
-
 def _roleplay_cells(module: Module, rp: RolePlay, n: int) -> list[NotebookNode]:
     data = {
         "id": rp.id,
@@ -160,7 +135,7 @@ def _roleplay_cells(module: Module, rp: RolePlay, n: int) -> list[NotebookNode]:
         ],
         "endings": [{"id": e.id, "outcome": e.outcome, "debrief": e.debrief} for e in rp.endings],
     }
-    path, ending = _winning_path(rp)
+    path, ending = winning_path(rp)
     intro = f"### Role-play {n}: {rp.title} ({rp.points:g} point{'s' if rp.points != 1 else ''} for playing to an ending)\n\n{rp.setting}\n\n{_roleplay_text(rp)}"
     widget = (
         f"### BEGIN SOLUTION\nmodule.record_roleplay({rp.id!r}, {_code(path)}, {ending!r})\n### END SOLUTION\n"

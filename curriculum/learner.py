@@ -73,6 +73,18 @@ def _focus_once_shown(widget: w.DOMWidget) -> None:
     widget.observe(shown, names="_view_count")
 
 
+def _option(value: Any, texts: dict[str, str]) -> str | None:
+    """A saved value if it is one of the options, else None. A damaged or hand-edited
+    answers.json can hold anything (a list, a number, null): the widget then shows the
+    question unanswered instead of raising."""
+    return value if isinstance(value, str) and value in texts else None
+
+
+def _records(value: Any) -> list[dict]:
+    """The dict entries of a saved list (anything else in a damaged file is ignored)."""
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+
 class Module:
     """One module's widgets, sharing one answer store."""
 
@@ -101,15 +113,15 @@ class Module:
     def single_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> None:
         """options: (id, text) pairs. Saves the chosen option id."""
         texts = dict(options)
-        saved = self._saved(question_id)
+        saved = _option(self._saved(question_id), texts)
         radio = w.RadioButtons(
             options=[(text, oid) for oid, text in options],
-            value=saved if saved in texts else None,
+            value=saved,
             description="Your answer:",
             layout=FULL,
             style={"description_width": "initial"},
         )
-        status = _status(f"Saved: {texts[saved]}" if saved in texts else NOT_ANSWERED)
+        status = _status(f"Saved: {texts[saved]}" if saved is not None else NOT_ANSWERED)
         save = self._saver(question_id, status, lambda v: texts.get(v, NOT_ANSWERED))
         radio.observe(lambda ch: save(ch["new"]), names="value")
         display(_answer_box([radio, status]))
@@ -117,7 +129,7 @@ class Module:
     def multiple_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> None:
         """Tick every option that applies. Saves the list of ticked option ids."""
         saved = self._saved(question_id)
-        saved = set(saved) if isinstance(saved, list) else set()
+        saved = {x for x in saved if isinstance(x, str)} if isinstance(saved, list) else set()
         boxes = [
             w.Checkbox(value=oid in saved, description=text, indent=False, layout=FULL)
             for oid, text in options
@@ -138,20 +150,21 @@ class Module:
     def _picks(self, question_id: str, labels: Sequence[str], options: Sequence[tuple[str, str]], prompt: str) -> None:
         """One labelled drop-down per row; saves the list of picked option ids."""
         saved = self._saved(question_id)
-        saved = saved if isinstance(saved, list) and len(saved) == len(labels) else [None] * len(labels)
         texts = dict(options)
+        saved = ([_option(x, texts) for x in saved] if isinstance(saved, list) and len(saved) == len(labels)
+                 else [None] * len(labels))
         choices = [("(choose)", None)] + [(text, oid) for oid, text in options]
         drops = [
             w.Dropdown(
                 options=choices,
-                value=s if s in texts else None,
+                value=s,
                 description=label,
                 layout=FULL,
                 style={"description_width": "initial"},
             )
             for label, s in zip(labels, saved)
         ]
-        status = _status("Saved." if any(s in texts for s in saved) else NOT_ANSWERED)
+        status = _status("Saved." if any(s is not None for s in saved) else NOT_ANSWERED)
         save = self._saver(
             question_id, status, lambda v: "; ".join(f"{lab} {texts.get(x, '(none)')}" for lab, x in zip(labels, v))
         )
@@ -220,8 +233,9 @@ class RolePlayer:
         self.endings = {e["id"]: e for e in data["endings"]}
         self.box = w.VBox(layout=FULL)
         record = store.get("roleplays", data["id"]) or {}
-        self.path: list[dict] = list(record.get("current", [])) if isinstance(record, dict) else []
-        self.completed: list[dict] = list(record.get("completed", [])) if isinstance(record, dict) else []
+        record = record if isinstance(record, dict) else {}  # a damaged answers.json: start afresh
+        self.path: list[dict] = _records(record.get("current"))
+        self.completed: list[dict] = _records(record.get("completed"))
         self.step_id = self._resume()
         self.show_step()
 
@@ -230,10 +244,12 @@ class RolePlayer:
         step_id = self.data["steps"][0]["id"]
         for taken in self.path:
             step = self.steps.get(step_id)
-            if step is None or taken.get("step") != step_id or not 0 <= taken.get("choice", -1) < len(step["choices"]):
+            choice = taken.get("choice")
+            if (step is None or taken.get("step") != step_id or not isinstance(choice, int) or isinstance(choice, bool)
+                    or not 0 <= choice < len(step["choices"])):
                 self.path = []
                 return self.data["steps"][0]["id"]
-            step_id = step["choices"][taken["choice"]]["next"]
+            step_id = step["choices"][choice]["next"]
         return step_id if step_id in self.steps else self.data["steps"][0]["id"]
 
     def _save(self) -> None:

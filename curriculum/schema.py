@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .framework import Framework, load_framework
+from . import roleplay
+from .errors import HcwhError
 
 SCHEMA_VERSION = 1
 
@@ -161,7 +163,7 @@ class Module(Record):
         return tags
 
 
-class ContentError(ValueError):
+class ContentError(HcwhError, ValueError):
     """Invalid content. ``problems`` holds (where, message) pairs."""
 
     def __init__(self, path: Path | str, problems: list[tuple[str, str]]):
@@ -258,7 +260,6 @@ def check_module(module: Module, framework: Framework) -> list[tuple[str, str]]:
         targets = {s.id for s in rp.steps} | {e.id for e in rp.endings}
         if len(targets) != len(rp.steps) + len(rp.endings):
             problems.append((where, "step and ending ids must be distinct"))
-        reached = {rp.steps[0].id}
         for s_n, step in enumerate(rp.steps):
             for c_n, choice in enumerate(step.choices):
                 cwhere = f"{where} > steps[{s_n}] (id '{step.id}') > choices[{c_n}]"
@@ -267,9 +268,8 @@ def check_module(module: Module, framework: Framework) -> list[tuple[str, str]]:
                     problems.append((cwhere + ", field 'next'", f"'{choice.next}' is neither a step nor an ending of this role-play"))
                 elif choice.next == step.id:
                     problems.append((cwhere + ", field 'next'", "a choice cannot lead back to its own step"))
-                reached.add(choice.next)
-        for unreached in sorted(targets - reached):
-            problems.append((where, f"step or ending '{unreached}' is never reached from the first step"))
+        for gwhere, what in roleplay.graph_problems(rp):  # reachability: one search from the first step
+            problems.append((f"{where} > {gwhere}", what))
 
     for n, q in enumerate(module.questions):
         where = f"questions[{n}] (id '{q.id}')"

@@ -28,7 +28,8 @@ import nbformat
 from autograde import course, cycle, roster
 from autograde.settings import Settings
 from curriculum.answers import AnswerStore
-from curriculum.builder import MODULES_DIR, _winning_path
+from curriculum.builder import MODULES_DIR
+from curriculum.roleplay import winning_path
 from curriculum.schema import load_module
 
 MODULE = "01-authenticity"
@@ -79,7 +80,7 @@ def answer_ana(m, folder: Path) -> None:
     for q in m.questions:
         store.put("questions", q.id, q.answer[0] if q.kind == "single" else list(q.answer))
     for rp in m.roleplays:
-        path, ending = _winning_path(rp)
+        path, ending = winning_path(rp)
         store.put("roleplays", rp.id, {"current": [], "completed": [{"ending": ending, "path": path}]})
     nb_path = folder / f"{m.id}.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
@@ -98,7 +99,7 @@ def answer_ben(m, folder: Path) -> None:
     store.put("questions", "auth-q-match-behaviors", ["positivity", "representative", "originality"])  # 1 of 3: 1
     store.put("questions", "auth-q-trail-question", "b")  # wrong: 0
     rp = m.roleplays[0]
-    path, ending = _winning_path(rp)
+    path, ending = winning_path(rp)
     store.put("roleplays", rp.id, {"current": [], "completed": [{"ending": ending, "path": path}]})  # 2
 
 

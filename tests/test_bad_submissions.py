@@ -26,10 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from autograde import cgroup, course, cycle, rejections, roster, sandbox
+from autograde import course, cycle, rejections, roster, sandbox
 from autograde.settings import Settings
 from curriculum.answers import AnswerStore
-from curriculum.builder import _winning_path
+from curriculum.schema import load_module
+from curriculum.roleplay import winning_path
 from tests.conftest import ROOT
 
 ENGINES = ["nbgrader", "fast"]
@@ -133,9 +134,6 @@ finally:
     for pid in children:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)"""
-CAPPED = cgroup.create()  # can this machine cap a sandbox's processes? (removed at once)
-if CAPPED is not None:
-    CAPPED.remove()
 # HTML, script and a forged widget reference from an answer cell, and HTML for every test result;
 # the marker never appears whole in the source, only in what the cell outputs.
 SCRIPT = """from IPython.display import HTML, display
@@ -145,7 +143,28 @@ display({"application/vnd.jupyter.widget-view+json": {"model_id": "</scr" + "ipt
          "text/plain": "a widget"}, raw=True)
 get_ipython().display_formatter.formatters["text/html"].for_type(float, lambda x: "<i>/*" + mark + "TEST*/</i>")"""
 SCRIPT_REFLECTION = ("I listen first. <script>/*XSSMARKREFL*/</script> <img src=x onerror=alert(1)> "
-                     "[read more](javascript:alert(1))")
+                     "[read more](javascript:alert(1)) https://phish.example/login <https://phish2.example> "
+                     "$\\href{https://phish3.example}{click}$ ``` `")
+
+
+TRAIL_KEY = next(q.answer[0] for q in load_module(ROOT / "curriculum" / "modules" / f"{MODULE}.yaml").questions
+                 if q.id == "auth-q-trail-question")
+TYPED_ANSWER = f"""from curriculum.answers import AnswerStore
+from curriculum.schema import load_module
+AnswerStore(".").put("questions", "auth-q-trail-question", {TRAIL_KEY!r})  # the one they got wrong"""
+
+
+def add_cell(nb: dict, folder: Path) -> None:
+    nb["cells"].insert(index(nb, "auth-q-trail-question-test"),
+                       {"cell_type": "code", "metadata": {}, "source": TYPED_ANSWER, "outputs": [], "execution_count": None})
+
+
+def instructor_notebook(nb: dict, folder: Path) -> None:
+    """The instructor's source notebook (its solution code records every key) submitted with no
+    answers clicked: nbgrader gave it 21 of 30 from its own solution code."""
+    nb.clear()
+    nb.update(json.loads((ROOT / "source" / MODULE / NOTEBOOK).read_text(encoding="utf-8")))
+    (folder / "answers.json").unlink()
 
 
 def script_reflection(nb: dict, folder: Path) -> None:
@@ -154,6 +173,29 @@ def script_reflection(nb: dict, folder: Path) -> None:
 
 
 # -- what a broken upload leaves in submitted/ (planted after collect) --------------------------------
+
+
+def link_answers(path: Path) -> None:
+    """answers.json made a link to the honest learner's (a relative link, as `ln -s` makes)."""
+    (path.parent / "answers.json").unlink()
+    (path.parent / "answers.json").symlink_to(Path("..", "..", "honest", MODULE, "answers.json"))
+
+
+def hard_link_answers(path: Path) -> None:
+    """answers.json made a hard link to a copy of the honest learner's answers kept outside the submission."""
+    honest = path.parent.parent.parent / "honest" / MODULE / "answers.json"
+    elsewhere = path.parent.parent / "elsewhere.json"
+    shutil.copyfile(honest, elsewhere)
+    (path.parent / "answers.json").unlink()
+    os.link(elsewhere, path.parent / "answers.json")
+
+
+def link_in_exchange(folder: Path) -> None:
+    """In the exchange (before collect), answers.json replaced by a link to the honest learner's
+    submitted answers: nbgrader's collect would copy the honest learner's answers as this one's."""
+    (honest,) = folder.parent.glob(f"honest+{MODULE}+*")
+    (folder / "answers.json").unlink()
+    (folder / "answers.json").symlink_to(honest / "answers.json")
 
 
 def truncate(path: Path) -> None:
@@ -179,6 +221,7 @@ class Case:
     says: list[str]  # each in the learner's reason or notes
     edit: object = None  # (nb, folder) -> None, before submitting
     plant: object = None  # (path) -> None, in submitted/ after collect
+    inbound: object = None  # (folder) -> None, in the learner's exchange inbound folder before collect
     at: datetime = ON_TIME
     on_roster: bool = True
     late: bool = False
@@ -207,38 +250,31 @@ CASES: dict[str, Case] = {
         "locked cell(s) edited, the module's own used: auth-q-trail-question-test (a test)",
         "grading metadata (points, grade, locked) changed, put back: auth-q-casual-caller-test (a test), "
         "auth-q-positivity-test (a test)"], edit=tamper),
-    "looper": Case(True, HONEST_SCORE, [
-        "answer cell(s) hold code the learner typed",
-        f"cell auth-q-positivity-answer: ran past the {TIMEOUT} s time limit and was stopped"],
-        edit=code_in("auth-q-positivity-answer", LOOP)),
-    "crasher": Case(False, 0.0, ["the notebook's kernel died while it ran", "[DeadKernelError: Kernel died]",
-                                 "answer cell(s) hold code the learner typed"],
-                    edit=code_in("auth-q-casual-caller-answer", CRASH)),
-    "memoryhog": Case(True, HONEST_SCORE, ["cell auth-q-casual-caller-answer: stopped with MemoryError"],
-                      edit=code_in("auth-q-casual-caller-answer", MEMORY)),
-    "forker": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed",
-                                        "cell auth-q-casual-caller-answer: stopped with BlockingIOError"]
-                   if CAPPED else ["answer cell(s) hold code the learner typed"],
-                   edit=code_in("auth-q-casual-caller-answer", FORKS)),
-    "flooder": Case(False, 0.0, ["a cell flooded the grader with output (printing without end)"],
-                    edit=code_in("auth-q-trail-question-answer", FLOOD)),
-    "noisy": Case(True, HONEST_SCORE, ["cell auth-q-casual-caller-answer: wrote to stderr",
-                                       "UserWarning: this answer cell warns"],
-                  edit=code_in("auth-q-casual-caller-answer", NOISY)),
-    "noisytests": Case(True, 6.0, ["tests auth-q-casual-caller-test, auth-q-positivity-test, "
-                                   "auth-q-order-greeting-test, auth-q-match-behaviors-test and 1 more: "
-                                   "scored 0: it wrote to stderr", "UserWarning: a warning inside a test"],
-                       edit=code_in("auth-q-casual-caller-answer", NOISY_TESTS)),
-    "cheater": Case(True, 0.0, [
-        "scored 0: it ended with 99.0, outside 0 to 3; code in an answer cell probably changed the scoring",
-        "tests auth-rp-parking-counter-done, auth-rp-swim-registration-done, auth-rp-billing-idea-done: "
-        "scored 0: it gave no score (a number from 0 to 2 was expected)"],
-        edit=code_in("auth-rp-parking-counter-play", CHEAT)),
+    # Only clicks count: code typed into an answer cell is never run, whatever it would do.
+    "looper": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-q-positivity-answer", LOOP)),
+    "crasher": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-q-casual-caller-answer", CRASH)),
+    "memoryhog": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-q-casual-caller-answer", MEMORY)),
+    "forker": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-q-casual-caller-answer", FORKS)),
+    "flooder": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-q-trail-question-answer", FLOOD)),
+    "noisy": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-q-casual-caller-answer", NOISY)),
+    "noisytests": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-q-casual-caller-answer", NOISY_TESTS)),
+    "cheater": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-rp-parking-counter-play", CHEAT)),
+    "typist": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=code_in("auth-q-trail-question-answer", TYPED_ANSWER)),
+    "adder": Case(True, HONEST_SCORE, ["1 cell(s) added by the learner: dropped, not run, not graded"],
+                  edit=add_cell),
+    "instructor": Case(True, 0.0, ["answer cell(s) hold code the learner typed", "not run: the module's own code ran"], edit=instructor_notebook),
+    "linker": Case(False, 0.0, ["answers.json is a link to ../../honest/01-authenticity/answers.json, not the "
+                                "learner's own answers: it was not read and earns nothing"], plant=link_answers),
+    "hardlinker": Case(False, 0.0, ["answers.json is a hard link shared with 1 other file(s), not the learner's "
+                                    "own answers"], plant=hard_link_answers),
+    "exchangelinker": Case(False, 0.0, ["answers.json is a link to", "it was not read and earns nothing"],
+                           inbound=link_in_exchange),
     "twice": Case(True, HONEST_SCORE, ["submitted 2 times; the last one (2026-11-19 09:00) is graded"]),
     "late": Case(True, HONEST_SCORE, ["late: submitted 2026-11-21 10:00, due 2026-11-20 for cohort spring "
                                       "(1 day late); graded normally"], at=LATE, late=True),
     "stranger": Case(True, HONEST_SCORE, ["not on the roster: graded"], on_roster=False),
-    "scripter": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed"], edit=script_reflection),
+    "scripter": Case(True, HONEST_SCORE, ["answer cell(s) hold code the learner typed", "not run"],
+                     edit=script_reflection),
 }
 FAILED = {sid for sid, c in CASES.items() if not c.graded}
 
@@ -255,7 +291,7 @@ def answer(module, folder: Path, right: bool = True) -> None:
         store.put("questions", q.id, value if right and q.id != "auth-q-trail-question" else wrong)
     if right:
         for rp in module.roleplays:
-            path, ending = _winning_path(rp)
+            path, ending = winning_path(rp)
             store.put("roleplays", rp.id, {"current": [], "completed": [{"ending": ending, "path": path}]})
     nb_path = folder / NOTEBOOK
     nb = json.loads(nb_path.read_text())
@@ -331,6 +367,10 @@ def graded(request, tmp_path_factory, modules) -> Graded:
     course.release(s, MODULE)
     for sid, case in CASES.items():
         submit(s, module, sid, case)
+    for sid, case in CASES.items():
+        if case.inbound:
+            (folder,) = (s.exchange_dir / s.course_id / "inbound").glob(f"{sid}+{MODULE}+*")
+            case.inbound(folder)
     cycle.collect(s, [MODULE], progress=lambda line: None)
 
     # The honest learner graded alone, in a copy of the course with nobody else's submission.
@@ -380,14 +420,8 @@ def text_of(r: cycle.Result) -> str:
 # nbgrader's (whose 4 s wait for output then fails the learner): printing past the output
 # budget is dropped, the looping cell is stopped at the time limit like any other, and
 # the learner is graded on what they answered, with a note.
-ENGINE_WORDS = {
-    ("fast", "crasher"): ["the notebook's kernel died while it ran", "[DeadKernelError: the notebook's Python process was killed by SIGKILL]",
-                          "answer cell(s) hold code the learner typed"],
-}
-ENGINE_CASES = {
-    ("fast", "flooder"): replace(CASES["flooder"], graded=True, score=HONEST_SCORE,
-                                 says=["cell auth-q-trail-question-answer: ran past the 4 s time limit and was stopped"]),
-}
+ENGINE_WORDS: dict = {}  # none since only clicks count: no learner code runs, in either engine
+ENGINE_CASES: dict = {}
 
 
 def case_for(graded, sid: str) -> Case:
@@ -444,7 +478,8 @@ def test_no_other_learner_is_affected(graded):
     assert sum(a for a, _, _ in graded.alone.values() if a is not None) == HONEST_SCORE
     # learners whose attack only hurt themselves score what their answers earn, cell by cell
     honest_code = {k: v for k, v in graded.alone.items() if not k.startswith("auth-r-")}
-    for sid in ("extranotebook", "tampered", "looper", "memoryhog", "forker", "noisy", "twice", "late", "stranger", "scripter"):
+    for sid in ("extranotebook", "tampered", "looper", "crasher", "memoryhog", "forker", "flooder", "noisy",
+                "noisytests", "cheater", "typist", "adder", "twice", "late", "stranger", "scripter"):
         got = cell_grades(graded.s, sid)
         assert {k: v for k, v in got.items() if k in honest_code} == honest_code, sid
 
@@ -479,6 +514,10 @@ def test_learner_html_and_script_never_reach_a_browser(graded):
     assert "<script>/*XSSMARKREFL" not in html and "XSSMARKREFL" in html  # shown as text, not run
     assert not re.search(r"<img[^>]*onerror", html)
     assert not re.search(r"""href=["']?\s*javascript""", html, re.I)
+    # the reflection is literal text: no bare-URL autolink, no <https://...> link, no MathJax \href
+    assert "https://phish.example/login" in html and "$\\href{https://phish3.example}{click}$" in html
+    assert not re.search(r"<a\s[^>]*phish", html), re.findall(r"<a\s[^>]*>", html)
+    assert "<a href" not in html.split("I listen first.")[1].split("</pre>")[0]
     # the honest learner's widgets still render as widget references; scores as without the attack
     honest = graded.graded_nb["honest"]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
@@ -546,13 +585,18 @@ def test_a_learner_whose_submission_failed_is_told_to_submit_again(graded):
     assert (s.course_dir / "rejected" / MODULE / "truncated.json").exists()
 
 
-def test_a_fork_bomb_is_capped_where_the_machine_allows_it(graded):
-    """Each sandbox runs in its own cgroup capped at 128 processes where one can be made
-    (root, or a delegated cgroup); elsewhere autograde says that the cap is missing."""
-    text = "\n".join(graded.lines)
-    if CAPPED is not None:
-        assert "stopped with BlockingIOError" in text_of(graded.report.result(MODULE, "forker"))
-        assert "are not capped" not in text
-    else:
-        assert "no cgroup can be created here" in text
-        pytest.skip("no cgroup can be created here (needs root or a delegated cgroup v2): the fork-bomb cap is not tested")
+def test_typed_code_never_runs_in_either_engine(graded):
+    """Only clicks count: the hostile answer cells left no trace of running (no stopped cell, no
+    stderr, no MemoryError, no BlockingIOError), and every graded code cell is the module's own."""
+    release = json.loads((ROOT / "release" / MODULE / NOTEBOOK).read_text(encoding="utf-8"))
+    def own(nb):  # code cells other than tests (whose hidden part OverwriteCells puts back)
+        return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+                and not c["metadata"].get("nbgrader", {}).get("grade")]
+    want = own(release)
+    for sid in ("looper", "crasher", "memoryhog", "forker", "flooder", "noisy", "noisytests", "cheater",
+                "typist", "adder", "instructor", "scripter"):
+        text = text_of(graded.report.result(MODULE, sid))
+        for trace in ("time limit", "stderr", "MemoryError", "BlockingIOError", "scored 0: it", "kernel died"):
+            assert trace not in text, (sid, text)
+        nb = graded.graded_nb[sid]
+        assert own(nb) == want, sid

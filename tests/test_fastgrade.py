@@ -72,7 +72,7 @@ def _delete_first_test_cell(nb):
 def graded_twice(tmp_path_factory, modules):
     """(stock settings, fast settings, fast results) for one cohort graded both ways."""
     base = tmp_path_factory.mktemp("fastgrade")
-    stock = Settings(state_dir=base / "stock", timeout=10)
+    stock = Settings(state_dir=base / "stock", timeout=10, run_typed_code=True)  # hostile cells must run: the sandbox is under test
     mods = [m for m in modules if m.id in MODULES]
     _prepare(stock, mods)
     rng = random.Random(7)
@@ -163,7 +163,7 @@ except OSError as e:
 
 
 def test_nothing_of_one_learner_reaches_the_next(tmp_path, modules):
-    s = Settings(state_dir=tmp_path / "state", timeout=10)
+    s = Settings(state_dir=tmp_path / "state", timeout=10, run_typed_code=True)  # hostile cells must run
     auth = next(m for m in modules if m.id == "01-authenticity")
     _prepare(s, [auth])
     source = s.course_dir / "source" / auth.id / f"{auth.id}.ipynb"
@@ -187,7 +187,7 @@ def test_nothing_of_one_learner_reaches_the_next(tmp_path, modules):
 def test_flooding_output_cannot_hide_a_test_result(tmp_path, modules):
     """Printed output past the budget is dropped, results never: with nothing answered the
     hidden tests still return 0 (nbgrader scores a test cell with *no* output full marks)."""
-    s = Settings(state_dir=tmp_path / "state", timeout=20)
+    s = Settings(state_dir=tmp_path / "state", timeout=20, run_typed_code=True)  # hostile cells must run
     auth = next(m for m in modules if m.id == "01-authenticity")
     _prepare(s, [auth])
     _submit(s, auth, "flooder", edit=_set_answer_cell(0, "import sys\nfor _ in range(12):\n    sys.stdout.write('x' * (1 << 20))"))

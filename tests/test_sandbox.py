@@ -252,7 +252,8 @@ def run(tmp_path_factory, modules):
     tmp = tmp_path_factory.mktemp("sandbox")
     r = Run()
     r.module = module
-    r.s = s = Settings(state_dir=tmp / "state", timeout=TIMEOUT, sandbox=True)
+    # only clicks count in grading; here hostile answer cells must run: the sandbox is under test
+    r.s = s = Settings(state_dir=tmp / "state", timeout=TIMEOUT, sandbox=True, run_typed_code=True)
     r.secrets = {name: secret() for name in ("source", "gradebook", "honest", "outside", "home", "env")}
     r.token = secrets.token_hex(6)
     outside = tmp / "outside"
