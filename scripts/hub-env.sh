@@ -44,7 +44,7 @@ case "$kind" in
         trap 'rm -rf "$tmp"' EXIT
         "$dir/bin/python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$tmp" "$here"
         "${pip[@]}" --no-deps --force-reinstall "$tmp"/*.whl
-        if "$dir/bin/python" -c 'import curriculum, pathlib, sys; sys.exit(any((pathlib.Path(curriculum.__file__).parent / "modules").glob("*.yaml")))'; then :; else
+        if (cd / && "$dir/bin/python" -I -c 'import curriculum, pathlib, sys; sys.exit(any((pathlib.Path(curriculum.__file__).parent / "modules").glob("*.yaml")))'); then :; else
             echo "hub-env: the learner environment holds curriculum/modules (answer keys): refusing" >&2
             exit 1
         fi
