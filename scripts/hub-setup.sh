@@ -41,4 +41,5 @@ fi
 chown "$course:$course" "$state" && chmod 0711 "$state"
 install -d -m 0755 -o "$course" -g "$course" "$state/exchange"
 install -d -m 0700 -o "$course" -g "$course" "$state/course"
+install -d -m 0700 -o root -g root "$state/hub"
 echo "hub-setup: accounts $course and $proxy, helper /usr/local/sbin/hcwh-account, state $state"
