@@ -95,8 +95,10 @@ class LoginStore:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             data = self._read()
-            yield data
-            self._write(data)
+            try:
+                yield data
+            finally:  # a refusal is recorded too (a wrong password counts towards the lockout)
+                self._write(data)
         finally:
             os.close(fd)
 
