@@ -410,6 +410,16 @@ def test_a_cohort_on_the_hub(hub, browser):
     ana.wait_for_url(re.compile(rf"/user/{ANA}/lab"))
     status, user = hub.api("GET", f"/users/{TRAINER}")
     assert status == 200 and not user["admin"] and "admin" not in user["roles"]
+    # -- lockout: five wrong passwords, then even the right one is refused for a while -----
+    stranger = _page(browser)
+    for n in range(6):
+        stranger.goto(f"{hub.url}/hub/login")
+        stranger.fill("#username_input", TRAINER)
+        stranger.fill("#password_input", PASSWORDS[TRAINER] if n == 5 else f"guess number {n}")
+        stranger.click("#login_submit")
+        words = stranger.locator("#login-error").inner_text()
+        assert ("do not match" in words) if n < 4 else ("paused" in words), (n, words)
+    stranger.context.close()
     hub.ana, hub.ben = ana, ben
 
 
