@@ -149,8 +149,8 @@ def leave(s: Settings, employee_id: str) -> str:
 
 def add_staff(s: Settings, name: str, role: str, full_name: str = "") -> AccountsReport:
     """``hcwh staff add NAME --role trainer|hr``: a hub login (no OS account) and its code."""
-    if role not in ("trainer", "hr"):
-        raise AccountError(f"role '{role}' is not trainer or hr (learners come from the roster)")
+    if role not in ("trainer", "hr", "it"):
+        raise AccountError(f"role '{role}' is not trainer, hr or it (learners come from the roster)")
     try:
         checked = identity.login_name(name)
     except identity.IdentityError as exc:
