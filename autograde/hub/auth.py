@@ -4,6 +4,7 @@
   pauses for ``LOCK_MINUTES``. Every refusal is a sentence a new hire understands.
 - ``/hub/enroll``: login name, the one-time code from the supervisor, and a new password typed
   twice; the code then stops working and the person is logged in.
+- ``/hub/logout``: says 'You are logged out' (the page stops too: ``shutdown_on_logout``).
 - ``/hub/home`` and ``/hub/token`` send each person to their own page instead (``landing``):
   learners to their training page (their own server), trainers to the trainer console, HR to
   the report. Nobody meets the hub's technical pages.
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.handlers.base import BaseHandler
-from jupyterhub.handlers.login import LoginHandler
+from jupyterhub.handlers.login import LoginHandler, LogoutHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 from traitlets import Unicode
@@ -81,6 +82,13 @@ class PlainLoginHandler(LoginHandler):
         self.redirect(self.get_next_url(user))
 
 
+class PlainLogoutHandler(LogoutHandler):
+    """Logging out says so in words (JupyterHub would show the login form again)."""
+
+    async def render_logout_page(self):
+        self.finish(await self.render_template("logout.html"))
+
+
 class EnrollHandler(BaseHandler):
     """First use: the code from the supervisor, and a password of one's own."""
 
@@ -133,6 +141,7 @@ class PlainAuthenticator(Authenticator):
     def get_handlers(self, app):
         return [
             (r"/login", PlainLoginHandler),
+            (r"/logout", PlainLogoutHandler),
             (r"/enroll", EnrollHandler),
             (r"/home", LandingHandler),
             (r"/token", LandingHandler),
