@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PROXY  := hub/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install system-deps check build demo test lab clean
+.PHONY: install system-deps check build demo test lab clean learner-env course-env hub
 
 # The virtual environment, re-made whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -39,6 +39,23 @@ test: install system-deps  ## the whole suite, release notebooks run headless by
 lab: install system-deps  ## JupyterLab with nbgrader's Assignments and Formgrader on the course
 	$(BIN)/hcwh release
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)
+
+# The cohort's server (README "Running the hub"). Environments from Debian's /usr/bin/python3,
+# world-readable, so every account can run them; each rebuilt only when its inputs change.
+LEARNER_ENV ?= $(or $(HCWH_LEARNER_ENV),/opt/hcwh/learner-env)
+COURSE_ENV  ?= $(or $(HCWH_COURSE_ENV),/opt/hcwh/course-env)
+HUB_STATE   ?= $(or $(HCWH_STATE_DIR),$(CURDIR)/var)
+
+learner-env: system-deps  ## learners' environment: jupyterlab, nbgrader, ipywidgets, curriculum (no keys)
+	bash scripts/hub-env.sh learner $(LEARNER_ENV)
+
+course-env: system-deps   ## the course account's environment: the whole project (formgrader, console, report)
+	bash scripts/hub-env.sh course $(COURSE_ENV)
+
+hub: install learner-env course-env  ## run by IT, as root: JupyterHub + proxy on 127.0.0.1:8000
+	bash scripts/hub-setup.sh $(HUB_STATE)
+	cd $(HUB_STATE) && HCWH_STATE_DIR=$(HUB_STATE) HCWH_LEARNER_ENV=$(LEARNER_ENV) HCWH_COURSE_ENV=$(COURSE_ENV) \
+	    $(CURDIR)/$(BIN)/jupyterhub -f $(CURDIR)/hub/jupyterhub_config.py
 
 clean:                  ## remove runtime state (gradebook, submissions) and the venv
 	rm -rf var $(VENV) hub/node_modules

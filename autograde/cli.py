@@ -52,12 +52,42 @@ def _demo(args, s: Settings) -> None:
     run_demo(s, build(s))
 
 
+def _hub_url() -> str:
+    import os
+
+    return os.environ.get("HCWH_HUB_URL", "http://127.0.0.1:8000")
+
+
 def _roster_import(args, s: Settings) -> None:
+    from .hub import people
     from .roster import import_roster
 
-    report = import_roster(s, Path(args.file))
-    print(f"{args.file}: " + "\n".join(report.lines()))
+    if people.hub_enabled(s) and not args.no_accounts:
+        print(f"{args.file}: " + "\n".join(people.import_with_accounts(s, Path(args.file)).lines(_hub_url())))
+    else:
+        report = import_roster(s, Path(args.file))
+        print(f"{args.file}: " + "\n".join(report.lines()))
     print(f"Roster: {s.roster_path}")
+
+
+def _roster_add(args, s: Settings) -> None:
+    from .hub import people
+
+    report = people.add_learner(s, args.employee_id, args.first_name, args.last_name, args.email,
+                                args.department, args.hire_date, args.cohort)
+    print("\n".join(report.lines(_hub_url())))
+
+
+def _roster_leave(args, s: Settings) -> None:
+    from .hub import people
+
+    print(people.leave(s, args.employee_id))
+
+
+def _staff_add(args, s: Settings) -> None:
+    from .hub import people
+
+    print("\n".join(people.add_staff(s, args.name, args.role, args.full_name or "").lines(_hub_url())))
 
 
 def _cohorts_import(args, s: Settings) -> None:
@@ -157,6 +187,22 @@ def main(argv: list[str] | None = None) -> int:
         v = verbs.add_parser("import", help=help_text)
         v.add_argument("file", help="CSV file")
         v.set_defaults(func=func)
+        if name == "roster":
+            v.add_argument("--no-accounts", action="store_true",
+                           help="on a hub: import only, make no hub logins or OS accounts")
+            a = verbs.add_parser("add", help="on a hub: one new hire, the same day (checked as a roster row)")
+            for col in ("employee_id", "first_name", "last_name", "email", "department", "hire_date", "cohort"):
+                a.add_argument(col)
+            a.set_defaults(func=_roster_add)
+            lv = verbs.add_parser("leave", help="on a hub: a learner who left is locked out at once; records kept")
+            lv.add_argument("employee_id")
+            lv.set_defaults(func=_roster_leave)
+    p = sub.add_parser("staff", help="on a hub: logins for trainers, HR and IT's break-glass admin")
+    st = p.add_subparsers(dest="verb", required=True).add_parser("add", help="a login and its enrollment code")
+    st.add_argument("name", help="login name (lower case)")
+    st.add_argument("--role", required=True, choices=["trainer", "hr", "it"])
+    st.add_argument("--full-name", help="the person's name, for the codes file")
+    st.set_defaults(func=_staff_add)
     for name, func, help_text in (
         ("collect", _collect, "collect learners' submissions from the exchange"),
         ("autograde", _autograde, "autograde every collected submission; exit 1 if any failed, "

@@ -19,6 +19,12 @@ command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
 # starts its own throwaway server; the gradebook can live in PostgreSQL.
 command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
+# The hub (make hub, tests/test_hub.py): Debian's own Python with venv for the environments
+# every account can run (learners' pages, the course account's services), sudo for the course
+# account's one root helper, setpriv (util-linux) to start the proxy unprivileged.
+/usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v sudo >/dev/null 2>&1 || missing+=(sudo)
+
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "system-deps: installing ${missing[*]}"

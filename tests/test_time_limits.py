@@ -40,7 +40,7 @@ def catcher(collected, tmp_path):  # noqa: F811
     """ana's submission with the caught loop in her first answer (solution) code cell; her
     answers file is untouched, so she deserves her honest autograded score, 21/30 by hand
     (test_nothing_lost: 21 of 30 before her reflections are scored)."""
-    s = replace(collected, state_dir=tmp_path / "state", timeout=10)
+    s = replace(collected, state_dir=tmp_path / "state", timeout=10, run_typed_code=True)  # the attack needs its code run
     shutil.copytree(collected.state_dir, s.state_dir, symlinks=True)
     path = s.course_dir / "submitted" / "ana" / MODULE / NOTEBOOK
     nb = nbformat.read(path, as_version=4)

@@ -1,0 +1,169 @@
+"""People on the hub: the roster's learners get hub logins and OS accounts, leavers are locked
+out, trainers and HR get logins. Plain functions; ``hcwh roster`` and ``hcwh staff`` call them.
+
+Every change to an account goes through the account helper (``autograde/hub/accounts.py``):
+run directly when ``hcwh`` runs as root, through ``sudo -n /usr/local/sbin/hcwh-account``
+otherwise (the only thing ``hcwh`` ever needs root for).
+
+New logins get a one-time enrollment code; the codes are printed and written to
+``<state>/enrollment/codes-<time>.csv`` (0600) for the supervisor to hand over in person.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import identity, roster
+from curriculum.errors import HcwhError
+
+from ..private import replace_private
+from ..settings import Settings
+from . import logins
+from .accounts import TEST_PREFIX, made_by_helper
+
+INSTALLED_HELPER = "/usr/local/sbin/hcwh-account"
+
+
+class AccountError(HcwhError, RuntimeError):
+    """The account helper refused or failed; the message says why."""
+
+
+def hub_enabled(s: Settings) -> bool:
+    """The hub has been set up for this state folder (``make hub`` made ``<state>/hub``)."""
+    return (s.state_dir / "hub").is_dir()
+
+
+def helper(s: Settings, *args: str) -> str:
+    """Run the account helper; its one line of output, or AccountError with its reason."""
+    if os.geteuid() == 0:
+        argv = [sys.executable, "-m", "autograde.hub.accounts", *args]
+        env = {**os.environ, "HCWH_STATE_DIR": str(s.state_dir)}
+        env.pop("SUDO_USER", None)
+    else:
+        argv, env = ["sudo", "-n", INSTALLED_HELPER, *args], None
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(s.project))
+    if done.returncode != 0:
+        raise AccountError(done.stderr.strip() or f"the account helper failed ({done.returncode})")
+    return done.stdout.strip()
+
+
+@dataclass
+class Enrollment:
+    name: str
+    full_name: str
+    role: str
+    code: str
+    expires: str
+
+
+@dataclass
+class AccountsReport:
+    roster: roster.ImportReport | None = None
+    enrolled: list[Enrollment] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)  # helper lines
+    codes_file: Path | None = None
+
+    def lines(self, hub_url: str) -> list[str]:
+        out = self.roster.lines() if self.roster else []
+        out += [f"  {line}" for line in self.accounts]
+        if self.enrolled:
+            out.append(f"Enrollment codes ({len(self.enrolled)}), for the supervisor to hand over in person; "
+                       f"each works once, until it expires, at {hub_url.rstrip('/')}/hub/enroll :")
+            out += [f"  {e.name:<24} {e.full_name:<28} {e.code}  (until {e.expires} UTC)" for e in self.enrolled]
+            out.append(f"  also in {self.codes_file} (0600)")
+        return out
+
+
+def check_hub_ids(s: Settings, path: Path) -> None:
+    """RosterError, naming each line, for ids that cannot be hub logins (autograde/identity.py)."""
+    rows, problems = roster._read_rows(Path(path), roster.ROSTER_COLUMNS)
+    problems = list(problems) + identity.check_ids(
+        [(line, row["employee_id"]) for line, row in rows if row.get("employee_id")],
+        made_by_helper=made_by_helper, known=roster.load(s).learners)
+    if problems:
+        raise roster.RosterError(path, sorted(problems, key=lambda p: p[0] or 0))
+
+
+def _write_codes(s: Settings, enrolled: list[Enrollment]) -> Path:
+    folder = s.state_dir / "enrollment"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["login", "name", "role", "code", "expires_utc"])
+    for e in enrolled:
+        w.writerow([e.name, e.full_name, e.role, e.code, e.expires])
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%S")
+    path = folder / f"codes-{stamp}.csv"
+    replace_private(path, buf.getvalue())
+    return path
+
+
+def _enroll(s: Settings, name: str, role: str, full_name: str, report: AccountsReport) -> None:
+    code, expires = helper(s, "enroll", name, role).split("\t")
+    report.enrolled.append(Enrollment(name, full_name, role, code, expires))
+
+
+def import_with_accounts(s: Settings, path: Path) -> AccountsReport:
+    """``hcwh roster import`` on a hub: check every id as a login name (nothing imported on any
+    problem), import the roster, then through the helper make or check each learner's OS account
+    and give a one-time enrollment code to each learner with no hub login yet (or who had left)."""
+    check_hub_ids(s, path)
+    report = AccountsReport(roster=roster.import_roster(s, Path(path)))
+    data = roster.load(s)
+    for learner in roster.parse_roster(Path(path), set(data.plans)):
+        out = helper(s, "welcome", learner.employee_id, "learner")
+        if "\t" in out:
+            code, expires = out.split("\t")
+            report.enrolled.append(Enrollment(learner.employee_id, learner.name, "learner", code, expires))
+        else:
+            report.accounts.append(out)
+    if report.enrolled:
+        report.codes_file = _write_codes(s, report.enrolled)
+    return report
+
+
+def add_learner(s: Settings, employee_id: str, first_name: str, last_name: str, email: str, department: str,
+                hire_date: str, cohort: str) -> AccountsReport:
+    """A new hire not yet on the roster file, the same day: one row, checked and imported exactly
+    as a roster file would be (``hcwh roster add``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "roster-add.csv"
+        with path.open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(roster.ROSTER_COLUMNS)
+            w.writerow([employee_id, first_name, last_name, email, department, hire_date, cohort])
+        return import_with_accounts(s, path)
+
+
+def leave(s: Settings, employee_id: str) -> str:
+    """``hcwh roster leave ID``: locked out at once (see accounts.leave); records kept."""
+    return helper(s, "leave", employee_id)
+
+
+def add_staff(s: Settings, name: str, role: str, full_name: str = "") -> AccountsReport:
+    """``hcwh staff add NAME --role trainer|hr``: a hub login (no OS account) and its code."""
+    if role not in ("trainer", "hr", "it"):
+        raise AccountError(f"role '{role}' is not trainer, hr or it (learners come from the roster)")
+    try:
+        checked = identity.login_name(name)
+    except identity.IdentityError as exc:
+        raise AccountError(str(exc)) from None
+    if checked != name:
+        raise AccountError(f"'{name}' must be written in lower case: '{checked}'")
+    report = AccountsReport()
+    _enroll(s, name, role, full_name or name, report)
+    report.codes_file = _write_codes(s, report.enrolled)
+    return report
+
+
+__all__ = ["AccountError", "AccountsReport", "TEST_PREFIX", "add_learner", "add_staff", "hub_enabled",
+           "import_with_accounts", "leave"]

@@ -1,0 +1,217 @@
+"""Two hub services, run by the hub as the course account (``hub/jupyterhub_config.py``):
+
+- ``python -m autograde.hub.services console``: the trainer console. Four buttons, Collect,
+  Autograde, Feedback and HR report, each calling the plain function ``hcwh`` calls
+  (``cycle.collect``, ``cycle.autograde``, ``cycle.feedback``, ``report.write_report``), one at
+  a time, and each logged with the trainer's hub name to ``<state>/logs/trainer-console.log``
+  (one JSON line: time UTC, trainer, action, result). A link opens formgrader in its own tab.
+- ``python -m autograde.hub.services report``: HR's latest report, read-only: the newest
+  snapshot's ``report.html`` and its CSV/XLSX files, served with
+  ``Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src data:``.
+
+Who may open each is the hub's decision (``access:services!service=<name>``, given to the
+``trainers`` and ``hr`` groups); ``HubOAuthenticated`` refuses everyone else with 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import os
+import sys
+import threading
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.utils import url_path_join
+from tornado import ioloop, web
+
+from ..settings import Settings
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+HELP = os.environ.get("HCWH_HELP_CONTACT", "your trainer (the city's help contact is still to confirm)")
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}
+button{{font-size:1.1rem;padding:.5rem 1rem;margin:.3rem 0}} pre{{background:#f4f4f4;padding:.8rem;white-space:pre-wrap}}
+.msg{{border-left:4px solid #2a6;padding:.4rem .8rem;background:#eef8f0}}</style></head>
+<body><main>{body}</main><footer><p>Need help? Contact {help}.</p></footer></body></html>"""
+
+
+def page(title: str, body: str) -> str:
+    return PAGE.format(title=html.escape(title), body=body, help=html.escape(HELP))
+
+
+class Base(HubOAuthenticated, web.RequestHandler):
+    def set_default_headers(self):
+        self.set_header("Content-Security-Policy", CSP + "; frame-ancestors 'none'; form-action 'self'")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.set_header("Cache-Control", "no-store")
+
+    def write_error(self, status_code, **kwargs):
+        words = {403: "This page is not for your account. If you think it should be, ask for help.",
+                 404: "There is nothing here."}.get(status_code, "Something went wrong on our side. Try again in a "
+                                                                 "minute; if it keeps happening, ask for help.")
+        self.finish(page("Not available", f"<h1>{html.escape(words)}</h1>"))
+
+
+# -- the trainer console ------------------------------------------------------------
+
+ACTIONS = {
+    "collect": "Collect submissions",
+    "autograde": "Autograde",
+    "feedback": "Release feedback",
+    "report": "Make the HR report",
+}
+
+
+def run_action(s: Settings, action: str) -> list[str]:
+    """The plain function behind each button; the lines it printed."""
+    lines: list[str] = []
+    if action == "collect":
+        from ..cycle import collect
+
+        collect(s, progress=lines.append)
+    elif action == "autograde":
+        from ..cycle import autograde
+
+        report = autograde(s, progress=lines.append)
+        lines += report.summary()
+    elif action == "feedback":
+        from ..cycle import feedback
+
+        feedback(s, progress=lines.append)
+    elif action == "report":
+        from ..report import write_report
+
+        files = write_report(s)
+        lines.append(f"Report snapshot: {files.folder.name} (HR sees it now)")
+    else:
+        raise web.HTTPError(404)
+    return lines
+
+
+class Console(Base):
+    lock = threading.Lock()
+    last: dict[str, object] = {}
+
+    def settings_(self) -> Settings:
+        return Settings.from_env()
+
+    def log_action(self, trainer: str, action: str, result: str, detail: str = "") -> None:
+        folder = self.settings_().state_dir / "logs"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        line = json.dumps({"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "trainer": trainer,
+                           "action": action, "result": result, "detail": detail[-2000:]})
+        fd = os.open(folder / "trainer-console.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        print(line, flush=True)
+
+    @web.authenticated
+    def get(self):
+        user = self.get_current_user()
+        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+        formgrader = url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "services/formgrader/formgrader")
+        buttons = "".join(
+            f'<form method="post" action="{html.escape(url_path_join(prefix, "run", key))}">'
+            f'<input type="hidden" name="_xsrf" value="{html.escape(self.xsrf_token.decode())}">'
+            f'<button type="submit">{html.escape(label)}</button></form>'
+            for key, label in ACTIONS.items())
+        last = ""
+        if self.last.get("trainer") == user["name"]:
+            last = (f'<div class="msg" role="status"><p>{html.escape(str(self.last["label"]))}: '
+                    f'{html.escape(str(self.last["result"]))}</p><pre>{html.escape(str(self.last["detail"]))}</pre></div>')
+        self.finish(page("Trainer console", f"""<h1>Trainer console</h1>
+<p>Logged in as {html.escape(user["name"])}. Each button does one step for every released module; it may take a
+few minutes. What you do here is recorded with your name.</p>{last}
+{buttons}
+<p><a href="{html.escape(formgrader)}" target="_blank" rel="noopener">Open formgrader (grade reflections) in a new tab</a></p>
+<p><a href="{html.escape(url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/logout"))}">Log out</a></p>"""))
+
+    @web.authenticated
+    async def post(self, action: str):
+        if action not in ACTIONS:
+            raise web.HTTPError(404)
+        trainer = self.get_current_user()["name"]
+        if not self.lock.acquire(blocking=False):
+            Console.last = {"trainer": trainer, "label": ACTIONS[action], "result": "not started",
+                            "detail": "Another step is still running. Wait for it to finish, then try again."}
+            self.log_action(trainer, action, "refused: another step is running")
+            return self.redirect(os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
+        try:
+            self.log_action(trainer, action, "started")
+            try:
+                lines = await asyncio.get_running_loop().run_in_executor(None, run_action, self.settings_(), action)
+                result, detail = "done", "\n".join(lines)
+            except Exception as exc:  # noqa: BLE001 (the trainer must hear what failed, in the page)
+                result, detail = f"failed: {exc}", traceback.format_exc(limit=3)
+            self.log_action(trainer, action, result, detail)
+            Console.last = {"trainer": trainer, "label": ACTIONS[action], "result": result, "detail": detail}
+        finally:
+            self.lock.release()
+        self.redirect(os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
+
+
+# -- HR's report ----------------------------------------------------------------------
+
+def latest_snapshot(s: Settings) -> Path | None:
+    folders = sorted(p for p in s.reports_dir.glob("*") if (p / "report.html").is_file()) if s.reports_dir.is_dir() else []
+    return folders[-1] if folders else None
+
+
+class Report(Base):
+    @web.authenticated
+    def get(self, name: str = "report.html"):
+        s = Settings.from_env()
+        snap = latest_snapshot(s)
+        if snap is None:
+            self.finish(page("HR report", "<h1>No report yet</h1><p>A trainer makes it from the trainer console. "
+                                         "Come back later.</p>"))
+            return
+        files = {p.name: p for p in snap.iterdir() if p.is_file() and p.suffix in (".html", ".csv", ".xlsx")}
+        if name not in files:
+            raise web.HTTPError(404)
+        kinds = {".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8",
+                 ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        self.set_header("Content-Type", kinds[files[name].suffix])
+        if files[name].suffix != ".html":
+            self.set_header("Content-Disposition", f'attachment; filename="{snap.name}-{name}"')
+        self.finish(files[name].read_bytes())
+
+    def post(self, *args):
+        raise web.HTTPError(405)
+
+
+def make_app(kind: str) -> web.Application:
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+    routes = [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)]
+    if kind == "console":
+        routes += [(prefix, Console), (url_path_join(prefix, r"run/([a-z]+)"), Console)]
+    elif kind == "report":
+        routes += [(prefix, Report), (url_path_join(prefix, r"files/([A-Za-z0-9._-]+)"), Report)]
+    else:
+        raise SystemExit(f"unknown service '{kind}' (console or report)")
+    return web.Application(routes, cookie_secret=os.urandom(32), xsrf_cookies=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    kind = (argv or sys.argv[1:] or [""])[0]
+    app = make_app(kind)
+    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+    app.listen(url.port, url.hostname or "127.0.0.1")
+    print(f"hcwh {kind} service on {url.hostname}:{url.port}", flush=True)
+    try:
+        ioloop.IOLoop.current().start()
+    except KeyboardInterrupt:  # the hub stopping us
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+# The cohort's JupyterHub. `make hub` runs it (as root: see README "Running the hub").
+# Every setting comes from an environment variable with a default that works on one machine:
+#
+#   HCWH_STATE_DIR      the course's state folder (default: <checkout>/var); the hub's own
+#                       state is <state>/hub (0700, root): database, cookie secret, proxy token
+#   HCWH_HUB_IP         where the hub listens for browsers (default 127.0.0.1)
+#   HCWH_HUB_PORT       its port (default 8000)
+#   HCWH_HUB_API_PORT   the hub's internal API port, on 127.0.0.1 (default 8081)
+#   HCWH_PROXY_API_PORT the proxy's internal API port, on 127.0.0.1 (default 8001)
+#   HCWH_SERVICE_PORT   first of the ports the services use on 127.0.0.1 (default 8010; 4 ports)
+#   HCWH_LEARNER_ENV    the learners' Python environment (default /opt/hcwh/learner-env)
+#   HCWH_COURSE_ENV     the course account's environment (default /opt/hcwh/course-env)
+#   HCWH_COURSE_USER    the course account: owns the state folder, runs the services (hcwh-course)
+#   HCWH_PROXY_USER     the account the proxy runs as (default hcwh-proxy; never root)
+#   HCWH_AUTHENTICATOR  pilot (default: roster logins with enrollment codes) or ldap
+#   HCWH_CONCURRENT_SPAWNS  training pages starting at once before "too many people" (default 10)
+#   HCWH_IDLE_TIMEOUT   seconds before an idle training page is stopped (default 7200)
+#   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
+import grp
+import os
+import pwd
+import secrets
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+sys.path.insert(0, str(PROJECT))
+
+from autograde.hub import auth  # noqa: E402
+
+c = get_config()  # noqa: F821 (given by JupyterHub when it loads this file)
+
+
+def env(name, default):
+    return os.environ.get(name) or default
+
+
+STATE = Path(env("HCWH_STATE_DIR", PROJECT / "var")).resolve()
+HUB_STATE = STATE / "hub"
+LEARNER_ENV = Path(env("HCWH_LEARNER_ENV", "/opt/hcwh/learner-env"))
+COURSE_ENV = Path(env("HCWH_COURSE_ENV", "/opt/hcwh/course-env"))
+COURSE_USER = env("HCWH_COURSE_USER", "hcwh-course")
+PROXY_USER = env("HCWH_PROXY_USER", "hcwh-proxy")
+HELP = env("HCWH_HELP_CONTACT", "your trainer (the city's help contact is still to confirm)")
+API_PORT = int(env("HCWH_HUB_API_PORT", "8081"))
+SERVICE_PORT = int(env("HCWH_SERVICE_PORT", "8010"))
+
+HUB_STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
+os.chmod(HUB_STATE, 0o700)
+
+
+def secret_file(name, nbytes=32):
+    """A secret kept in <state>/hub, made once, mode 0600; never in git or in this file."""
+    path = HUB_STATE / name
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(nbytes))
+    os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+# -- the hub and its proxy ------------------------------------------------------
+c.JupyterHub.ip = env("HCWH_HUB_IP", "127.0.0.1")
+c.JupyterHub.port = int(env("HCWH_HUB_PORT", "8000"))
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = API_PORT
+_db = HUB_STATE / "jupyterhub.sqlite"
+if not _db.exists():
+    os.close(os.open(_db, os.O_WRONLY | os.O_CREAT, 0o600))  # SQLite keeps the mode it finds
+os.chmod(_db, 0o600)
+c.JupyterHub.db_url = f"sqlite:///{_db}"
+c.JupyterHub.cookie_secret_file = str(HUB_STATE / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(HUB_STATE / "jupyterhub.pid")
+c.ConfigurableHTTPProxy.auth_token = secret_file("proxy.token")
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env('HCWH_PROXY_API_PORT', '8001')}"
+c.ConfigurableHTTPProxy.pid_file = str(HUB_STATE / "proxy.pid")
+c.ConfigurableHTTPProxy.log_level = "warn"
+# The project's own proxy (hub/node_modules, from package-lock.json), as an unprivileged account.
+_proxy = [str(HERE / "node_modules" / ".bin" / "configurable-http-proxy")]
+if os.geteuid() == 0:
+    _pw = pwd.getpwnam(PROXY_USER)
+    _proxy = ["setpriv", f"--reuid={_pw.pw_uid}", f"--regid={_pw.pw_gid}", "--clear-groups", "--", *_proxy]
+c.ConfigurableHTTPProxy.command = _proxy
+(HUB_STATE / "api-url").write_text(f"http://127.0.0.1:{API_PORT}/hub/api\n")
+# A hub restart leaves learners' pages running.
+c.JupyterHub.cleanup_servers = False
+c.JupyterHub.template_paths = [str(HERE / "templates")]
+c.JupyterHub.template_vars = {"help_contact": HELP}
+c.JupyterHub.default_url = auth.landing
+c.JupyterHub.concurrent_spawn_limit = int(env("HCWH_CONCURRENT_SPAWNS", "10"))
+c.JupyterHub.shutdown_on_logout = True  # a shared computer: logging out ends the page too
+c.JupyterHub.allow_named_servers = False
+
+# -- logins -----------------------------------------------------------------------
+if env("HCWH_AUTHENTICATOR", "pilot") == "ldap":
+    # The city directory (issue 10, point 2): autograde/hub/ldap.py, built separately.
+    from autograde.hub import ldap as _ldap  # noqa: E402
+
+    _ldap.configure(c, STATE)
+else:
+    c.JupyterHub.authenticator_class = auth.PlainAuthenticator
+    c.PlainAuthenticator.state_dir = str(STATE)
+    c.Authenticator.manage_groups = True
+    c.Authenticator.auth_refresh_age = 15  # a leaver is logged out within 15 s of any request
+    c.Authenticator.refresh_pre_spawn = True
+
+# -- learners' pages: their own OS account, Debian's Python ---------------------------
+c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+c.Spawner.cmd = [str(LEARNER_ENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=False"]
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 90
+c.Spawner.pre_spawn_hook = auth.spawn_only_learners
+# nbgrader for learners: the course and its exchange (a folder of the state; issue 11 replaces it).
+LEARNER_CONFIG = STATE / "learner-config"
+LEARNER_CONFIG.mkdir(exist_ok=True)
+(LEARNER_CONFIG / "nbgrader_config.py").write_text(
+    "c = get_config()\n"
+    f"c.CourseDirectory.course_id = 'how-can-we-help'\n"
+    f"c.Exchange.root = {str(STATE / 'exchange')!r}\n"
+)
+os.chmod(LEARNER_CONFIG, 0o755)
+os.chmod(LEARNER_CONFIG / "nbgrader_config.py", 0o644)
+c.Spawner.environment = {
+    "JUPYTER_CONFIG_PATH": str(LEARNER_CONFIG),
+    "PATH": f"{LEARNER_ENV / 'bin'}:/usr/bin:/bin",
+}
+
+# -- roles: no admin for trainers or HR -----------------------------------------------
+c.JupyterHub.load_roles = [
+    {"name": "trainer", "groups": ["trainers"],
+     "scopes": ["access:services!service=formgrader", "access:services!service=trainer-console"]},
+    {"name": "hr-reader", "groups": ["hr"], "scopes": ["access:services!service=hr-report"]},
+    # the account helper (root only: its token file is 0600 in <state>/hub): stop a leaver's
+    # server, revoke their tokens
+    {"name": "hcwh-accounts", "services": ["hcwh-accounts"], "scopes": ["servers", "tokens", "read:users"]},
+    {"name": "idle-culler", "services": ["idle-culler"],
+     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
+]
+
+# Break-glass: IT's own login (`hcwh staff add NAME --role it`), named in HCWH_BREAK_GLASS_ADMIN;
+# the only holder of JupyterHub's admin role. Every use is in the hub's log.
+if os.environ.get("HCWH_BREAK_GLASS_ADMIN"):
+    c.Authenticator.admin_users = {os.environ["HCWH_BREAK_GLASS_ADMIN"]}
+
+# -- services -------------------------------------------------------------------------
+_course = pwd.getpwnam(COURSE_USER) if os.geteuid() == 0 else None
+_course_env = {
+    "HCWH_STATE_DIR": str(STATE),
+    "HCWH_HELP_CONTACT": HELP,
+    "HOME": _course.pw_dir if _course else os.environ.get("HOME", "/"),
+    "PATH": f"{COURSE_ENV / 'bin'}:/usr/bin:/bin",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    **{k: os.environ[k] for k in ("HCWH_DB_URL", "HCWH_TIMEZONE", "HCWH_NO_SANDBOX") if k in os.environ},
+}
+
+
+def course_service(name, port, command):
+    spec = {"name": name, "url": f"http://127.0.0.1:{port}", "command": command, "cwd": str(PROJECT),
+            "environment": dict(_course_env), "oauth_no_confirm": True}
+    if _course:
+        spec["user"] = COURSE_USER
+    return spec
+
+
+services = [
+    # formgrader: nbgrader's own, as the course account, terminals off; opened in its own tab
+    # (JupyterHub >= 4.1 forbids framing it inside JupyterLab)
+    course_service("formgrader", SERVICE_PORT, [
+        str(COURSE_ENV / "bin" / "jupyterhub-singleuser"), "--ServerApp.terminals_enabled=False",
+        f"--ServerApp.root_dir={STATE / 'course'}", "--ServerApp.default_url=/formgrader"]),
+    course_service("trainer-console", SERVICE_PORT + 1,
+                   [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "console"]),
+    course_service("hr-report", SERVICE_PORT + 2,
+                   [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "report"]),
+    {"name": "idle-culler", "command": [str(COURSE_ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
+                                        f"--timeout={env('HCWH_IDLE_TIMEOUT', '7200')}"],
+     "environment": {"PATH": _course_env["PATH"]}, **({"user": COURSE_USER} if _course else {})},
+    {"name": "hcwh-accounts", "api_token": secret_file("accounts-service.token")},
+]
+# The exchange service (issue 11, autograde/exchange/) adds itself here when it lands:
+#   from autograde.exchange import hub_service; services.append(hub_service(STATE, ...))
+c.JupyterHub.services = services

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The hub's system part, run as root by `make hub` (idempotent):
+#   - the course account (hcwh-course: owns the state folder, runs formgrader, the trainer
+#     console, HR's report and `hcwh`) and the proxy's account (hcwh-proxy), both system
+#     accounts with no login shell;
+#   - the learners' group (hcwh-learners);
+#   - the account helper, installed root-owned as /usr/local/sbin/hcwh-account, the state
+#     folder it may touch in /etc/hcwh/state-dir, and (if sudo is installed) the one sudoers
+#     line that lets the course account run it;
+#   - the state folder: owned by the course account, 0711 (learners pass through to the
+#     exchange, see nothing else); the exchange 0755 (nbgrader makes its inbound 0733).
+# Usage: scripts/hub-setup.sh STATE_DIR
+set -euo pipefail
+state=${1:?usage: hub-setup.sh STATE_DIR}
+here=$(cd "$(dirname "$0")/.." && pwd)
+course=${HCWH_COURSE_USER:-hcwh-course}
+proxy=${HCWH_PROXY_USER:-hcwh-proxy}
+[ "$(id -u)" -eq 0 ] || { echo "hub-setup: run as root (the hub starts each learner's page as their own account)" >&2; exit 1; }
+
+getent group hcwh-learners >/dev/null || groupadd --system hcwh-learners
+id "$course" >/dev/null 2>&1 || useradd --system --user-group --shell /usr/sbin/nologin \
+    --home-dir "/var/lib/$course" --create-home --comment "How Can We Help? course account" "$course"
+chmod 0700 "/var/lib/$course"
+id "$proxy" >/dev/null 2>&1 || useradd --system --user-group --shell /usr/sbin/nologin \
+    --no-create-home --home-dir /nonexistent --comment "How Can We Help? proxy" "$proxy"
+
+install -d -m 0755 -o root -g root /usr/local/lib/hcwh /etc/hcwh
+install -m 0644 -o root -g root "$here/autograde/identity.py" /usr/local/lib/hcwh/identity.py
+install -m 0644 -o root -g root "$here/autograde/hub/logins.py" /usr/local/lib/hcwh/logins.py
+install -m 0644 -o root -g root "$here/autograde/hub/accounts.py" /usr/local/lib/hcwh/hcwh_account.py
+printf '#!/bin/sh\nexec /usr/bin/python3 -E -s /usr/local/lib/hcwh/hcwh_account.py "$@"\n' > /usr/local/sbin/hcwh-account
+chown root:root /usr/local/sbin/hcwh-account && chmod 0755 /usr/local/sbin/hcwh-account
+mkdir -p "$state"
+state=$(cd "$state" && pwd)
+echo "$state" > /etc/hcwh/state-dir && chmod 0644 /etc/hcwh/state-dir
+if [ -d /etc/sudoers.d ]; then
+    echo "$course ALL=(root) NOPASSWD: /usr/local/sbin/hcwh-account" > /etc/sudoers.d/hcwh
+    chmod 0440 /etc/sudoers.d/hcwh
+fi
+
+chown "$course:$course" "$state" && chmod 0711 "$state"
+install -d -m 0755 -o "$course" -g "$course" "$state/exchange"
+install -d -m 0700 -o "$course" -g "$course" "$state/course"
+install -d -m 0700 -o root -g root "$state/hub"
+echo "hub-setup: accounts $course and $proxy, helper /usr/local/sbin/hcwh-account, state $state"

@@ -1,0 +1,455 @@
+"""Issue 10: a cohort on one server, in a real JupyterHub + configurable-http-proxy, with real
+OS accounts, driven in Debian's Chromium.
+
+One hub for the module (``hub`` fixture): a fresh state folder under /tmp, ``scripts/hub-setup.sh``
+(course and proxy accounts, the account helper for sudo), module 01 released, cohorts and a
+roster of two learners imported by ``hcwh`` running as the course account (accounts through
+``sudo -n hcwh-account``), a trainer and an HR login, then ``jupyterhub`` on free 127.0.0.1
+ports. Everything it started is stopped and every test account removed, even on failure.
+
+Needs root (the hub starts each learner's page as their own account), Debian's Chromium and
+the learner/course environments (``scripts/hub-env.sh``, idempotent; built here if missing).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LEARNER_ENV = Path(os.environ.get("HCWH_LEARNER_ENV", "/opt/hcwh/learner-env"))
+COURSE_ENV = Path(os.environ.get("HCWH_COURSE_ENV", "/opt/hcwh/course-env"))
+COURSE_USER = "hcwh-course"
+MODULE = "01-authenticity"
+COURSE_ID = "how-can-we-help"
+ANA, BEN, TRAINER, HR = "hcwhtest-ana", "hcwhtest-ben", "hcwhtest-trainer", "hcwhtest-hr"
+PASSWORDS = {ANA: "ana chooses a long one", BEN: "ben picks his own words", TRAINER: "trainer pass phrase 1",
+             HR: "hr reads the report"}
+# By hand, from curriculum/modules/01-authenticity.yaml: question auth-q-casual-caller is worth 3
+# and its key is option a (the first option's text starts with "Hey! Oh no").
+QUESTION, RIGHT, WRONG, POINTS = "auth-q-casual-caller", '"Hey! Oh no', '"Dude, the plow', 3.0
+REFLECTION = "auth-r-balance-answer"  # worth 3; the trainer gives Ana 2
+TIMEOUT_MS = 60_000
+FIGURES: dict[str, float] = {}
+
+
+def _free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _free_run(first: int, count: int) -> int:
+    """A first port with ``count`` free ports after it (the services' ports are consecutive)."""
+    for base in range(first, first + 2000, count):
+        try:
+            socks = []
+            for p in range(base, base + count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no run of free ports")
+
+
+def as_course(args: list[str], state: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """``hcwh ARGS`` as the course account, as IT would run it (``sudo -u hcwh-course hcwh``)."""
+    env = {"PATH": f"{COURSE_ENV}/bin:/usr/bin:/bin", "HOME": f"/var/lib/{COURSE_USER}",
+           "HCWH_STATE_DIR": str(state), "LANG": "C.UTF-8"}
+    done = subprocess.run(["setpriv", f"--reuid={COURSE_USER}", f"--regid={COURSE_USER}", "--init-groups", "--",
+                           str(COURSE_ENV / "bin" / "hcwh"), *args], capture_output=True, text=True, env=env,
+                          cwd=str(ROOT), timeout=600)
+    if check and done.returncode != 0:
+        raise AssertionError(f"hcwh {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def _remove_test_accounts() -> None:
+    import pwd
+
+    for p in pwd.getpwall():
+        if p.pw_name.startswith("hcwhtest-"):
+            subprocess.run(["/usr/local/sbin/hcwh-account", "remove", p.pw_name], capture_output=True)
+
+
+class Hub:
+    def __init__(self, state: Path):
+        self.state = state
+        self.port, self.api_port, self.proxy_api = _free_ports(3)
+        self.service_port = _free_run(41000 + os.getpid() % 1000 * 10, 4)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log_path = state.parent / "hub.log"
+
+    def env(self) -> dict:
+        return {**os.environ, "HCWH_STATE_DIR": str(self.state), "HCWH_HUB_PORT": str(self.port),
+                "HCWH_HUB_API_PORT": str(self.api_port), "HCWH_PROXY_API_PORT": str(self.proxy_api),
+                "HCWH_SERVICE_PORT": str(self.service_port), "HCWH_LEARNER_ENV": str(LEARNER_ENV),
+                "HCWH_COURSE_ENV": str(COURSE_ENV), "HCWH_HUB_URL": self.url}
+
+    def start(self) -> None:
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "jupyterhub"), "-f", str(ROOT / "hub" / "jupyterhub_config.py")],
+                                     cwd=str(self.state), env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"the hub exited:\n{self.log_tail()}"
+            if self.status("/services/trainer-console/") in (302, 200) and self.status("/services/hr-report/") in (302, 200):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"the hub and its services did not come up in 180 s:\n{self.log_tail()}")
+
+    def status(self, path: str) -> int:
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+        try:
+            with urllib.request.build_opener(NoRedirect).open(self.url + path, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except (urllib.error.URLError, OSError):
+            return 0
+
+    def api(self, method: str, path: str):
+        token = (self.state / "hub" / "accounts-service.token").read_text().strip()
+        req = urllib.request.Request(f"{self.url}/hub/api{path}", method=method,
+                                     headers={"Authorization": f"token {token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                body = r.read()
+                return r.status, json.loads(body) if body else None
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            for name in (ANA, BEN):  # cleanup_servers is off: stop learners' pages first
+                self.api("DELETE", f"/users/{name}/server")
+            for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                    self.proc.wait(timeout=wait)
+                    break
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    continue
+        for pidfile in ("proxy.pid",):  # a proxy left behind by a killed hub
+            try:
+                os.kill(int((self.state / "hub" / pidfile).read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+@pytest.fixture(scope="module")
+def hub():
+    if os.geteuid() != 0:
+        pytest.skip("the hub tests need root: the hub starts each learner's page as their own OS account")
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run `sudo bash scripts/system-deps.sh`", pytrace=False)
+    for kind, path in (("learner", LEARNER_ENV), ("course", COURSE_ENV)):
+        subprocess.run(["bash", str(ROOT / "scripts" / "hub-env.sh"), kind, str(path)], check=True,
+                       capture_output=True, timeout=1800)
+    _remove_test_accounts()  # a run killed outright earlier
+    root = Path(tempfile.mkdtemp(prefix="hcwh-hubtest-", dir="/tmp"))
+    os.chmod(root, 0o711)
+    state = root / "state"
+    h = Hub(state)
+    try:
+        subprocess.run(["bash", str(ROOT / "scripts" / "hub-setup.sh"), str(state)], check=True, capture_output=True)
+        t0 = time.monotonic()
+        as_course(["release", MODULE], state)
+        (root / "in").mkdir(mode=0o755)
+        cohorts, roster = root / "in" / "cohorts.csv", root / "in" / "roster.csv"
+        cohorts.write_text(f"cohort,module,due_date\ntest-cohort,{MODULE},2030-01-31\n")
+        roster.write_text("employee_id,first_name,last_name,email,department,hire_date,cohort\n"
+                          f"{ANA},Ana,Reyes,ana@example.org,Parks,2026-11-02,test-cohort\n")
+        for f in (cohorts, roster):
+            os.chmod(f, 0o644)
+        as_course(["cohorts", "import", str(cohorts)], state)
+        h.roster_out = as_course(["roster", "import", str(roster)], state).stdout
+        # Ben is a new hire not yet on the roster file: added the same day, one command
+        h.add_out = as_course(["roster", "add", BEN, "Ben", "Okafor", "ben@example.org", "Streets", "2026-12-01",
+                               "test-cohort"], state).stdout
+        as_course(["staff", "add", TRAINER, "--role", "trainer"], state)
+        as_course(["staff", "add", HR, "--role", "hr"], state)
+        FIGURES["setup (release, import, accounts) s"] = round(time.monotonic() - t0, 1)
+        h.codes = {}
+        for f in sorted((state / "enrollment").glob("codes-*.csv")):
+            with f.open(newline="") as fh:
+                h.codes.update({row["login"]: row["code"] for row in csv.DictReader(fh)})
+        t0 = time.monotonic()
+        h.start()
+        FIGURES["hub + services up s"] = round(time.monotonic() - t0, 1)
+        yield h
+    finally:
+        h.stop()
+        _remove_test_accounts()
+        artifacts = ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        if h.log_path.exists():
+            shutil.copy(h.log_path, artifacts / "hub.log")
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"\nhub figures: {FIGURES}")
+
+
+@pytest.fixture(scope="module")
+def browser(hub):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                               env={**os.environ, "XDG_CONFIG_HOME": str(hub.state.parent / "chromium"),
+                                    "XDG_CACHE_HOME": str(hub.state.parent / "chromium")})
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _page(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def _enroll(page, hub, name: str) -> None:
+    page.goto(f"{hub.url}/hub/login")
+    assert "log in" in page.locator("h1").inner_text().lower()
+    page.click("#enroll-link")
+    page.fill("#enroll_username", name)
+    page.fill("#enroll_code", hub.codes[name].lower().replace("-", " "))  # as a person might type it
+    page.fill("#enroll_password", PASSWORDS[name])
+    page.fill("#enroll_password2", PASSWORDS[name])
+    page.click("#enroll_submit")
+
+
+def _xsrf(page, path_prefix: str) -> str:
+    """The _xsrf cookie a Jupyter server set for ``path_prefix`` in this browser."""
+    for c in page.context.cookies():
+        if c["name"] == "_xsrf" and path_prefix.startswith(c["path"].rstrip("/")):
+            return urllib.parse.unquote(c["value"])
+    raise AssertionError(f"no _xsrf cookie for {path_prefix}: {[(c['name'], c['path']) for c in page.context.cookies()]}")
+
+
+def _server_post(page, name: str, action: str) -> tuple[int, str]:
+    """nbgrader's Assignments list calls (fetch, submit, fetch_feedback), made with the learner's
+    own browser session (its cookies), as the Assignments tab makes them."""
+    base = page.url.split("/user/")[0]
+    r = page.request.post(f"{base}/user/{name}/assignments/{action}",
+                          headers={"X-XSRFToken": _xsrf(page, f"/user/{name}/"), "Content-Type": "application/json"},
+                          data=json.dumps({"course_id": COURSE_ID, "assignment_id": MODULE}), timeout=120_000)
+    return r.status, r.text()
+
+
+def _learner_session(page, hub, name: str, option_text: str) -> None:
+    from playwright.sync_api import expect
+
+    t0 = time.monotonic()
+    _enroll(page, hub, name)
+    page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=180_000)
+    page.wait_for_selector(".jp-LabShell", timeout=120_000)
+    FIGURES[f"enroll to JupyterLab ({name}) s"] = round(time.monotonic() - t0, 1)
+    status, body = _server_post(page, name, "fetch")
+    assert status == 200 and json.loads(body).get("success"), body
+    home = Path("/home") / name
+    assert (home / MODULE / f"{MODULE}.ipynb").is_file()
+    page.goto(f"{hub.url}/user/{name}/lab/tree/{MODULE}/{MODULE}.ipynb")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    expect(page.locator(".jp-NotebookPanel .jp-Toolbar-kernelName")).to_have_text("Python 3 (ipykernel)", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    # the kernel is connected once its status is reported by the kernel itself
+    page.wait_for_function("() => !!document.querySelector('.jp-Notebook-ExecutionIndicator')", timeout=60_000)
+    page.wait_for_timeout(1500)
+    for attempt in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        try:
+            page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=30_000)
+            break
+        except Exception:  # noqa: BLE001 (Run All met a kernel still connecting: run again)
+            FIGURES[f"Run All again ({name})"] = attempt + 1
+    radio = page.locator(".jp-Notebook .widget-radio-box label", has_text=option_text).first
+    try:
+        expect(radio).to_be_visible(timeout=120_000)
+    except AssertionError:
+        (ROOT / "test-artifacts").mkdir(exist_ok=True)
+        page.screenshot(path=str(ROOT / "test-artifacts" / f"hub-{name}-failure.png"))
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+        raise AssertionError(f"no answer widget; stderr outputs: {errors[:3]}; outputs: "
+                             f"{page.locator('.jp-OutputArea-output').all_inner_texts()[:6]}") from None
+    radio.click()
+    out = page.locator(".jp-Notebook .jp-OutputArea-output").filter(has=page.locator("label", has_text=option_text))
+    expect(out.get_by_role("status")).to_contain_text("Saved")
+    deadline = time.monotonic() + 20
+    answers = home / MODULE / "answers.json"
+    while time.monotonic() < deadline and not (answers.exists() and QUESTION in answers.read_text()):
+        time.sleep(0.2)
+    saved = json.loads(answers.read_text())["questions"][QUESTION]
+    assert saved == ("a" if option_text == RIGHT else "b")
+    assert answers.stat().st_uid == __import__("pwd").getpwnam(name).pw_uid  # written as the learner
+    status, body = _server_post(page, name, "submit")
+    assert status == 200 and json.loads(body).get("success"), body
+
+
+def test_a_cohort_on_the_hub(hub, browser):
+    from playwright.sync_api import expect
+
+    assert "Enrollment codes (1)" in hub.roster_out and ANA in hub.roster_out
+    assert BEN in hub.add_out and set(hub.codes) == {ANA, BEN, TRAINER, HR}
+    for name in (ANA, BEN):
+        assert oct(os.stat(f"/home/{name}").st_mode & 0o777) == "0o700"
+    for f in ("jupyterhub_cookie_secret", "proxy.token", "accounts-service.token", "logins.json", "jupyterhub.sqlite"):
+        assert oct((hub.state / "hub" / f).stat().st_mode & 0o777) == "0o600", f
+
+    ana, ben = _page(browser), _page(browser)
+    _learner_session(ana, hub, ANA, RIGHT)
+    _learner_session(ben, hub, BEN, WRONG)
+
+    # -- the trainer: console buttons, formgrader in its own tab -------------------------
+    trainer = _page(browser)
+    _enroll(trainer, hub, TRAINER)
+    trainer.wait_for_url(re.compile(r"/services/trainer-console/"))
+    expect(trainer.locator("h1")).to_have_text("Trainer console")
+    for label, words in (("Collect submissions", "collected 01-authenticity: 2 submission(s)"),
+                         ("Autograde", "Autograded 2 of 2 submission(s); 0 failed.")):
+        t0 = time.monotonic()
+        trainer.get_by_role("button", name=label).click()
+        expect(trainer.get_by_role("status")).to_contain_text(words, timeout=300_000)
+        FIGURES[f"console {label} s"] = round(time.monotonic() - t0, 1)
+    fg = trainer.context.new_page()
+    fg.goto(f"{hub.url}/services/formgrader/formgrader")
+    expect(fg.get_by_text("Manage Assignments").first).to_be_visible()
+    fg.wait_for_load_state("networkidle")
+    api = f"{hub.url}/services/formgrader/formgrader/api"
+    subs = fg.request.get(f"{api}/submitted_notebooks/{MODULE}/{MODULE}").json()
+    sub = next(x for x in subs if x["student"] == ANA)
+    grade = next(g for g in fg.request.get(f"{api}/grades?submission_id={sub['id']}").json() if g["name"] == REFLECTION)
+    r = fg.request.put(f"{api}/grade/{grade['id']}", data=json.dumps({"manual_score": 2}),
+                       headers={"X-XSRFToken": _xsrf(fg, "/services/formgrader/"), "Content-Type": "application/json"})
+    scored = [r.status, r.json()["manual_score"]]
+    assert scored == [200, 2]
+    for label, words in (("Release feedback", "Release feedback: done"), ("Make the HR report", "Report snapshot")):
+        trainer.get_by_role("button", name=label).click()
+        expect(trainer.get_by_role("status")).to_contain_text(words, timeout=300_000)
+    log = [json.loads(line) for line in (hub.state / "logs" / "trainer-console.log").read_text().splitlines()]
+    assert {(e["trainer"], e["action"]) for e in log if e["result"] == "done"} == {
+        (TRAINER, "collect"), (TRAINER, "autograde"), (TRAINER, "feedback"), (TRAINER, "report")}
+
+    # -- the gradebook: exactly what each clicked, plus the trainer's reflection score -------
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{hub.state / 'course' / 'gradebook.db'}") as gb:
+        assert gb.find_submission(MODULE, ANA).score == POINTS + 2
+        assert gb.find_submission(MODULE, BEN).score == 0.0
+
+    # -- each learner fetches only their own feedback -----------------------------------
+    for page, name, score in ((ana, ANA, POINTS + 2), (ben, BEN, 0.0)):
+        status, body = _server_post(page, name, "fetch_feedback")
+        assert status == 200 and json.loads(body).get("success"), body
+        pages = list((Path("/home") / name / MODULE / "feedback").glob(f"*/{MODULE}.html"))
+        assert len(pages) == 1, pages
+        text = pages[0].read_text()
+        assert re.search(rf"Score:\s*{score:g}(\.0)?\s*/", text), f"{name}'s feedback lacks score {score:g}"
+
+    # -- HR: the latest report, read-only, with a strict CSP ------------------------------
+    hr = _page(browser)
+    _enroll(hr, hub, HR)
+    hr.wait_for_url(re.compile(r"/services/hr-report/"))
+    resp = hr.goto(f"{hub.url}/services/hr-report/")
+    assert resp.status == 200
+    assert resp.headers["content-security-policy"].startswith("default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+    assert "Ana Reyes" in hr.content() and "Ben Okafor" in hr.content()
+
+    # -- what a learner may not reach -----------------------------------------------------
+    for path in ("/services/formgrader/formgrader", "/services/trainer-console/", "/services/hr-report/",
+                 f"/user/{BEN}/lab"):
+        assert ana.goto(hub.url + path).status == 403, path
+        if "console" in path or "report" in path:
+            assert "This page is not for your account" in ana.locator("h1").inner_text()
+    # no terminal for a learner
+    assert ana.request.get(f"{hub.url}/user/{ANA}/api/terminals").status == 404
+    for page, path in ((trainer, f"/user/{ANA}/lab"), (hr, f"/user/{ANA}/lab"), (hr, "/services/trainer-console/")):
+        assert page.goto(hub.url + path).status == 403, path
+    # no hub home or token page for a learner: their own page instead
+    ana.goto(f"{hub.url}/hub/token")
+    ana.wait_for_url(re.compile(rf"/user/{ANA}/lab"))
+    status, user = hub.api("GET", f"/users/{TRAINER}")
+    assert status == 200 and not user["admin"] and "admin" not in user["roles"]
+    hub.ana, hub.ben = ana, ben
+
+
+def test_a_leaver_is_locked_out_at_once(hub, browser):
+    ben = getattr(hub, "ben", None)
+    if ben is None:
+        pytest.skip("needs the cohort test's learner session (it failed or did not run)")
+    status, user = hub.api("GET", f"/users/{BEN}")
+    assert status == 200 and user["servers"], "Ben's page should be running before he leaves"
+    out = as_course(["roster", "leave", BEN], hub.state).stdout
+    assert "records kept" in out and "OS account locked" in out, out
+    status, user = hub.api("GET", f"/users/{BEN}")
+    assert not user["servers"].get("", {}).get("ready"), user["servers"]
+    status, tokens = hub.api("GET", f"/users/{BEN}/tokens")
+    assert tokens["api_tokens"] == []
+    shadow = subprocess.run(["passwd", "-S", BEN], capture_output=True, text=True).stdout.split()
+    assert shadow[1] == "L"
+    assert subprocess.run(["chage", "-l", BEN], capture_output=True, text=True).stdout.count("Jan 02, 1970") == 1
+    # his page is gone, and he cannot log in again
+    resp = ben.goto(f"{hub.url}/user/{BEN}/lab")
+    assert "/hub/login" in ben.url or resp.status in (403, 404, 424, 503), (ben.url, resp.status)
+    ben.goto(f"{hub.url}/hub/login")
+    ben.fill("#username_input", BEN)
+    ben.fill("#password_input", PASSWORDS[BEN])
+    ben.click("#login_submit")
+    assert "do not match" in ben.locator("#login-error").inner_text()
+    # records kept: his home, his submission and his grade
+    assert (Path("/home") / BEN / MODULE / "answers.json").is_file()
+    assert (hub.state / "course" / "submitted" / BEN / MODULE).is_dir()
+    # Ana is untouched
+    status, user = hub.api("GET", f"/users/{ANA}")
+    assert user["servers"][""]["ready"]
+    # and when she logs out (a shared computer), her page stops too
+    hub.ana.goto(f"{hub.url}/hub/logout")
+    assert hub.ana.locator("h1").inner_text() == "You are logged out"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and hub.api("GET", f"/users/{ANA}")[1]["servers"]:
+        time.sleep(0.5)
+    assert not hub.api("GET", f"/users/{ANA}")[1]["servers"]
