@@ -28,9 +28,10 @@ root, imports it.
 from __future__ import annotations
 
 import pwd
-from curriculum.errors import HcwhError
 import re
 from collections.abc import Callable, Iterable
+
+from curriculum.errors import HcwhError
 
 NAME_REGEX = re.compile(r"^[a-z][-a-z0-9_]*$")
 MAX_LENGTH = 32
