@@ -121,9 +121,10 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
     if s.exchange == "hub":
         from .exchange import apply_nbgrader_config as use_hub_exchange
 
-        use_hub_exchange(c, s.exchange_url)
+        use_hub_exchange(c, s.exchange_url)  # collect included: the service takes regular files only
     else:
         c.Exchange.root = str(s.exchange_dir)
+        c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"  # a learner's link is not followed
     c.ClearSolutions.code_stub = {"python": f"# {SOLUTION_HINT}"}
     c.ClearSolutions.text_stub = REFLECTION_STUB
     c.Execute.timeout = s.timeout
@@ -146,7 +147,6 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
     c.Autograde.sanitize_preprocessors = nbhooks.sanitize_preprocessors()
     c.NormalizeSubmission.reference_dirs = [str(p) for p in preflight.reference_dirs(s)]
     c.NormalizeSubmission.keep_typed_code = s.run_typed_code
-    c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"  # a learner's link is not followed
     c.OverwriteCells.add_missing_cells = True  # nbgrader's own repair, should a graded cell still be missing
     if s.sandbox:
         from . import sandbox

@@ -15,7 +15,8 @@ from traitlets.config import Config
 def test_the_filesystem_exchange_stays_the_default(tmp_path):
     c = nbgrader_config(Settings(state_dir=tmp_path))
     assert c.Exchange.root == str(tmp_path / "exchange")
-    assert "ExchangeFactory" not in c
+    # nbgrader's own shared-folder exchange; only its collect keeps a learner's links as links
+    assert dict(c.ExchangeFactory) == {"collect": "autograde.nbhooks.LinkKeepingCollect"}
 
 
 def test_hcwh_exchange_hub_selects_every_plugin(tmp_path, monkeypatch):

@@ -15,8 +15,12 @@ import fnmatch
 import hashlib
 import io
 import os
+import secrets
+import shutil
 import stat
+import tempfile
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -164,3 +168,23 @@ def write_tree(dest: Path, members: list[Member], file_mode: int = FILE_MODE) ->
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, file_mode)
         with os.fdopen(fd, "wb") as f:
             f.write(m.data)
+
+
+def replace_folder(dest: Path, fill: Callable[[Path], None]) -> None:
+    """Replace the folder ``dest`` whole: ``fill(staging)`` builds the new one beside it (``staging``
+    does not exist yet), then renames swap it in; on any error the old folder stays as it was and
+    nothing half-made is left."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-new-", dir=dest.parent))
+    os.rmdir(staging)  # a unique name on the same filesystem; fill makes the folder
+    old = dest.parent / f".{dest.name}-old-{secrets.token_hex(4)}"
+    try:
+        fill(staging)
+        if dest.exists():
+            os.rename(dest, old)
+        os.rename(staging, dest)
+    except BaseException:
+        if old.exists() and not dest.exists():
+            os.rename(old, dest)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

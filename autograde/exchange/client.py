@@ -15,8 +15,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,7 +25,7 @@ from pathlib import Path
 from nbgrader.exchange import abc
 from traitlets import Float, Unicode, default
 
-from .archive import ArchiveRefused, Member, pack, pack_members, unpack, write_tree
+from .archive import ArchiveRefused, Member, pack, pack_members, replace_folder, unpack, write_tree
 from .service import CLAIM_HEADER, RESERVED
 
 TOKEN_ENV = "HCWH_EXCHANGE_TOKEN"
@@ -108,22 +106,10 @@ class HubExchange(abc.Exchange):
 
 
 def _swap_in(dest: Path, members: list[Member], extra: dict[str, str] | None = None, file_mode: int = 0o600) -> None:
-    """Replace the folder ``dest`` whole with ``members`` (+ ``extra`` small text files): built beside it, then renamed."""
+    """Replace the folder ``dest`` whole with ``members`` (+ ``extra`` small text files)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-new-", dir=dest.parent))
-    os.rmdir(staging)
-    old = dest.parent / f".{dest.name}-old-{os.getpid()}"
-    try:
-        write_tree(staging, members + [Member(k, v.encode()) for k, v in (extra or {}).items()], file_mode=file_mode)
-        if dest.exists():
-            os.rename(dest, old)
-        os.rename(staging, dest)
-    except BaseException:
-        if old.exists() and not dest.exists():
-            os.rename(old, dest)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    files = members + [Member(k, v.encode()) for k, v in (extra or {}).items()]
+    replace_folder(dest, lambda staging: write_tree(staging, files, file_mode=file_mode))
 
 
 class HubExchangeReleaseAssignment(HubExchange, abc.ExchangeReleaseAssignment):

@@ -38,7 +38,7 @@ from jupyterhub.services.auth import HubAuthenticated
 from .. import roster
 from ..private import DIR_MODE, private_dir, replace_private
 from ..settings import Settings
-from .archive import MAX_ARCHIVE_BYTES, ArchiveRefused, Member, pack_members, unpack, write_tree
+from .archive import MAX_ARCHIVE_BYTES, ArchiveRefused, Member, pack_members, replace_folder, unpack, write_tree
 
 from . import SERVICE_NAME, TRAINER_SCOPE
 NAME = roster._ID  # the roster's id rule, for learners and modules alike
@@ -173,23 +173,16 @@ def _read_tree(folder: Path) -> list[Member]:
 
 
 def _swap_in(final: Path, members: list[Member], meta: dict, meta_name: str, make_parent: bool = False) -> None:
-    """Replace ``final`` whole: built beside it, then renamed into place."""
+    """Replace ``final`` whole with ``files/`` (the members) and the ``meta_name`` record."""
     if make_parent:
         private_dir(final.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-new-", dir=final.parent))
-    old = final.parent / f".{final.name}-old-{secrets.token_hex(4)}"
-    try:
+
+    def fill(staging: Path) -> None:
+        private_dir(staging)
         write_tree(staging / "files", members)
         replace_private(staging / meta_name, json.dumps(meta, indent=1) + "\n")
-        if final.exists():
-            os.rename(final, old)
-        os.rename(staging, final)
-    except BaseException:
-        if old.exists() and not final.exists():
-            os.rename(old, final)
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+
+    replace_folder(final, fill)
 
 
 # -- "my plan" ---------------------------------------------------------------------
