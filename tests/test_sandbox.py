@@ -310,6 +310,7 @@ def run(tmp_path_factory, modules):
         "graded learners": s.course_dir / "autograded",
         "checkout": ROOT,
         "learner package": ROOT / "curriculum",
+        "trainer package": ROOT / "autograde",
         "home": Path.home(),
     }
     attacks = [
@@ -401,7 +402,9 @@ def test_nothing_outside_the_learners_folder_can_be_read(run):
             for ln in lines(run, INTRUDER, "SEEN list")}
     assert set(seen.get("course folder", [])) <= {"autograded"}
     assert seen.get("graded learners", []) == [INTRUDER]  # not the other learners
-    assert set(seen.get("checkout", [])) <= {".venv", "curriculum"}
+    assert set(seen.get("checkout", [])) <= {".venv", "curriculum", "autograde"}
+    # of the trainer's package, only the file that stops a cell at its time limit (bound read-only)
+    assert seen.get("trainer package", ["kernelstop.py"]) == ["kernelstop.py"]
     if "learner package" in seen:  # an editable install: the package is bound from the checkout...
         assert "modules" not in seen["learner package"]  # ...without the answer keys
         assert "scoring.py" in seen["learner package"]
