@@ -1,0 +1,1 @@
+"""The cohort's JupyterHub: configuration pieces for the course's hub."""
