@@ -24,11 +24,22 @@ command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initd
 # account's one root helper, setpriv (util-linux) to start the proxy unprivileged.
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v sudo >/dev/null 2>&1 || missing+=(sudo)
+# City directory tests (tests/test_ldap.py): OpenLDAP's server and its client
+# tools (ldapadd, ldapwhoami); the test starts its own slapd with its own
+# config and database, never the package's. openssl makes the test's CA.
+[ -x /usr/sbin/slapd ] || missing+=(slapd)
+command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "system-deps: installing ${missing[*]}"
         apt-get update
+        # slapd asks debconf for a domain and builds a default database: skip
+        # all of that (the test brings its own config).
+        if [[ " ${missing[*]} " == *" slapd "* ]]; then
+            echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
     else
         echo "system-deps: missing ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
