@@ -124,6 +124,8 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
         use_hub_exchange(c, s.exchange_url)
     else:
         c.Exchange.root = str(s.exchange_dir)
+        # the shared folder: a learner's link is not followed (the hub exchange takes regular files only)
+        c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"
     c.ClearSolutions.code_stub = {"python": f"# {SOLUTION_HINT}"}
     c.ClearSolutions.text_stub = REFLECTION_STUB
     c.Execute.timeout = s.timeout
@@ -146,7 +148,6 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
     c.Autograde.sanitize_preprocessors = nbhooks.sanitize_preprocessors()
     c.NormalizeSubmission.reference_dirs = [str(p) for p in preflight.reference_dirs(s)]
     c.NormalizeSubmission.keep_typed_code = s.run_typed_code
-    c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"  # a learner's link is not followed
     c.OverwriteCells.add_missing_cells = True  # nbgrader's own repair, should a graded cell still be missing
     if s.sandbox:
         from . import sandbox
