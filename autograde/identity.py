@@ -31,7 +31,11 @@ import pwd
 import re
 from collections.abc import Callable, Iterable
 
-from curriculum.errors import HcwhError
+try:
+    from curriculum.errors import HcwhError
+except ImportError:  # the root helper's copy (/usr/local/lib/hcwh, stdlib only): no curriculum there
+    class HcwhError(Exception):  # type: ignore[no-redef]
+        """A problem the user can fix (curriculum.errors.HcwhError where the project is installed)."""
 
 NAME_REGEX = re.compile(r"^[a-z][-a-z0-9_]*$")
 MAX_LENGTH = 32

@@ -124,7 +124,8 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
         use_hub_exchange(c, s.exchange_url)  # collect included: the service takes regular files only
     else:
         c.Exchange.root = str(s.exchange_dir)
-        c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"  # a learner's link is not followed
+        # the shared folder: a learner's link is not followed (the hub exchange takes regular files only)
+        c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"
     c.ClearSolutions.code_stub = {"python": f"# {SOLUTION_HINT}"}
     c.ClearSolutions.text_stub = REFLECTION_STUB
     c.Execute.timeout = s.timeout

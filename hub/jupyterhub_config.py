@@ -27,7 +27,9 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
+from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
+from autograde.settings import Settings  # noqa: E402
 
 c = get_config()  # noqa: F821 (given by JupyterHub when it loads this file)
 
@@ -45,6 +47,9 @@ PROXY_USER = env("HCWH_PROXY_USER", "hcwh-proxy")
 HELP = env("HCWH_HELP_CONTACT", "your trainer (the city's help contact is still to confirm)")
 API_PORT = int(env("HCWH_HUB_API_PORT", "8081"))
 SERVICE_PORT = int(env("HCWH_SERVICE_PORT", "8010"))
+# The hub exchange (autograde/exchange/), through the proxy: every nbgrader exchange operation
+# (learners' Assignments tab, formgrader, the trainer console, `hcwh`) goes through it.
+EXCHANGE_URL = f"http://127.0.0.1:{int(env('HCWH_HUB_PORT', '8000'))}/services/{SERVICE_NAME}/"
 
 HUB_STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
 os.chmod(HUB_STATE, 0o700)
@@ -115,20 +120,33 @@ c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 90
 c.Spawner.pre_spawn_hook = auth.spawn_only_learners
-# nbgrader for learners: the course and its exchange (a folder of the state; issue 11 replaces it).
+# nbgrader for learners: the course and the hub exchange (autograde.exchange.client, in the
+# learner environment's copy of the project; the service decides who submitted and when).
 LEARNER_CONFIG = STATE / "learner-config"
 LEARNER_CONFIG.mkdir(exist_ok=True)
 (LEARNER_CONFIG / "nbgrader_config.py").write_text(
     "c = get_config()\n"
-    f"c.CourseDirectory.course_id = 'how-can-we-help'\n"
-    f"c.Exchange.root = {str(STATE / 'exchange')!r}\n"
+    "c.CourseDirectory.course_id = 'how-can-we-help'\n"
+    "from autograde.exchange import apply_nbgrader_config\n"
+    f"apply_nbgrader_config(c, {EXCHANGE_URL!r})\n"
 )
 os.chmod(LEARNER_CONFIG, 0o755)
 os.chmod(LEARNER_CONFIG / "nbgrader_config.py", 0o644)
 c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": str(LEARNER_CONFIG),
     "PATH": f"{LEARNER_ENV / 'bin'}:/usr/bin:/bin",
+    "HCWH_EXCHANGE": "hub",
+    "HCWH_EXCHANGE_URL": EXCHANGE_URL,
 }
+
+
+def _server_token_scopes(spawner):
+    """A learner's server token: the server's usual scopes, and the exchange (their Assignments tab)."""
+    return [f"users:activity!user={spawner.user.name}", f"access:servers!server={spawner.user.name}/{spawner.name}",
+            ACCESS_SCOPE]
+
+
+c.Spawner.server_token_scopes = _server_token_scopes
 
 # -- roles: no admin for trainers or HR -----------------------------------------------
 c.JupyterHub.load_roles = [
@@ -155,13 +173,26 @@ _course_env = {
     "HOME": _course.pw_dir if _course else os.environ.get("HOME", "/"),
     "PATH": f"{COURSE_ENV / 'bin'}:/usr/bin:/bin",
     "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONPATH": str(PROJECT),  # this checkout's code, whatever the course env was built from
+    "HCWH_EXCHANGE": "hub",
+    "HCWH_EXCHANGE_URL": EXCHANGE_URL,
     **{k: os.environ[k] for k in ("HCWH_DB_URL", "HCWH_TIMEZONE", "HCWH_NO_SANDBOX") if k in os.environ},
 }
 
 
-def course_service(name, port, command):
+# formgrader's server extensions: autograde.attribution records every manual score with the
+# trainer's hub name (<state>/attribution.db); JUPYTER_CONFIG_PATH adds this folder to the rest.
+FORMGRADER_CONFIG = STATE / "formgrader-config"
+FORMGRADER_CONFIG.mkdir(exist_ok=True)
+(FORMGRADER_CONFIG / "jupyter_server_config.json").write_text(
+    '{"ServerApp": {"jpserver_extensions": {"autograde.attribution": true}}}\n')
+os.chmod(FORMGRADER_CONFIG, 0o755)
+os.chmod(FORMGRADER_CONFIG / "jupyter_server_config.json", 0o644)
+
+
+def course_service(name, port, command, **extra_env):
     spec = {"name": name, "url": f"http://127.0.0.1:{port}", "command": command, "cwd": str(PROJECT),
-            "environment": dict(_course_env), "oauth_no_confirm": True}
+            "environment": {**_course_env, **extra_env}, "oauth_no_confirm": True}
     if _course:
         spec["user"] = COURSE_USER
     return spec
@@ -172,7 +203,8 @@ services = [
     # (JupyterHub >= 4.1 forbids framing it inside JupyterLab)
     course_service("formgrader", SERVICE_PORT, [
         str(COURSE_ENV / "bin" / "jupyterhub-singleuser"), "--ServerApp.terminals_enabled=False",
-        f"--ServerApp.root_dir={STATE / 'course'}", "--ServerApp.default_url=/formgrader"]),
+        f"--ServerApp.root_dir={STATE / 'course'}", "--ServerApp.default_url=/formgrader"],
+        JUPYTER_CONFIG_PATH=str(FORMGRADER_CONFIG)),
     course_service("trainer-console", SERVICE_PORT + 1,
                    [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "console"]),
     course_service("hr-report", SERVICE_PORT + 2,
@@ -182,6 +214,21 @@ services = [
      "environment": {"PATH": _course_env["PATH"]}, **({"user": COURSE_USER} if _course else {})},
     {"name": "hcwh-accounts", "api_token": secret_file("accounts-service.token")},
 ]
-# The exchange service (issue 11, autograde/exchange/) adds itself here when it lands:
-#   from autograde.exchange import hub_service; services.append(hub_service(STATE, ...))
+# `hcwh` on the command line (release, collect, feedback as the course account): a trainer-side
+# service whose token is <state>/exchange-cli.token, readable by the course account only;
+# `HCWH_EXCHANGE_TOKEN=$(cat <state>/exchange-cli.token)` for hcwh (README "Running the hub").
+_cli_token = STATE / "exchange-cli.token"
+if not _cli_token.exists():
+    fd = os.open(_cli_token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+os.chmod(_cli_token, 0o600)
+if _course:
+    os.chown(_cli_token, _course.pw_uid, _course.pw_gid)
+services.append({"name": "hcwh-cli", "api_token": _cli_token.read_text().strip()})
 c.JupyterHub.services = services
+# The hub exchange: its service as the course account from the course environment's Python;
+# formgrader, the console and hcwh's service may release, collect and release feedback.
+apply_hub_config(c, Settings(state_dir=STATE, timezone=env("HCWH_TIMEZONE", "UTC")), port=SERVICE_PORT + 3,
+                 user=COURSE_USER if _course else None, python=str(COURSE_ENV / "bin" / "python"),
+                 trainer_services=("formgrader", "trainer-console", "hcwh-cli"))

@@ -23,8 +23,9 @@ if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
     exit 1
 fi
 
-# What the environment is built from: the package list, and for learners the curriculum code.
-want=$( { echo "$kind"; cat "$here/pyproject.toml"; [ "$kind" = course ] || find "$here/curriculum" -name '*.py' -o -path '*/framework/*' | grep -v '/modules/' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+# What the environment is built from: the package list, and for learners the project's code
+# (curriculum, and autograde for the exchange's client).
+want=$( { echo "$kind"; cat "$here/pyproject.toml"; [ "$kind" = course ] || find "$here/curriculum" "$here/autograde" -name '*.py' -o -path '*/framework/*' | grep -v '/modules/' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
 if [ -f "$dir/.hcwh-stamp" ] && [ "$(cat "$dir/.hcwh-stamp")" = "$want" ]; then
     echo "hub-env: $dir is up to date"
     exit 0

@@ -81,10 +81,14 @@ def _free_run(first: int, count: int) -> int:
     raise AssertionError("no run of free ports")
 
 
-def as_course(args: list[str], state: Path, check: bool = True) -> subprocess.CompletedProcess:
+def as_course(args: list[str], state: Path, check: bool = True,
+              exchange_url: str | None = None) -> subprocess.CompletedProcess:
     """``hcwh ARGS`` as the course account, as IT would run it (``sudo -u hcwh-course hcwh``)."""
     env = {"PATH": f"{COURSE_ENV}/bin:/usr/bin:/bin", "HOME": f"/var/lib/{COURSE_USER}",
-           "HCWH_STATE_DIR": str(state), "LANG": "C.UTF-8"}
+           "HCWH_STATE_DIR": str(state), "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)}
+    if exchange_url:  # once the hub is up: hcwh through the hub exchange, with its service token
+        env.update(HCWH_EXCHANGE="hub", HCWH_EXCHANGE_URL=exchange_url,
+                   HCWH_EXCHANGE_TOKEN=(state / "exchange-cli.token").read_text().strip())
     done = subprocess.run(["setpriv", f"--reuid={COURSE_USER}", f"--regid={COURSE_USER}", "--init-groups", "--",
                            str(COURSE_ENV / "bin" / "hcwh"), *args], capture_output=True, text=True, env=env,
                           cwd=str(ROOT), timeout=600)
@@ -124,7 +128,8 @@ class Hub:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"the hub exited:\n{self.log_tail()}"
-            if self.status("/services/trainer-console/") in (302, 200) and self.status("/services/hr-report/") in (302, 200):
+            if (self.status("/services/trainer-console/") in (302, 200) and self.status("/services/hr-report/") in (302, 200)
+                    and self.status("/services/hcwh-exchange/api/whoami") in (401, 403)):
                 return
             time.sleep(0.5)
         raise AssertionError(f"the hub and its services did not come up in 180 s:\n{self.log_tail()}")
@@ -195,7 +200,6 @@ def hub():
     try:
         subprocess.run(["bash", str(ROOT / "scripts" / "hub-setup.sh"), str(state)], check=True, capture_output=True)
         t0 = time.monotonic()
-        as_course(["release", MODULE], state)
         (root / "in").mkdir(mode=0o755)
         cohorts, roster = root / "in" / "cohorts.csv", root / "in" / "roster.csv"
         cohorts.write_text(f"cohort,module,due_date\ntest-cohort,{MODULE},2030-01-31\n")
@@ -218,6 +222,10 @@ def hub():
         t0 = time.monotonic()
         h.start()
         FIGURES["hub + services up s"] = round(time.monotonic() - t0, 1)
+        # released through the hub exchange: hcwh as the course account, with hcwh's service token
+        h.exchange_url = f"{h.url}/services/hcwh-exchange/"
+        as_course(["release", MODULE], state, exchange_url=h.exchange_url)
+        assert (state / "hub-exchange" / "releases").is_dir()
         yield h
     finally:
         h.stop()
@@ -380,6 +388,19 @@ def test_a_cohort_on_the_hub(hub, browser):
     with Gradebook(f"sqlite:///{hub.state / 'course' / 'gradebook.db'}") as gb:
         assert gb.find_submission(MODULE, ANA).score == POINTS + 2
         assert gb.find_submission(MODULE, BEN).score == 0.0
+
+    # -- the hub exchange: each submission's receipt, in the hub-vouched learner's name ------
+    for name in (ANA, BEN):
+        found = sorted((hub.state / "hub-exchange" / "submissions" / name / MODULE).glob("*/receipt.json"))
+        assert len(found) == 1, found
+        assert json.loads(found[0].read_text())["learner"] == name
+    assert not (hub.state / "exchange" / COURSE_ID).exists()  # nothing went through the shared folder
+    # -- the reflection score, attributed to the trainer's hub login ------------------------
+    import sqlite3
+
+    with sqlite3.connect(hub.state / "attribution.db") as db:
+        rows = db.execute("SELECT trainer, via, student, cell, new_manual_score FROM manual_grades").fetchall()
+    assert rows == [(TRAINER, "formgrader", ANA, REFLECTION, 2.0)], rows
 
     # -- each learner fetches only their own feedback -----------------------------------
     for page, name, score in ((ana, ANA, POINTS + 2), (ben, BEN, 0.0)):

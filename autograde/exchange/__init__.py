@@ -25,14 +25,16 @@ ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
 TRAINER_ROLE = "hcwh-exchange-trainer"
 
 
-def hub_service_spec(s: Settings, port: int = 10101, user: str | None = None) -> dict:
+def hub_service_spec(s: Settings, port: int = 10101, user: str | None = None, python: str | None = None) -> dict:
     """The managed hub service: the hub starts it as ``user`` (the course account; None: the
-    hub's own account), on 127.0.0.1:``port``, with the course's state folder."""
+    hub's own account), on 127.0.0.1:``port``, with the course's state folder, run by
+    ``python`` (the course environment's interpreter; default: the hub's own) with this
+    checkout first on its path."""
     env = {"HCWH_STATE_DIR": str(s.state_dir), "HCWH_TIMEZONE": s.timezone, "PYTHONPATH": str(s.project)}
     spec = {
         "name": SERVICE_NAME,
         "url": f"http://127.0.0.1:{port}",
-        "command": [sys.executable, "-m", "autograde.exchange.service"],
+        "command": [python or sys.executable, "-m", "autograde.exchange.service"],
         "environment": env,
         "display": False,
         "oauth_no_confirm": True,
@@ -54,9 +56,10 @@ def hub_roles(trainers_group: str = "trainers", trainer_services: tuple[str, ...
 
 
 def apply_hub_config(c: Config, s: Settings, port: int = 10101, user: str | None = None,
-                     trainers_group: str = "trainers", trainer_services: tuple[str, ...] = ()) -> Config:
+                     trainers_group: str = "trainers", trainer_services: tuple[str, ...] = (),
+                     python: str | None = None) -> Config:
     """Everything the hub needs for the exchange, merged into what ``c`` already has."""
-    c.JupyterHub.services = [*c.JupyterHub.get("services", []), hub_service_spec(s, port, user)]
+    c.JupyterHub.services = [*c.JupyterHub.get("services", []), hub_service_spec(s, port, user, python)]
     c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), TRAINER_SCOPE: {
         "description": "a trainer of the course: release modules, collect submissions, release feedback"}}
     roles = [dict(r) for r in c.JupyterHub.get("load_roles", [])]
