@@ -14,20 +14,19 @@ first step is the start.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the schema imports this module; no cycle at run time
-    from .schema import RolePlay
+# ``rp`` below is a ``curriculum.schema.RolePlay``; the schema imports this module, so this
+# module reads only its ``steps`` (ids, choices, endings) and imports nothing of the schema.
 
 OUTCOME_RANK = {"resolved": 0, "partly resolved": 1, "not resolved": 2}
 
 
-def _edges(rp: "RolePlay") -> dict[str, list[str]]:
+def _edges(rp) -> dict[str, list[str]]:
     """step id -> the ids its choices lead to (steps and endings alike)."""
     return {s.id: [c.next for c in s.choices] for s in rp.steps}
 
 
-def reachable(rp: "RolePlay") -> set[str]:
+def reachable(rp) -> set[str]:
     """Every step and ending some sequence of clicks from the first step arrives at
     (the first step included). One breadth-first search."""
     edges = _edges(rp)
@@ -41,7 +40,7 @@ def reachable(rp: "RolePlay") -> set[str]:
     return seen
 
 
-def reaches_an_ending(rp: "RolePlay") -> set[str]:
+def reaches_an_ending(rp) -> set[str]:
     """The steps from which some sequence of clicks arrives at an ending."""
     edges = _edges(rp)
     done = {e.id for e in rp.endings}
@@ -56,7 +55,7 @@ def reaches_an_ending(rp: "RolePlay") -> set[str]:
     return good
 
 
-def graph_problems(rp: "RolePlay") -> list[tuple[str, str]]:
+def graph_problems(rp) -> list[tuple[str, str]]:
     """(where, what) for each step or ending that makes the role-play unfinishable or
     dead: never reached from the first step, or reached but with no way to an ending.
     Choices that lead to unknown ids are the schema's to report; they are ignored here."""
@@ -77,7 +76,7 @@ def graph_problems(rp: "RolePlay") -> list[tuple[str, str]]:
     return problems
 
 
-def winning_path(rp: "RolePlay") -> tuple[list[dict], str]:
+def winning_path(rp) -> tuple[list[dict], str]:
     """Shortest path to the best ending reachable (resolved before partly resolved before
     not resolved; then fewest steps): ``([{"step": id, "choice": n}, ...], ending id)``.
     What the instructor's solution plays. Raises ValueError for a role-play that cannot
