@@ -232,10 +232,15 @@ def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), e
     for p in sorted(set(ro), key=lambda p: len(p.parts)):
         if p.exists():
             binds.append((p, ["--ro-bind", str(p), str(p)]))
+    import_path: list[str] = []  # the kernel imports exactly the copies bound here
     for name in packages:
         pkg = _package_dir(name)
         if pkg is None or any(_is_within(pkg, p) for p in ro):
             continue  # not installed, or already visible through the venv
+        # On PYTHONPATH too: the venv may hold an editable install of another checkout (the hub's
+        # course env is built once, from whichever checkout came first), whose folder is not bound.
+        if str(pkg.parent) not in import_path:
+            import_path.append(str(pkg.parent))
         binds.append((pkg, ["--dir", str(pkg)]))
         for entry in sorted(pkg.iterdir()):
             if entry.name in KEY_FOLDERS:
@@ -255,6 +260,7 @@ def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), e
         "IPYTHONDIR": "/tmp/.ipython",
         "MPLCONFIGDIR": "/tmp/.matplotlib",
         "PYTHONDONTWRITEBYTECODE": "1",
+        **({"PYTHONPATH": os.pathsep.join(import_path)} if import_path else {}),
     }
     env = env if env is not None else dict(os.environ)
     sandbox_env.update({k: env[k] for k in PASSED_ENV if k in env})

@@ -338,10 +338,6 @@ def _learner_session(page, hub, name: str, option_text: str) -> None:
     assert status == 200 and json.loads(body).get("success"), body
 
 
-@pytest.mark.xfail(str(Path(__file__).resolve()).startswith("/tmp/"), strict=False,
-                   reason="KNOWN BUG, open: from a checkout under /tmp (a clean clone at /tmp/cc2) the learner's "
-                          "clicked answer scores 0 after collect and autograde through the hub (2.0 instead of 5.0); "
-                          "the same test passes from /work/…; not yet understood")
 def test_a_cohort_on_the_hub(hub, browser):
     from playwright.sync_api import expect
 

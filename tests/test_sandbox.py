@@ -544,3 +544,23 @@ def test_opting_out_takes_an_explicit_setting_and_is_loud(monkeypatch, capsys):
     assert unsandboxed[0] == "nbgrader.preprocessors.execute.Execute" and "autograde.nbhooks.CheckScores" in unsandboxed
     assert "WITHOUT a sandbox" in capsys.readouterr().err
     assert sandbox.require_sandbox() is False
+
+
+def test_the_kernel_imports_the_very_package_copy_the_sandbox_binds(monkeypatch, tmp_path):
+    """The hub's course environment is built once, an editable install of whichever checkout came
+    first; a later checkout's grader binds its own ``curriculum``. The kernel must import that
+    bound copy (found through PYTHONPATH), not the venv's pointer to a folder the sandbox hides:
+    otherwise every hidden test fails with ModuleNotFoundError and a learner's click scores 0."""
+    import subprocess
+
+    outside = tmp_path / "elsewhere"
+    (outside / "hcwhprobe").mkdir(parents=True)
+    (outside / "hcwhprobe" / "__init__.py").write_text("WHERE = __file__\n")
+    monkeypatch.syspath_prepend(str(outside))  # found by the grader, as PYTHONPATH finds a checkout
+    work = tmp_path / "work"
+    work.mkdir()
+    argv = sandbox.sandbox_argv([sys.executable, "-c", "import hcwhprobe; print(hcwhprobe.WHERE)"], work,
+                                env={}, packages=["hcwhprobe"])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(outside / "hcwhprobe" / "__init__.py")
