@@ -57,7 +57,7 @@ def environment(env: dict):
 
 
 @pytest.fixture(scope="module")
-def hub():
+def hub(machine_hub_lock):
     _need(PROXY, "run `make install` (configurable-http-proxy from hub/package-lock.json)")
     if os.geteuid() != 0:
         pytest.skip("the exchange tests make OS accounts and run as them: they need root (as in CI)")

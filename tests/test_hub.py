@@ -184,7 +184,7 @@ class Hub:
 
 
 @pytest.fixture(scope="module")
-def hub():
+def hub(machine_hub_lock):
     if os.geteuid() != 0:
         pytest.skip("the hub tests need root: the hub starts each learner's page as their own OS account")
     if not CHROMIUM.is_file():
