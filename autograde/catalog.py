@@ -13,9 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograde.config import Settings
 from curriculum.framework import load_framework
-
-from .settings import Settings
 
 NO_STANDARD = "General"  # the welcome module teaches no single standard
 

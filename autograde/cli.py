@@ -8,14 +8,13 @@ import sys
 import warnings
 from pathlib import Path
 
+from autograde.config import Settings
 from curriculum.builder import MODULES_DIR
 from curriculum.errors import HcwhError
 
-from .settings import Settings
-
 
 def _check(args, s: Settings) -> None:
-    from .build import check
+    from autograde.course.build import check
 
     for m in check(Path(args.modules)):
         print(f"{m.id}: valid; {len(m.roleplays)} role-plays, {len(m.questions)} questions, "
@@ -23,14 +22,14 @@ def _check(args, s: Settings) -> None:
 
 
 def _build(args, s: Settings) -> None:
-    from .build import build
+    from autograde.course.build import build
 
     build(s, Path(args.modules))
 
 
 def _release(args, s: Settings) -> None:
-    from . import course
-    from .build import check
+    from autograde.course import nbgrader_api as course
+    from autograde.course.build import check
 
     module_ids = args.modules or [m.id for m in check()]
     course.prepare(s, module_ids)
@@ -46,8 +45,8 @@ def _release(args, s: Settings) -> None:
 
 
 def _demo(args, s: Settings) -> None:
-    from .build import build
-    from .demo import run_demo
+    from autograde.course.build import build
+    from autograde.course.demo import run_demo
 
     run_demo(s, build(s))
 
@@ -59,8 +58,8 @@ def _hub_url() -> str:
 
 
 def _roster_import(args, s: Settings) -> None:
-    from .hub import people
-    from .roster import import_roster
+    from autograde.hub import people
+    from autograde.roster import import_roster
 
     if people.hub_enabled(s) and not args.no_accounts:
         print(f"{args.file}: " + "\n".join(people.import_with_accounts(s, Path(args.file)).lines(_hub_url())))
@@ -71,7 +70,7 @@ def _roster_import(args, s: Settings) -> None:
 
 
 def _roster_add(args, s: Settings) -> None:
-    from .hub import people
+    from autograde.hub import people
 
     report = people.add_learner(s, args.employee_id, args.first_name, args.last_name, args.email,
                                 args.department, args.hire_date, args.cohort)
@@ -79,19 +78,19 @@ def _roster_add(args, s: Settings) -> None:
 
 
 def _roster_leave(args, s: Settings) -> None:
-    from .hub import people
+    from autograde.hub import people
 
     print(people.leave(s, args.employee_id))
 
 
 def _staff_add(args, s: Settings) -> None:
-    from .hub import people
+    from autograde.hub import people
 
     print("\n".join(people.add_staff(s, args.name, args.role, args.full_name or "").lines(_hub_url())))
 
 
 def _cohorts_import(args, s: Settings) -> None:
-    from .roster import import_cohorts
+    from autograde.roster import import_cohorts
 
     report = import_cohorts(s, Path(args.file))
     print(f"{args.file}: " + "\n".join(report.lines()))
@@ -99,15 +98,14 @@ def _cohorts_import(args, s: Settings) -> None:
 
 
 def _collect(args, s: Settings) -> None:
-    from .cycle import collect
+    from autograde.course.cycle import collect
 
     collect(s, args.modules)
 
 
 def _autograde(args, s: Settings) -> int:
-    from .cycle import autograde
-
-    from .errors import EXIT_MACHINE_FAULT, EXIT_STOPPED, MachineFault
+    from autograde.course.cycle import autograde
+    from autograde.errors import EXIT_MACHINE_FAULT, EXIT_STOPPED, MachineFault
 
     try:
         report = autograde(s, args.modules, engine=args.engine, workers=args.workers, progress=_say)
@@ -128,13 +126,13 @@ def _say(line: str) -> None:
 
 
 def _feedback(args, s: Settings) -> None:
-    from .cycle import feedback
+    from autograde.course.cycle import feedback
 
     feedback(s, args.modules)
 
 
 def _report(args, s: Settings) -> None:
-    from .report import write_report
+    from autograde.reporting.report import write_report
 
     files = write_report(s, as_of=args.as_of, cohort=args.cohort, at_risk_days=args.at_risk_days)
     print(f"Report snapshot: {files.folder}")
@@ -157,8 +155,8 @@ def _default(func, name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .cycle import ENGINES, autograde
-    from .report import write_report
+    from autograde.course.cycle import ENGINES, autograde
+    from autograde.reporting.report import write_report
 
     # nbgrader 0.9.6 trips a harmless SQLAlchemy autoflush warning on every
     # autograde; it is nbgrader's, not the trainer's to act on.

@@ -1,4 +1,4 @@
-"""Error types shared by both grading engines (standard library only).
+"""Error types shared by the whole of autograde (standard library and curriculum.errors only).
 
 A :class:`MachineFault` is a fault of the machine, never of the learner's submission:
 a grading worker or sandbox that cannot start or stops answering, a gradebook that is
@@ -13,8 +13,14 @@ from __future__ import annotations
 import errno
 import re
 
+from curriculum.errors import HcwhError
+
 EXIT_MACHINE_FAULT = 3  # hcwh autograde: the machine broke, no learner was changed
 EXIT_STOPPED = 130  # hcwh autograde: stopped by Ctrl-C or SIGTERM, as a shell reports SIGINT
+
+
+class NbgraderError(HcwhError, RuntimeError):
+    """nbgrader reported a failure, or a course step cannot run yet (the message says which)."""
 
 
 class MachineFault(RuntimeError):

@@ -3,7 +3,8 @@
 Read by the nbgrader engine's sandboxed kernel (``sandbox.SandboxedKernelManager``,
 ``sandbox.SandboxedExecute``) and by the fast engine (``fastgrade.SandboxedTemplate``,
 run by ``forkserver.py``), so the two cannot drift apart. The cell time limit is
-``Settings.timeout`` (nbgrader's ``Execute.timeout``).
+``Settings.timeout`` (nbgrader's ``Execute.timeout``). The size of a submission is here too,
+shared by the hub exchange (``exchange/archive.py``) and preflight.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 MiB = 1024 * 1024
+# A submission, as the exchange takes it in and preflight checks it: every file together.
+MAX_SUBMISSION_BYTES = 64 * MiB
+MAX_SUBMISSION_FILES = 200
 
 
 @dataclass(frozen=True)

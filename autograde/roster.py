@@ -19,8 +19,6 @@ only what differs, and the report says what.
 
 from __future__ import annotations
 
-from curriculum.errors import HcwhError
-
 import csv
 import json
 import os
@@ -29,8 +27,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .private import replace_private
-from .settings import Settings
+from autograde.config import Settings
+from autograde.private import replace_private
+from curriculum.errors import HcwhError
 
 ROSTER_COLUMNS = ("employee_id", "first_name", "last_name", "email", "department", "hire_date", "cohort")
 COHORT_COLUMNS = ("cohort", "module", "due_date")
@@ -310,7 +309,7 @@ def _changed_fields(old, new) -> list[str]:
 
 def import_cohorts(s: Settings, path: Path) -> ImportReport:
     """Import a cohorts file (see the module docstring). Nothing changes on any error."""
-    from .catalog import module_catalog
+    from autograde.catalog import module_catalog
 
     plans = parse_cohorts(Path(path), set(module_catalog(s)))
     store = RosterStore(s.roster_path)
@@ -338,7 +337,7 @@ def import_cohorts(s: Settings, path: Path) -> ImportReport:
 
 def import_roster(s: Settings, path: Path) -> ImportReport:
     """Import a roster file into the store and nbgrader's students. Nothing changes on any error."""
-    from . import course
+    from autograde.gradebook import gradebook
 
     store = RosterStore(s.roster_path)
     data = store.load()
@@ -358,7 +357,7 @@ def import_roster(s: Settings, path: Path) -> ImportReport:
     # nbgrader's students: created or brought up to date, whatever the store says
     # (a gradebook made afresh gets everyone back from the same file).
     s.course_dir.mkdir(parents=True, exist_ok=True)
-    with course.gradebook(s) as gb:
+    with gradebook(s) as gb:
         existing = {st.id: (st.first_name, st.last_name, st.email) for st in gb.students}
         for l in learners:
             if existing.get(l.employee_id) != (l.first_name, l.last_name, l.email):

@@ -3,14 +3,14 @@
     .venv/bin/python benchmarks/grading_benchmark.py --learners 200
 
 1. Builds a course with every module, and a synthetic cohort: ``--learners``
-   learners x all modules, answers of varying quality (autograde/demo.py's
+   learners x all modules, answers of varying quality (autograde/course/demo.py's
    learners), plus a few broken submissions (a cell that raises, a tampered test
    cell, a deleted test cell, an infinite loop, a truncated notebook). Submissions
    are written straight into ``submitted/`` as ``collect`` leaves them (with
    answers.json and timestamp.txt), so the set-up is not what is timed.
 2. Copies the course twice. Grades one copy with stock ``nbgrader autograde``
    (its command line, one process per module, as a trainer runs it; stock
-   kernels, no sandbox), the other with ``autograde.fastgrade`` (sandbox on).
+   kernels, no sandbox), the other with ``autograde.grading.fast`` (sandbox on).
 3. Checks that every gradebook row autograde writes is identical, and prints
    notebooks per second for each and the ratio, with the machine.
 """
@@ -34,9 +34,11 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograde import course, fastgrade  # noqa: E402
-from autograde.demo import Learner, answer_module  # noqa: E402
-from autograde.settings import Settings  # noqa: E402
+from autograde.config import Settings  # noqa: E402
+from autograde.course import nbgrader_api as course  # noqa: E402
+from autograde.course.demo import Learner, answer_module  # noqa: E402
+from autograde.course.nbconfig import nbgrader_config  # noqa: E402
+from autograde.grading import fast as fastgrade
 from curriculum.builder import load_modules  # noqa: E402
 
 BROKEN = ("raises", "tampered", "deleted", "loops", "truncated")
@@ -97,7 +99,8 @@ def make_cohort(s: Settings, modules, learners: int, seed: int = 2026) -> list[t
 def stock_autograde(s: Settings, module_ids: list[str]) -> None:
     """`nbgrader autograde MODULE` in the course folder, as a trainer would run it."""
     (s.course_dir / "nbgrader_config.py").write_text(
-        "from autograde.settings import Settings, apply_nbgrader_config\n"
+        "from autograde.config import Settings\n"
+        "from autograde.course.nbconfig import apply_nbgrader_config\n"
         "from pathlib import Path\n"
         f"apply_nbgrader_config(get_config(), Settings(state_dir=Path({str(s.state_dir)!r}), sandbox=False, timeout={s.timeout}))\n"
     )
@@ -140,7 +143,7 @@ def main() -> int:
     print(f"stock nbgrader autograde: {len(jobs)} notebooks in {stock_s:.1f} s = {len(jobs) / stock_s:.2f} notebooks/s")
 
     t = time.perf_counter()
-    results = fastgrade.grade(fast, jobs, workers=args.workers)
+    results = fastgrade.grade(fast, nbgrader_config(fast), jobs, workers=args.workers)
     fast_s = time.perf_counter() - t
     failed = [r for r in results if not r.ok]
     print(f"fast path (sandboxed):    {len(jobs)} notebooks in {fast_s:.1f} s = {len(jobs) / fast_s:.2f} notebooks/s "

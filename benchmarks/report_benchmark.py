@@ -27,7 +27,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograde import completion, report  # noqa: E402
+from autograde.reporting import (
+    completion,  # noqa: E402
+    report,
+)
 
 STANDARDS = ["General", "Authenticity", "Anticipation", "Engagement", "Consistency", "Accountability"]
 DEPARTMENTS = ["Permits and Licensing", "Utility Billing", "Parks and Recreation", "311 Contact Center",

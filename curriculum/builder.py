@@ -17,6 +17,8 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_notebook
 
 from . import cells
+from .cells import SOLUTION_HINT
+from .kinds import KINDS
 from .framework import Framework, load_framework
 from .roleplay import winning_path
 from .schema import Module, Question, Reflection, RolePlay, load_module
@@ -49,7 +51,6 @@ read and scored by a trainer against the rubric shown with each one. After gradi
 your scores.
 """
 
-SOLUTION_HINT = "Your answer is saved as you click. Nothing to type here."
 
 
 def _code(value: object) -> str:
@@ -66,7 +67,7 @@ def presented_options(q: Question) -> list:
     so an author who writes the right answer first, or an ordering question in
     its right order, gives nothing away, and rebuilds stay byte-for-byte equal."""
     shuffled = sorted(q.options, key=lambda o: hashlib.sha256(f"{q.id}/{o.id}".encode()).hexdigest())
-    key_order = list(q.answer) if q.kind in ("ordering", "matching") else []
+    key_order = list(q.answer) if KINDS[q.kind].ordered_key else []
     if [o.id for o in shuffled][: len(key_order)] == key_order:
         shuffled = shuffled[1:] + shuffled[:1]  # never show the key's own order
     return shuffled
@@ -155,24 +156,16 @@ def _roleplay_cells(module: Module, rp: RolePlay, n: int) -> list[NotebookNode]:
 
 
 def _question_cells(q: Question, n: int) -> list[NotebookNode]:
-    how = {
-        "single": "Choose **one** answer.",
-        "multiple": "Tick **every** answer that applies (partial credit; a wrong tick takes one back).",
-        "ordering": "Put the steps **in order** with the drop-down lists (partial credit: each step you would have to move costs a share).",
-        "matching": "**Match** each item with the drop-down lists (partial credit for each match).",
-    }[q.kind]
+    kind = KINDS[q.kind]
+    how = kind.instructions
     shown = presented_options(q)
     listed = "\n".join(f"- {o.text}" for o in shown)
-    if q.kind == "matching":
+    if kind.with_items:
         listed = "Items:\n\n" + "\n".join(f"- {i.text}" for i in q.items) + "\n\nChoices:\n\n" + listed
     intro = f"### Question {n} ({q.points:g} points)\n\n{q.prompt}\n\n{how}\n\n{listed}"
-    key: object = q.answer[0] if q.kind == "single" else list(q.answer)
-    call = {
-        "single": f"module.single_choice({q.id!r}, {_code(_options(shown))})",
-        "multiple": f"module.multiple_choice({q.id!r}, {_code(_options(shown))})",
-        "ordering": f"module.ordering({q.id!r}, {_code(_options(shown))})",
-        "matching": f"module.matching({q.id!r}, {_code(_options(q.items))}, {_code(_options(shown))})",
-    }[q.kind]
+    key = kind.stored(q.answer)
+    items = f"{_code(_options(q.items))}, " if kind.with_items else ""
+    call = f"module.{kind.widget}({q.id!r}, {items}{_code(_options(shown))})"
     widget = f"### BEGIN SOLUTION\nmodule.record({q.id!r}, {key!r})\n### END SOLUTION\n{call}"
     # the explanation rides in the hidden test: printed with the score, seen only after grading
     why = f",\n               explanation={' '.join(q.explanation.split())!r}" if q.explanation else ""

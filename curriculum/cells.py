@@ -10,6 +10,10 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 NBGRADER_SCHEMA = 3
+# What nbgrader's ClearSolutions writes into a learner's copy: the code stub of an answer cell
+# (as a comment) and the text stub of a reflection.
+SOLUTION_HINT = "Your answer is saved as you click. Nothing to type here."
+REFLECTION_STUB = "Write your reflection here (double-click this box to edit it)."
 
 
 def _nbgrader(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = False,

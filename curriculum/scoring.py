@@ -12,46 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .answers import AnswerStore
+from .kinds import KINDS
 
 
 def _fraction(kind: str, given: Any, key: Sequence[str]) -> float:
-    """Share of the credit earned, 0.0 .. 1.0, for one answer against its key."""
-    if kind == "single":
-        return 1.0 if given == key[0] else 0.0
-    if not isinstance(given, list) or not all(isinstance(g, (str, type(None))) for g in given):
-        return 0.0
-    if kind == "multiple":
-        # Every correct option picked earns a share; every wrong pick takes one back.
-        picked = set(given)
-        right = len(picked & set(key))
-        wrong = len(picked - set(key))
-        return max(0.0, (right - wrong) / len(key))
-    if kind == "ordering":
-        # Full credit for the key's order; each step that would have to be moved to reach it
-        # costs a share (n - 1 moves at most). Counting steps in their exact slot instead would
-        # give 0 to a learner who put only the first step last.
-        if len(key) < 2:
-            return 1.0 if list(given) == list(key) else 0.0
-        return max(0.0, (_longest_in_order(given, key) - 1) / (len(key) - 1))
-    if kind == "matching":
-        # A share for each item matched right.
-        hits = sum(1 for g, k in zip(given, key) if g == k)
-        return hits / len(key)
-    return 0.0
-
-
-def _longest_in_order(given: Sequence[str | None], key: Sequence[str]) -> int:
-    """How many of the learner's steps are already in the key's order (the longest
-    common subsequence); the other steps are the ones to move."""
-    given = list(given)[: len(key)]
-    row = [0] * (len(key) + 1)  # row[j]: the longest for the steps read so far against key[:j]
-    for g in given:
-        diagonal = 0
-        for j, k in enumerate(key, start=1):
-            above = row[j]
-            row[j] = diagonal + 1 if g is not None and g == k else max(above, row[j - 1])
-            diagonal = above
-    return row[-1]
+    """Share of the credit earned, 0.0 .. 1.0, for one answer against its key (curriculum/kinds.py)."""
+    rule = KINDS.get(kind)
+    return rule.share(given, key) if rule else 0.0
 
 
 def question_score(kind: str, given: Any, key: Sequence[str], points: float) -> float:

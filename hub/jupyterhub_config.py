@@ -27,9 +27,9 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(PROJECT))
 
+from autograde.config import Settings  # noqa: E402
 from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
-from autograde.settings import Settings  # noqa: E402
 
 c = get_config()  # noqa: F821 (given by JupyterHub when it loads this file)
 
@@ -180,12 +180,12 @@ _course_env = {
 }
 
 
-# formgrader's server extensions: autograde.attribution records every manual score with the
+# formgrader's server extensions: autograde.course.attribution records every manual score with the
 # trainer's hub name (<state>/attribution.db); JUPYTER_CONFIG_PATH adds this folder to the rest.
 FORMGRADER_CONFIG = STATE / "formgrader-config"
 FORMGRADER_CONFIG.mkdir(exist_ok=True)
 (FORMGRADER_CONFIG / "jupyter_server_config.json").write_text(
-    '{"ServerApp": {"jpserver_extensions": {"autograde.attribution": true}}}\n')
+    '{"ServerApp": {"jpserver_extensions": {"autograde.course.attribution": true}}}\n')
 os.chmod(FORMGRADER_CONFIG, 0o755)
 os.chmod(FORMGRADER_CONFIG / "jupyter_server_config.json", 0o644)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde.settings import PROJECT_ROOT, Settings
+from autograde.config import PROJECT_ROOT, Settings
 from curriculum.builder import load_modules
 
 ROOT = PROJECT_ROOT

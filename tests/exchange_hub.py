@@ -20,8 +20,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograde.config import PROJECT_ROOT, Settings
 from autograde.exchange import SERVICE_NAME, TRAINER_SCOPE
-from autograde.settings import PROJECT_ROOT, Settings
 
 VENV_BIN = Path(sys.executable).parent
 PROXY = PROJECT_ROOT / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -104,18 +104,19 @@ class Hub:
         formgrader_env["JUPYTER_CONFIG_DIR"] = str(self.root / "formgrader-config")
         (self.root / "formgrader-config").mkdir(exist_ok=True)
         (self.root / "formgrader-config" / "jupyter_server_config.json").write_text(json.dumps({
-            "ServerApp": {"jpserver_extensions": {"autograde.attribution": True}, "allow_root": True,
+            "ServerApp": {"jpserver_extensions": {"autograde.course.attribution": True}, "allow_root": True,
                           "terminals_enabled": False, "root_dir": str(self.settings.state_dir)}}))
         # formgrader reads nbgrader's config from its root folder, which must hold the course folder
         (self.settings.state_dir / "nbgrader_config.py").write_text(
             f"import sys; sys.path.insert(0, {str(PROJECT_ROOT)!r})\n"
-            "from autograde.settings import Settings, apply_nbgrader_config\n"
+            "from autograde.config import Settings\n"
+            "from autograde.course.nbconfig import apply_nbgrader_config\n"
             "apply_nbgrader_config(get_config(), Settings.from_env())\n")
         config.write_text(f"""
 import sys
 sys.path.insert(0, {str(PROJECT_ROOT)!r})
 from autograde.exchange import apply_hub_config
-from autograde.settings import Settings
+from autograde.config import Settings
 
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = {self.port}

@@ -25,8 +25,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograde import course, cycle, roster
-from autograde.settings import Settings
+from autograde import roster
+from autograde.config import Settings
+from autograde.course import cycle
+from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
 from curriculum.builder import MODULES_DIR
 from curriculum.roleplay import winning_path

@@ -20,17 +20,20 @@ import re
 import shutil
 import stat
 import time
-from dataclasses import replace, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from autograde import course, cycle, rejections, roster, sandbox
-from autograde.settings import Settings
+from autograde import roster
+from autograde.config import Settings
+from autograde.course import cycle, rejections
+from autograde.course import nbgrader_api as course
+from autograde.grading import sandbox
 from curriculum.answers import AnswerStore
-from curriculum.schema import load_module
 from curriculum.roleplay import winning_path
+from curriculum.schema import load_module
 from tests.conftest import ROOT
 
 ENGINES = ["nbgrader", "fast"]

@@ -47,9 +47,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import course
-from autograde.settings import REFLECTION_STUB, Settings
+from autograde.config import Settings
+from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
+from curriculum.cells import REFLECTION_STUB
 from curriculum.schema import Module, Question, RolePlay, load_module
 from curriculum.scoring import question_score
 from tests.conftest import ROOT
@@ -163,7 +164,8 @@ class Lab:
         # The nbgrader extensions (enabled in the venv's etc/jupyter, which stays on
         # the config path) see the temporary course, through the project's settings.
         (config_dir / "nbgrader_config.py").write_text(
-            "from autograde.settings import Settings, apply_nbgrader_config\n"
+            "from autograde.config import Settings\n"
+            "from autograde.course.nbconfig import apply_nbgrader_config\n"
             "apply_nbgrader_config(get_config(), Settings.from_env())\n",
             encoding="utf-8",
         )

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
-from autograde.course import generate_release_folder
+from autograde.course.nbgrader_api import generate_release_folder
 from curriculum.builder import build, notebook_bytes, presented_options
 from tests.conftest import ROOT, module_ids
 

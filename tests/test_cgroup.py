@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from autograde import cgroup
+from autograde.grading import cgroup
 
 BOMB = """import os, time
 n = 0

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from autograde import course
 from autograde.cli import main
-from autograde.settings import Settings
+from autograde.config import Settings
+from autograde.course import nbgrader_api as course
 
 MODULE = "00-welcome"
 
@@ -23,7 +23,7 @@ def test_nothing_released_gives_a_message_not_a_traceback(tmp_path, capsys, comm
 
 
 def test_a_module_not_released_anywhere_is_named(tmp_path):
-    from autograde import preflight
+    from autograde.grading import preflight
 
     s = Settings(state_dir=tmp_path / "state")
     ctx = preflight.context(s)

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autograde import completion, course
-from autograde.completion import SchemaError, build_table, totals, validate
+from autograde.course import nbgrader_api as course
+from autograde.reporting import completion
+from autograde.reporting.completion import SchemaError, build_table, totals, validate
 from tests.hr_cohort import AS_OF, EXPECTED_AUTOGRADED, MODULE, grade_ana
 
 

@@ -9,8 +9,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from autograde import course, cycle
 from autograde.cli import main
+from autograde.course import cycle
+from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
 
 MODULE = "01-authenticity"

@@ -9,7 +9,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from autograde.demo import COHORT, UNGRADED, run_demo
+from autograde.course.demo import COHORT, UNGRADED, run_demo
 from curriculum.answers import AnswerStore
 from curriculum.scoring import question_score
 

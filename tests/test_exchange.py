@@ -24,13 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from autograde import attribution, course
 from autograde.cli import main
+from autograde.config import PROJECT_ROOT, Settings
+from autograde.course import attribution
+from autograde.course import nbgrader_api as course
 from autograde.exchange import service
 from autograde.exchange.client import TOKEN_ENV, nbgrader_time
-from autograde.settings import PROJECT_ROOT, Settings
 from curriculum.answers import AnswerStore
-from tests.exchange_hub import PROXY, VENV_BIN, Hub, HttpError, http
+from tests.exchange_hub import PROXY, VENV_BIN, HttpError, Hub, http
 
 MODULE = "01-authenticity"
 PREFIX = "hcwhxt-"  # test-only OS accounts and hub users
@@ -449,7 +450,7 @@ print(json.dumps(out))
 def test_a_trainers_manual_score_is_recorded_with_their_hub_identity(hub, honest_round):
     s = honest_round
     with course.gradebook(s) as gb:
-        from autograde.cycle import reflection_grades
+        from autograde.course.cycle import reflection_grades
 
         first, second = reflection_grades(gb, MODULE, ANA)[:2]
         first_id, second_id, max_score = first.id, second.id, first.max_score

@@ -4,19 +4,20 @@ wrong setting is a clear error naming the variable. No hub needed."""
 from __future__ import annotations
 
 import pytest
+from traitlets.config import Config
 
 from autograde import exchange
 from autograde.cli import main
+from autograde.config import Settings
+from autograde.course.nbconfig import nbgrader_config
 from autograde.exchange.client import PLUGINS
-from autograde.settings import Settings, nbgrader_config
-from traitlets.config import Config
 
 
 def test_the_filesystem_exchange_stays_the_default(tmp_path):
     c = nbgrader_config(Settings(state_dir=tmp_path))
     assert c.Exchange.root == str(tmp_path / "exchange")
     # nbgrader's own shared-folder exchange; only its collect keeps a learner's links as links
-    assert dict(c.ExchangeFactory) == {"collect": "autograde.nbhooks.LinkKeepingCollect"}
+    assert dict(c.ExchangeFactory) == {"collect": "autograde.grading.nbhooks.LinkKeepingCollect"}
 
 
 def test_hcwh_exchange_hub_selects_every_plugin(tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 
 One small cohort is submitted once, then graded twice from identical copies of the
 course: by stock ``nbgrader autograde`` (sandboxed kernels, one per notebook) and by
-:mod:`autograde.fastgrade` (forked from one sandboxed template per worker). Every
+:mod:`autograde.grading.fast` (forked from one sandboxed template per worker). Every
 gradebook row autograde writes must be equal. A second test grades two learners
 in one worker, one after the other, and checks that nothing the first left behind
 (files in /tmp, /dev/shm or the working folder, a process still running) reaches
@@ -21,9 +21,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import course, fastgrade
-from autograde.demo import COHORT, answer_module
-from autograde.settings import Settings
+from autograde.config import Settings
+from autograde.course import nbgrader_api as course
+from autograde.course.demo import COHORT, answer_module
+from autograde.course.nbconfig import nbgrader_config
+from autograde.grading import fast as fastgrade
 from tests.test_sandbox import answer_cells
 
 MODULES = ("00-welcome", "01-authenticity")
@@ -99,7 +101,7 @@ def graded_twice(tmp_path_factory, modules):
     shutil.copytree(stock.state_dir, fast.state_dir, symlinks=True)
     for module_id, student in jobs:
         course.autograde(stock, module_id, student)
-    results = fastgrade.grade(fast, jobs, workers=2)
+    results = fastgrade.grade(fast, nbgrader_config(fast), jobs, workers=2)
     return stock, fast, results, jobs
 
 
@@ -172,7 +174,7 @@ def test_nothing_of_one_learner_reaches_the_next(tmp_path, modules):
     _submit(s, auth, "first", edit=_set_answer_cell(0, LEAVE_TRACES))
     _submit(s, auth, "second", edit=_set_answer_cell(0, LOOK_FOR_TRACES % str(source)))
     course.collect(s, auth.id)
-    results = fastgrade.grade(s, [(auth.id, "first"), (auth.id, "second")], workers=1)  # same worker, in turn
+    results = fastgrade.grade(s, nbgrader_config(s), [(auth.id, "first"), (auth.id, "second")], workers=1)  # same worker, in turn
     assert [r.ok for r in results] == [True, True], [r.reason for r in results]
     assert "LEFT traces" in _outputs(s, "first")
     second = _outputs(s, "second")
@@ -192,7 +194,7 @@ def test_flooding_output_cannot_hide_a_test_result(tmp_path, modules):
     _prepare(s, [auth])
     _submit(s, auth, "flooder", edit=_set_answer_cell(0, "import sys\nfor _ in range(12):\n    sys.stdout.write('x' * (1 << 20))"))
     course.collect(s, auth.id)
-    (result,) = fastgrade.grade(s, [(auth.id, "flooder")], workers=1)
+    (result,) = fastgrade.grade(s, nbgrader_config(s), [(auth.id, "flooder")], workers=1)
     assert result.ok, result.reason
     grades = result.notebooks[auth.id].grades
     assert grades and all(score == 0 for score in grades.values()), grades

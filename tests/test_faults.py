@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from autograde import cycle, fastgrade, journal, sandbox
+from autograde.course import cycle
 from autograde.errors import EXIT_MACHINE_FAULT, EXIT_STOPPED, MachineFault
+from autograde.grading import fast as fastgrade
+from autograde.grading import journal, sandbox
 from tests.conftest import ROOT
 from tests.test_nothing_lost import MODULE, collected, dump, hashes, quiet, scores, trainer_grades  # noqa: F401
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograde import course
+from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
 from tests.test_no_keys import MARKERS, key_fingerprints, leaks
 

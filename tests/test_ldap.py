@@ -21,20 +21,14 @@ import socket
 import ssl
 import subprocess
 import time
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import pytest
 from tornado.web import HTTPError
 from traitlets.config import Config
 
-from autograde.hub.ldap import (
-    LDAPConfigError,
-    LDAPSettings,
-    configure_ldap,
-    read_bind_password,
-)
+from autograde.hub.ldap import LDAPConfigError, LDAPSettings, configure_ldap, read_bind_password
 
 # ldap3 2.9.1 imports names pyasn1 has deprecated (warned once, at import);
 # pyproject's filterwarnings=error would make that an error.

@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade
 
-from autograde import course
+from autograde.course import nbgrader_api as course
 from curriculum.cells import is_autograded_test
 from tests.conftest import ROOT, module_ids
 

@@ -24,8 +24,11 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook
 
-from autograde import course, cycle, journal, roster
-from autograde.settings import Settings
+from autograde import roster
+from autograde.config import Settings
+from autograde.course import cycle
+from autograde.course import nbgrader_api as course
+from autograde.grading import journal
 from tests.conftest import ROOT
 from tests.hr_cohort import COHORTS_CSV, answer_ana, answer_ben, module
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from autograde import completion, course, report
+from autograde.course import nbgrader_api as course
+from autograde.reporting import completion, report
 from tests.hr_cohort import AS_OF, EXPECTED_AUTOGRADED, MODULE, build_tiny_cohort, grade_ana
 
 PG_USER = "hcwh-pg"

@@ -13,8 +13,9 @@ from datetime import datetime, timezone
 import openpyxl
 import pandas as pd
 
-from autograde import report, roster
+from autograde import roster
 from autograde.cli import main
+from autograde.reporting import report
 from tests.hr_cohort import AS_OF, MODULE, PLANTED, ROSTER_CSV, grade_ana, module
 from tests.test_no_keys import key_fingerprints, leaks
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from autograde import course, roster
+from autograde import roster
 from autograde.cli import main
+from autograde.config import Settings
+from autograde.course import nbgrader_api as course
 from autograde.roster import RosterError, import_cohorts, import_roster
-from autograde.settings import Settings
 
 COHORTS = """cohort,module,assigned,due_date
 spring,01-authenticity,2026-11-02,2026-11-20

@@ -1,4 +1,4 @@
-"""Autograde runs learners' code in a bubblewrap sandbox (autograde/sandbox.py).
+"""Autograde runs learners' code in a bubblewrap sandbox (autograde/grading/sandbox.py).
 
 One real nbgrader cycle (prepare, generate, release, fetch, submit, collect,
 autograde) with hostile learners: their answer cells (solution cells, which a
@@ -29,9 +29,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import course, sandbox
-from autograde.course import NbgraderError
-from autograde.settings import Settings
+from autograde.config import Settings
+from autograde.course import nbgrader_api as course
+from autograde.errors import NbgraderError
+from autograde.grading import sandbox
 from curriculum.answers import AnswerStore
 from tests.conftest import ROOT
 
@@ -301,7 +302,7 @@ def run(tmp_path_factory, modules):
         ("other learner's graded folder", str(s.course_dir / "autograded" / HONEST / MODULE / "answers.json")),
         ("exchange", str(s.exchange_dir / s.course_id / "inbound" / "*" / "answers.json")),
         ("answer keys in the checkout", str(ROOT / "curriculum" / "modules" / f"{MODULE}.yaml")),
-        ("trainer code in the checkout", str(ROOT / "autograde" / "settings.py")),
+        ("trainer code in the checkout", str(ROOT / "autograde" / "config.py")),
         ("file outside", str(outside / "secret.txt")),
         ("trainer home", str(trainer_home / ".netrc")),
     ]
@@ -311,6 +312,7 @@ def run(tmp_path_factory, modules):
         "checkout": ROOT,
         "learner package": ROOT / "curriculum",
         "trainer package": ROOT / "autograde",
+        "grading room": ROOT / "autograde" / "grading",
         "home": Path.home(),
     }
     attacks = [
@@ -404,7 +406,8 @@ def test_nothing_outside_the_learners_folder_can_be_read(run):
     assert seen.get("graded learners", []) == [INTRUDER]  # not the other learners
     assert set(seen.get("checkout", [])) <= {".venv", "curriculum", "autograde"}
     # of the trainer's package, only the file that stops a cell at its time limit (bound read-only)
-    assert seen.get("trainer package", ["kernelstop.py"]) == ["kernelstop.py"]
+    assert seen.get("trainer package", ["grading"]) == ["grading"]
+    assert seen.get("grading room", ["kernelstop.py"]) == ["kernelstop.py"]
     if "learner package" in seen:  # an editable install: the package is bound from the checkout...
         assert "modules" not in seen["learner package"]  # ...without the answer keys
         assert "scoring.py" in seen["learner package"]
@@ -529,19 +532,19 @@ def test_grading_refuses_to_run_without_bwrap(monkeypatch, tmp_path):
 
 
 def test_opting_out_takes_an_explicit_setting_and_is_loud(monkeypatch, capsys):
-    from autograde.settings import nbgrader_config
+    from autograde.course.nbconfig import nbgrader_config
 
     monkeypatch.delenv(sandbox.NO_SANDBOX_ENV, raising=False)
     on = Settings()
     assert on.sandbox
-    assert nbgrader_config(on).Autograde.autograde_preprocessors[0] == "autograde.sandbox.SandboxedExecute"
+    assert nbgrader_config(on).Autograde.autograde_preprocessors[0] == "autograde.grading.sandbox.SandboxedExecute"
     monkeypatch.setenv(sandbox.NO_SANDBOX_ENV, "1")
     monkeypatch.setattr(sandbox, "_warned", False)
     off = Settings()
     assert not off.sandbox
     unsandboxed = nbgrader_config(off).Autograde.autograde_preprocessors  # nbgrader's Execute, preflight's rules kept
-    assert "autograde.sandbox.SandboxedExecute" not in unsandboxed
-    assert unsandboxed[0] == "nbgrader.preprocessors.execute.Execute" and "autograde.nbhooks.CheckScores" in unsandboxed
+    assert "autograde.grading.sandbox.SandboxedExecute" not in unsandboxed
+    assert unsandboxed[0] == "nbgrader.preprocessors.execute.Execute" and "autograde.grading.nbhooks.CheckScores" in unsandboxed
     assert "WITHOUT a sandbox" in capsys.readouterr().err
     assert sandbox.require_sandbox() is False
 

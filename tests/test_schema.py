@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograde.build import build
 from autograde.cli import main
-from autograde.settings import Settings
+from autograde.config import Settings
+from autograde.course.build import build
 from curriculum.schema import ContentError, load_module, parse_module
 from tests.conftest import ROOT, module_ids
 

@@ -15,9 +15,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograde import cycle
-from autograde.sandbox import SandboxedExecute
-from autograde.settings import nbgrader_config
+from autograde.course import cycle
+from autograde.course.nbconfig import nbgrader_config
+from autograde.grading.sandbox import SandboxedExecute
 from tests.test_nothing_lost import MODULE, NOTEBOOK, collected, quiet, scores  # noqa: F401
 
 CAUGHT = "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except BaseException:\n        pass"

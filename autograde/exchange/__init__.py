@@ -6,7 +6,7 @@ Two switches, one line each:
   service (``hub_service_spec``), its custom trainer scope, the scope every user needs to
   reach it, and a role giving trainers (a hub group, and any trainer-side services) the
   trainer scope;
-* nbgrader (``autograde/settings.py``, hence ``nbgrader_config.py`` and ``hcwh``):
+* nbgrader (``autograde/config.py``, hence ``nbgrader_config.py`` and ``hcwh``):
   ``apply_nbgrader_config(c, url)`` chooses the plugins in ``client.py`` for every
   ``c.ExchangeFactory.*``. Set ``HCWH_EXCHANGE=hub`` and ``HCWH_EXCHANGE_URL``.
 """
@@ -17,12 +17,11 @@ import sys
 
 from traitlets.config import Config
 
-from ..settings import Settings
+from autograde.config import Settings
+from autograde.exchange.names import ACCESS_SCOPE, SERVICE_NAME, TRAINER_ROLE, TRAINER_SCOPE
 
-SERVICE_NAME = "hcwh-exchange"
-TRAINER_SCOPE = "custom:hcwh-exchange:trainer"
-ACCESS_SCOPE = f"access:services!service={SERVICE_NAME}"
-TRAINER_ROLE = "hcwh-exchange-trainer"
+__all__ = ["ACCESS_SCOPE", "SERVICE_NAME", "TRAINER_ROLE", "TRAINER_SCOPE", "apply_hub_config",
+           "apply_nbgrader_config", "hub_roles", "hub_service_spec"]
 
 
 def hub_service_spec(s: Settings, port: int = 10101, user: str | None = None, python: str | None = None) -> dict:
@@ -74,7 +73,7 @@ def apply_hub_config(c: Config, s: Settings, port: int = 10101, user: str | None
 
 def apply_nbgrader_config(c: Config, url: str) -> Config:
     """Every nbgrader exchange operation through the hub service at ``url``."""
-    from .client import PLUGINS
+    from autograde.exchange.client import PLUGINS
 
     for name, cls in PLUGINS.items():
         setattr(c.ExchangeFactory, name, f"{cls.__module__}.{cls.__name__}")

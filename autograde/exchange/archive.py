@@ -18,14 +18,14 @@ import os
 import secrets
 import shutil
 import stat
-import tempfile
 import tarfile
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..preflight import MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES
-from ..private import DIR_MODE, FILE_MODE
+from autograde.limits import MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES
+from autograde.private import DIR_MODE, FILE_MODE
 
 # The archive's own framing on top of the files (headers, padding): generous, still bounded.
 MAX_ARCHIVE_BYTES = MAX_SUBMISSION_BYTES + (MAX_SUBMISSION_FILES + 16) * 2048

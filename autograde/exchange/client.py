@@ -25,8 +25,8 @@ from pathlib import Path
 from nbgrader.exchange import abc
 from traitlets import Float, Unicode, default
 
-from .archive import ArchiveRefused, Member, pack, pack_members, replace_folder, unpack, write_tree
-from .service import CLAIM_HEADER, RESERVED
+from autograde.exchange.archive import ArchiveRefused, Member, pack, pack_members, replace_folder, unpack, write_tree
+from autograde.exchange.service import CLAIM_HEADER, RESERVED
 
 TOKEN_ENV = "HCWH_EXCHANGE_TOKEN"
 URL_ENV = "HCWH_EXCHANGE_URL"

@@ -30,17 +30,24 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from jupyterhub.services.auth import HubAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from jupyterhub.services.auth import HubAuthenticated
+from autograde import roster
+from autograde.config import Settings
+from autograde.exchange.archive import (
+    MAX_ARCHIVE_BYTES,
+    ArchiveRefused,
+    Member,
+    pack_members,
+    replace_folder,
+    unpack,
+    write_tree,
+)
+from autograde.exchange.names import SERVICE_NAME, TRAINER_SCOPE
+from autograde.private import DIR_MODE, private_dir, replace_private
 
-from .. import roster
-from ..private import DIR_MODE, private_dir, replace_private
-from ..settings import Settings
-from .archive import MAX_ARCHIVE_BYTES, ArchiveRefused, Member, pack_members, replace_folder, unpack, write_tree
-
-from . import SERVICE_NAME, TRAINER_SCOPE
 NAME = roster._ID  # the roster's id rule, for learners and modules alike
 RESERVED = ("timestamp.txt", "submission_secret.txt")  # written by the exchange, never by a learner
 CLAIM_HEADER = "X-HCWH-Student"  # what the client was told the learner is (nbgrader's --student); checked, never used

@@ -29,7 +29,7 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 from traitlets import Unicode
 
-from .logins import MIN_PASSWORD, LoginRefused, LoginStore
+from autograde.hub.logins import MIN_PASSWORD, LoginRefused, LoginStore
 
 GROUPS = {"learner": "learners", "trainer": "trainers", "hr": "hr", "it": "it-admins"}
 LANDING = {"trainer": "services/trainer-console/", "hr": "services/hr-report/", "it": "hub/admin"}

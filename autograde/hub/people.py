@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import identity, roster
+from autograde import identity, roster
+from autograde.config import Settings
+from autograde.hub.accounts import TEST_PREFIX, made_by_helper
+from autograde.private import replace_private
 from curriculum.errors import HcwhError
-
-from ..private import replace_private
-from ..settings import Settings
-from . import logins
-from .accounts import TEST_PREFIX, made_by_helper
 
 INSTALLED_HELPER = "/usr/local/sbin/hcwh-account"
 

@@ -30,7 +30,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
-from ..settings import Settings
+from autograde.config import Settings
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HELP = os.environ.get("HCWH_HELP_CONTACT", "your trainer (the city's help contact is still to confirm)")
@@ -75,20 +75,20 @@ def run_action(s: Settings, action: str) -> list[str]:
     """The plain function behind each button; the lines it printed."""
     lines: list[str] = []
     if action == "collect":
-        from ..cycle import collect
+        from autograde.course.cycle import collect
 
         collect(s, progress=lines.append)
     elif action == "autograde":
-        from ..cycle import autograde
+        from autograde.course.cycle import autograde
 
         report = autograde(s, progress=lines.append)
         lines += report.summary()
     elif action == "feedback":
-        from ..cycle import feedback
+        from autograde.course.cycle import feedback
 
         feedback(s, progress=lines.append)
     elif action == "report":
-        from ..report import write_report
+        from autograde.reporting.report import write_report
 
         files = write_report(s)
         lines.append(f"Report snapshot: {files.folder.name} (HR sees it now)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograde import preflight
+from autograde.grading import preflight
 
 
 def graded_cell(gid: str, source: str, outputs: list, points: float = 3.0) -> dict:

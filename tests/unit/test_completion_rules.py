@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 
-from autograde.completion import build_table, graded_frame
+from autograde.reporting.completion import build_table, graded_frame
 
 RAW_COLS = ["employee_id", "module", "timestamp", "cell_type", "score", "max_score", "needs_manual"]
 

@@ -9,9 +9,9 @@ import sqlite3
 import pytest
 from nbgrader.api import Gradebook
 
-from autograde import cycle, journal
-from autograde.course import NbgraderError
-from autograde.errors import MachineFault, as_machine_fault, machine_fault_in
+from autograde.course import cycle
+from autograde.errors import MachineFault, NbgraderError, as_machine_fault, machine_fault_in
+from autograde.grading import journal
 
 
 @pytest.mark.parametrize("text, words", [
@@ -21,7 +21,7 @@ from autograde.errors import MachineFault, as_machine_fault, machine_fault_in
     ("sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) unable to open database file",
      "the gradebook database cannot be read or written"),
     ("RuntimeError: Kernel died before replying to kernel_info", "could not start"),
-    ("autograde.sandbox.SandboxUnavailable: bwrap cannot create one here", "could not start"),
+    ("autograde.grading.sandbox.SandboxUnavailable: bwrap cannot create one here", "could not start"),
     ("the grading sandbox stopped answering (its process died or was killed)", "stopped answering"),
 ])
 def test_machine_faults_are_named(text, words):

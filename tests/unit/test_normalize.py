@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from autograde import preflight
+from autograde.grading import preflight
 from tests.conftest import ROOT
 
 MODULE = "01-authenticity"

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from autograde import xlsx
+from autograde.reporting import xlsx
 
 LONG_NAME = "Maria-Fernanda de los Santos Villanueva"  # 39 characters
 FRAME = pd.DataFrame({

@@ -1,5 +1,5 @@
 # Run inside the nbgrader engine's sandboxed kernel at its start (IPKernelApp.exec_files,
-# see settings.py): the cell time limit holds whatever the cell catches. nbclient stops a
+# see course/nbconfig.py): the cell time limit holds whatever the cell catches. nbclient stops a
 # cell at its time limit by interrupting the kernel once (SIGINT: a KeyboardInterrupt); a
 # cell that catches it and goes on would keep the kernel busy, and every later cell would
 # reach its limit too. From that interrupt until the cell ends, every line of the cell's

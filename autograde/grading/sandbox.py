@@ -32,8 +32,6 @@ namespaces, unless the trainer opts out (``Settings(sandbox=False)`` or
 
 from __future__ import annotations
 
-from curriculum.errors import HcwhError
-
 import functools
 import importlib.util
 import json
@@ -51,13 +49,13 @@ from pathlib import Path
 import zmq
 from jupyter_client.manager import AsyncKernelManager
 from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
-from nbgrader.preprocessors import Execute
-
-from . import cgroup
-from .limits import DEFAULT as LIMITS
-from .settings import NO_SANDBOX_ENV, sandbox_opted_out
+from autograde.config import NO_SANDBOX_ENV, sandbox_opted_out
+from autograde.grading import KERNELSTOP, cgroup
+from autograde.limits import DEFAULT as LIMITS
+from curriculum.errors import HcwhError
 
 INSTALL_HINT = "install it with 'apt-get install bubblewrap' (scripts/system-deps.sh does this)"
 # Folders of the learner package that are trainer material (answer keys): never bound in.
@@ -68,7 +66,6 @@ STDERR_LOG = "kernel-stderr.log"
 SANDBOX_UID = 65534  # "nobody" inside the sandbox (the kernel's files stay the trainer's outside)
 
 MiB = 1024 * 1024
-KERNELSTOP = Path(__file__).with_name("kernelstop.py")  # run in each kernel at its start (settings.py)
 
 
 class SandboxUnavailable(HcwhError, RuntimeError):
@@ -212,7 +209,7 @@ def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), e
     """``prlimit … -- bwrap … -- argv``: run ``argv`` in ``workdir`` (bound read-write, as are
     the ``rw`` folders) seeing only read-only system folders, the Python environment and
     ``packages`` without their KEY_FOLDERS. Shared by the kernel manager below and the
-    fast grading path (autograde/fastgrade.py), so both sandboxes are built one way.
+    fast grading path (autograde/grading/fast.py), so both sandboxes are built one way.
     With ``group`` (see cgroup.py) the whole sandbox starts inside that cgroup."""
     bwrap, prlimit = bwrap_path(), prlimit_path()
     if bwrap is None or prlimit is None:
@@ -542,5 +539,5 @@ def autograde_preprocessors() -> list[str]:
 
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     if Execute not in default:
-        raise SandboxUnavailable("nbgrader's autograde no longer runs Execute: autograde/sandbox.py needs updating")
+        raise SandboxUnavailable("nbgrader's autograde no longer runs Execute: autograde/grading/sandbox.py needs updating")
     return [f"{pp.__module__}.{pp.__qualname__}" for pp in (SandboxedExecute if pp is Execute else pp for pp in default)]

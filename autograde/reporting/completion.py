@@ -25,8 +25,6 @@ No reflection text and no answer is read: only scores and timestamps.
 
 from __future__ import annotations
 
-from curriculum.errors import HcwhError
-
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -37,9 +35,11 @@ from nbgrader.api import Assignment, Grade, GradeCell, Student, SubmittedAssignm
 from nbgrader.utils import parse_utc
 from sqlalchemy import case, func, select
 
-from . import course, roster
-from .catalog import module_catalog
-from .settings import Settings
+from autograde import roster
+from autograde.catalog import module_catalog
+from autograde.config import Settings
+from autograde.gradebook import gradebook
+from curriculum.errors import HcwhError
 
 STATUSES = ("not started", "submitted", "awaiting reflection grading", "complete", "overdue")
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
@@ -141,7 +141,7 @@ def read_gradebook(s: Settings) -> tuple[pd.DataFrame, dict[str, float]]:
     """Every autograded submission's scores, in one grouped query, and each module's
     maximum, in another. Columns: employee_id, module, submitted_at (city clock),
     autograded_score, manual_score, graded_max, needs_manual_grade."""
-    with course.gradebook(s) as gb:
+    with gradebook(s) as gb:
         per_type = (
             select(
                 Student.id.label("employee_id"),

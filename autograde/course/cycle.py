@@ -22,13 +22,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, Grade, MissingEntry
+from nbgrader.api import Grade, Gradebook, MissingEntry
 
-from . import cgroup, course, journal, preflight, rejections, sandbox
-from .course import NbgraderError
-from .errors import MachineFault, Stopped, as_machine_fault, machine_fault_in
-from .sandbox import SandboxUnavailable
-from .settings import Settings
+from autograde.config import Settings
+from autograde.course import nbgrader_api as course
+from autograde.course import rejections
+from autograde.course.nbconfig import nbgrader_config
+from autograde.errors import MachineFault, NbgraderError, Stopped, as_machine_fault, machine_fault_in
+from autograde.grading import cgroup, journal, preflight, sandbox
+from autograde.grading.sandbox import SandboxUnavailable
 
 Progress = Callable[[str], None]
 
@@ -203,13 +205,13 @@ GradeOne = Callable[[Settings, str, str], None]
 def _engine(name: str) -> GradeOne:
     """The engine's per-learner call: grade one accepted submission of ``submitted/`` into
     ``autograded/`` and the gradebook, raising (NbgraderError, ...) when it cannot. Every
-    engine gets the same preflight rules (autograde/preflight.py), before and after."""
+    engine gets the same preflight rules (autograde/grading/preflight.py), before and after."""
     if name == "nbgrader":
         return course.autograde  # nbgrader's own autograde, one learner at a time
     raise ValueError(f"unknown autograde engine {name!r} (known: {', '.join(ENGINES)})")
 
 
-ENGINES = ("fast", "nbgrader")  # fast: autograde/fastgrade.py, many learners at once
+ENGINES = ("fast", "nbgrader")  # fast: autograde/grading/fast.py, many learners at once
 
 
 def autograde(s: Settings, module_ids: list[str] | None = None, progress: Progress = print,
@@ -396,11 +398,11 @@ def _settle(s: Settings, ctx: preflight.Context, gb: Gradebook, verdict: preflig
 
 def _grade_fast(s: Settings, ctx: preflight.Context, book: journal.Journal, todo: list[tuple[str, str]],
                 report: AutogradeReport, progress: Progress, workers: int | None) -> None:
-    """The fast engine (autograde/fastgrade.py): the same preflight verdicts, notes, zero
+    """The fast engine (autograde/grading/fast.py): the same preflight verdicts, notes, zero
     records and kept manual work as one learner at a time, for many learners at once.
     Workers grade into a staging folder; this process writes each learner in turn,
     all-or-nothing through the journal, as the nbgrader engine does."""
-    from . import fastgrade
+    from autograde.grading import fast as fastgrade
 
     fastgrade.remove_staging(s)  # what a stopped or killed run left: never written, so never in use
     verdicts = {job: preflight.check_submission(ctx, *job) for job in todo}
@@ -438,7 +440,7 @@ def _grade_fast(s: Settings, ctx: preflight.Context, book: journal.Journal, todo
         write(r.module_id, r.student_id, None if r.ok else engine_failure_reason(r.reason), apply)
 
     accepted = [job for job, v in verdicts.items() if v.accepted]
-    fastgrade.grade(s, accepted, workers=workers, write=write_result)
+    fastgrade.grade(s, nbgrader_config(s), accepted, workers=workers, write=write_result)
 
 
 def _explain(s: Settings, ctx: preflight.Context, module_id: str, student_id: str) -> list[str]:

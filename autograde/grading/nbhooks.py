@@ -1,6 +1,6 @@
 """Preflight's notebook rules, as nbgrader preprocessors (the nbgrader engine's adapters).
 
-``settings.apply_nbgrader_config`` puts them in nbgrader's autograde, for ``hcwh``,
+``course.nbconfig.apply_nbgrader_config`` puts them in nbgrader's autograde, for ``hcwh``,
 the demo and JupyterLab's formgrader alike:
 
 * collect: **LinkKeepingCollect** (links in a submission stay links, for preflight to refuse);
@@ -13,7 +13,7 @@ the demo and JupyterLab's formgrader alike:
   ``ClearMetadataPreprocessor``, ``LimitOutput``, **CheckScores**, then
   ``SaveAutoGrades`` (writes the scores), ``AssignLatePenalties``, ``CheckCellMetadata``.
 
-The rules themselves are plain functions in :mod:`autograde.preflight`; any other
+The rules themselves are plain functions in :mod:`autograde.grading.preflight`; any other
 engine applies the same ones.
 """
 
@@ -29,7 +29,7 @@ from nbgrader.preprocessors import ClearOutput, Execute, NbGraderPreprocessor, S
 from nbgrader.utils import ignore_patterns
 from traitlets import Bool, List, Unicode
 
-from . import preflight
+from autograde.grading import preflight
 
 
 def _plain(nb) -> dict:
@@ -120,7 +120,7 @@ def autograde_preprocessors(base: list[str] | None = None) -> list[str]:
     names = list(base)
     execute = [i for i, n in enumerate(names) if n == _name(Execute) or n.endswith("SandboxedExecute")]
     if not execute or _name(SaveAutoGrades) not in names:
-        raise RuntimeError("nbgrader's autograde steps changed: autograde/nbhooks.py needs updating")
+        raise RuntimeError("nbgrader's autograde steps changed: autograde/grading/nbhooks.py needs updating")
     names.insert(execute[0] + 1, _name(SafeOutputs))
     names.insert(names.index(_name(SaveAutoGrades)), _name(CheckScores))
     return names

@@ -13,21 +13,16 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from curriculum.builder import swap_in
 from nbgrader.apps import NbGraderAPI
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.exchange import ExchangeFactory
-from nbgrader.api import Gradebook
 
-from curriculum.errors import HcwhError
-
-from .settings import Settings, nbgrader_config
-
-
-class NbgraderError(HcwhError, RuntimeError):
-    """nbgrader reported a failure, or a course step cannot run yet (the message says which)."""
-
+from autograde.config import Settings
+from autograde.course.nbconfig import nbgrader_config
+from autograde.errors import NbgraderError
+from autograde.gradebook import gradebook  # noqa: F401 - course.gradebook(s), for the workflow
+from curriculum.builder import swap_in
 
 # nbgrader runs its database migrations through the `alembic` command of the
 # environment it is installed in; make sure that environment's bin/ is on PATH
@@ -183,6 +178,3 @@ def fetch_feedback(s: Settings, module_id: str, student_id: str, into: Path) -> 
     factory.FetchFeedback(coursedir=coursedir, authenticator=auth, config=config).start()
     return sorted((into / module_id / "feedback").rglob("*.html"))
 
-
-def gradebook(s: Settings) -> Gradebook:
-    return Gradebook(s.gradebook_url, course_id=s.course_id)

@@ -4,7 +4,7 @@ nbgrader's gradebook keeps one manual score per grade cell and no grader, so thi
 keeps its own record, ``<state>/attribution.db`` (SQLite, 0600; never a column added to
 nbgrader's schema). Two writers, one function (``recorded``):
 
-* formgrader: this module is a Jupyter server extension (``autograde.attribution``) that
+* formgrader: this module is a Jupyter server extension (``autograde.course.attribution``) that
   puts a thin subclass of formgrader's own grade handler in front of it (its rule first in
   the router), so each ``PUT …/formgrader/api/grade/<id>`` is recorded with the request's
   identity: under the hub (formgrader as a ``jupyterhub-singleuser`` service) that is the
@@ -24,7 +24,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .settings import Settings
+from autograde.config import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manual_grades (
@@ -93,7 +93,7 @@ def records(s: Settings) -> list[dict]:
 
 def set_manual_score(s: Settings, gb, grade, score: float | None, trainer: str, via: str = "hcwh") -> None:
     """The project's own reflection scoring (``cycle.set_manual_score``), attributed to ``trainer``."""
-    from .cycle import set_manual_score as set_score
+    from autograde.course.cycle import set_manual_score as set_score
 
     with recorded(s, grade, trainer, via):
         set_score(gb, grade, score)
@@ -103,8 +103,8 @@ def set_manual_score(s: Settings, gb, grade, score: float | None, trainer: str, 
 
 
 def _grade_handler():
-    from nbgrader.server_extensions.formgrader.apihandlers import GradeHandler
     from nbgrader.api import MissingEntry
+    from nbgrader.server_extensions.formgrader.apihandlers import GradeHandler
     from tornado import web
 
     class AttributedGradeHandler(GradeHandler):
@@ -133,9 +133,9 @@ def _load_jupyter_server_extension(serverapp) -> None:
     # first in the router, whatever order the extensions load in: formgrader's own rule is never reached
     rules = webapp.default_router.rules
     rules.insert(0, rules.pop(-2))
-    serverapp.log.info("autograde.attribution: formgrader's manual scores are recorded in %s",
+    serverapp.log.info("autograde.course.attribution: formgrader's manual scores are recorded in %s",
                        record_path(Settings.from_env()))
 
 
 def _jupyter_server_extension_points():
-    return [{"module": "autograde.attribution"}]
+    return [{"module": "autograde.course.attribution"}]

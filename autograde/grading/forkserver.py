@@ -1,6 +1,6 @@
 """A pre-imported Python that runs learner notebooks, one forked child per notebook.
 
-This file runs *inside* the grading sandbox (see :mod:`autograde.fastgrade`) as a
+This file runs *inside* the grading sandbox (see :mod:`autograde.grading.fast`) as a
 standalone script: it imports only the standard library, IPython and what the
 notebooks import, so nothing of the trainer's side is visible or needed in there.
 
@@ -310,8 +310,8 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
               file=stdout, flush=True)
         return
     warnings.simplefilter("ignore")  # nothing the template imports may print
-    from IPython.core.interactiveshell import InteractiveShell
     import ipywidgets  # noqa: F401  (warm: every module uses them)
+    from IPython.core.interactiveshell import InteractiveShell
     try:
         import curriculum.learner  # noqa: F401
         import curriculum.scoring  # noqa: F401

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from autograde.config import Settings
+from autograde.course.nbgrader_api import generate_release_folder
 from curriculum.builder import MODULES_DIR, load_modules, write_sources
 from curriculum.schema import Module
-
-from .course import generate_release_folder
-from .settings import Settings
 
 
 def check(modules_dir: Path = MODULES_DIR) -> list[Module]:

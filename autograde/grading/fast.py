@@ -5,10 +5,10 @@ grading: a fresh kernel per notebook (about half a second), a new converter and
 new database connections per notebook, and a database commit per graded cell.
 This path keeps nbgrader's *semantics* by running nbgrader's own preprocessors,
 in nbgrader's own order, taken from nbgrader's own configuration (so whatever
-``settings.apply_nbgrader_config`` adds applies here too), and changes only:
+``course.nbconfig.apply_nbgrader_config`` adds applies here too), and changes only:
 
 - **execution**: each worker process owns one long-lived bubblewrap sandbox in
-  which :mod:`autograde.forkserver` waits, IPython pre-imported; each notebook runs
+  which :mod:`autograde.grading.forkserver` waits, IPython pre-imported; each notebook runs
   in a child forked from it, sees only a scratch folder holding that learner's
   files, and leaves nothing behind (the template kills every process and empties
   the scratch folder, /tmp and /dev/shm after each learner);
@@ -31,16 +31,16 @@ score, and every grade and comment row, equals stock nbgrader's.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-import multiprocessing
-import signal
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -53,13 +53,14 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import (AssignLatePenalties, Execute, OverwriteCells, OverwriteKernelspec,
-                                    SaveAutoGrades)
+from nbgrader.preprocessors import AssignLatePenalties, Execute, OverwriteCells, OverwriteKernelspec, SaveAutoGrades
+from traitlets.config import Config
 
-from . import cgroup, sandbox
-from .errors import MachineFault, as_machine_fault
-from .limits import DEFAULT as LIMITS, Limits
-from .settings import Settings, nbgrader_config
+from autograde.config import Settings
+from autograde.errors import MachineFault, as_machine_fault
+from autograde.grading import cgroup, sandbox
+from autograde.limits import DEFAULT as LIMITS
+from autograde.limits import Limits
 
 FORKSERVER = Path(__file__).with_name("forkserver.py")
 MiB = 1024 * 1024
@@ -174,7 +175,7 @@ class ExecutionFailed(RuntimeError):
 
 
 class SandboxedTemplate:
-    """One long-lived sandbox running autograde/forkserver.py, with a scratch folder
+    """One long-lived sandbox running autograde/grading/forkserver.py, with a scratch folder
     (the only thing bound writable) that holds one learner's files at a time."""
 
     def __init__(self, s: Settings, limits: Limits):
@@ -296,9 +297,9 @@ def _resolve(cls) -> type:
 class Worker:
     """Grades one submission at a time with nbgrader's preprocessors and the template."""
 
-    def __init__(self, s: Settings, module_ids: list[str]):
+    def __init__(self, s: Settings, config: Config, module_ids: list[str]):
         self.settings = s
-        self.config = nbgrader_config(s)
+        self.config = config
         self.coursedir = CourseDirectory(config=self.config)
         self.source = SourceCells(s.gradebook_url, s.course_id, module_ids)
         converter = Autograde(coursedir=self.coursedir, config=self.config)
@@ -454,7 +455,7 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_worker(s: Settings, module_ids: list[str]) -> None:
+def _init_worker(s: Settings, config: Config, module_ids: list[str]) -> None:
     # The coordinator alone decides when to stop (Ctrl-C reaches the whole process group):
     # a worker ignores SIGINT and dies of SIGTERM, its sandbox with it (--die-with-parent).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -468,7 +469,7 @@ def _init_worker(s: Settings, module_ids: list[str]) -> None:
     try:
         if os.environ.get(FAULT_ENV):
             raise MachineFault(os.environ[FAULT_ENV])
-        _worker = Worker(s, module_ids)
+        _worker = Worker(s, config, module_ids)
     except Exception as exc:  # noqa: BLE001 - reported per job, see _grade_job
         _worker_error = f"the grading worker could not start: {type(exc).__name__}: {exc}"
         return
@@ -490,9 +491,9 @@ class GradebookWriter:
     """Applies results as SaveAutoGrades and AssignLatePenalties would. The caller commits
     once per learner (nbgrader's update_or_create_* commit on their own as well)."""
 
-    def __init__(self, s: Settings):
+    def __init__(self, s: Settings, config: Config):
         self.gb = Gradebook(s.gradebook_url, course_id=s.course_id)
-        self.config = nbgrader_config(s)
+        self.config = config
         self.plugin = AssignLatePenalties(config=self.config).plugin_class(config=self.config)
 
     def apply(self, r: JobResult, gb: Gradebook | None = None) -> None:
@@ -554,12 +555,12 @@ def swap_in_graded(s: Settings, r: JobResult) -> None:
 
 # -- the entry point ----------------------------------------------------------------------
 
-def executor(s: Settings, module_ids: list[str], workers: int | None = None) -> ProcessPoolExecutor:
+def executor(s: Settings, config: Config, module_ids: list[str], workers: int | None = None) -> ProcessPoolExecutor:
     """Worker processes on this machine (default: one per core), forked from this one so
     they inherit the imported nbgrader; each starts its sandboxed template once."""
     return ProcessPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1),
                                mp_context=multiprocessing.get_context("fork"),
-                               initializer=_init_worker, initargs=(s, module_ids))
+                               initializer=_init_worker, initargs=(s, config, module_ids))
 
 
 def stop_executor(pool: Executor) -> None:
@@ -580,11 +581,12 @@ def stop_executor(pool: Executor) -> None:
     pool.shutdown(wait=True)
 
 
-def grade(s: Settings, jobs: list[tuple[str, str]], progress: Callable[[JobResult, int, int], None] | None = None,
+def grade(s: Settings, config: Config, jobs: list[tuple[str, str]], progress: Callable[[JobResult, int, int], None] | None = None,
           workers: int | None = None, pool: Executor | None = None,
           write: Callable[[JobResult, GradebookWriter], object] | None = None) -> list[JobResult]:
     """Grade ``jobs`` ((module id, learner id) pairs, already collected) and write the
-    gradebook. One learner's failure is recorded in its result and never stops the others;
+    gradebook, with nbgrader's ``config`` for these settings (``course.nbconfig.nbgrader_config``:
+    the caller wires nbgrader, this engine only runs it). One learner's failure is recorded in its result and never stops the others;
     a machine fault raises :class:`MachineFault` before anything of that learner is written.
 
     ``pool`` is any ``concurrent.futures.Executor`` whose workers ran ``_init_worker``
@@ -598,8 +600,8 @@ def grade(s: Settings, jobs: list[tuple[str, str]], progress: Callable[[JobResul
         return []
     module_ids = sorted({m for m, _ in jobs})
     own_pool = pool is None
-    pool = pool or executor(s, module_ids, workers)
-    writer = GradebookWriter(s)
+    pool = pool or executor(s, config, module_ids, workers)
+    writer = GradebookWriter(s, config)
     results = []
     finished = False
     try:

@@ -1,4 +1,4 @@
-"""Where things live, and the nbgrader configuration derived from it: one source.
+"""Where things live: one source, standard library only.
 
 Runtime state (the course folder nbgrader works in, submissions, autograded
 copies, feedback, the gradebook, the exchange) lives under a state folder that
@@ -10,8 +10,9 @@ calendar days in it and submission times are shown in it.
 ``HCWH_EXCHANGE=hub`` with ``HCWH_EXCHANGE_URL`` (the hub service's address) sends every
 nbgrader exchange operation through the hub exchange (``autograde/exchange/``); unset, the
 exchange is nbgrader's shared folder ``<state>/exchange`` (the single-machine demo).
-``nbgrader_config.py`` at the project root applies the same settings to
-JupyterLab's nbgrader extensions.
+``autograde/course/nbconfig.py`` turns these settings into nbgrader's configuration (for
+``hcwh``, and through ``nbgrader_config.py`` at the project root for JupyterLab's nbgrader
+extensions). This module imports nothing beyond the standard library, so anything may use it.
 """
 
 from __future__ import annotations
@@ -20,13 +21,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from traitlets.config import Config
-
-from curriculum.builder import SOLUTION_HINT
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COURSE_ID = "how-can-we-help"
-REFLECTION_STUB = "Write your reflection here (double-click this box to edit it)."
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,7 @@ class Settings:
     db_url: str | None = None  # None: SQLite in the course folder
     course_id: str = COURSE_ID
     timeout: int = 60  # seconds a cell may run under validate/autograde
-    # Autograde runs each learner notebook in a bubblewrap sandbox (autograde/sandbox.py);
+    # Autograde runs each learner notebook in a bubblewrap sandbox (autograde/grading/sandbox.py);
     # HCWH_NO_SANDBOX=1 opts out, with a loud warning.
     sandbox: bool = field(default_factory=lambda: not sandbox_opted_out())
     timezone: str = "UTC"  # the city's clock: due dates are days in it
@@ -112,56 +108,3 @@ NO_SANDBOX_ENV = "HCWH_NO_SANDBOX"
 def sandbox_opted_out() -> bool:
     """True when the environment asks to grade without a sandbox (HCWH_NO_SANDBOX=1)."""
     return os.environ.get(NO_SANDBOX_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def apply_nbgrader_config(c: Config, s: Settings) -> Config:
-    c.CourseDirectory.root = str(s.course_dir)
-    c.CourseDirectory.course_id = s.course_id
-    c.CourseDirectory.db_url = s.gradebook_url
-    if s.exchange == "hub":
-        from .exchange import apply_nbgrader_config as use_hub_exchange
-
-        use_hub_exchange(c, s.exchange_url)  # collect included: the service takes regular files only
-    else:
-        c.Exchange.root = str(s.exchange_dir)
-        # the shared folder: a learner's link is not followed (the hub exchange takes regular files only)
-        c.ExchangeFactory.collect = "autograde.nbhooks.LinkKeepingCollect"
-    c.ClearSolutions.code_stub = {"python": f"# {SOLUTION_HINT}"}
-    c.ClearSolutions.text_stub = REFLECTION_STUB
-    c.Execute.timeout = s.timeout
-    # Feedback never shows hidden tests (they hold the keys; nbgrader issue #1363).
-    c.GenerateFeedback.preprocessors = [
-        "nbgrader.preprocessors.GetGrades",
-        "nbgrader.preprocessors.ClearHiddenTests",
-        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    ]
-    # Quiet kernels: no "running over TCP" banner on the trainer's terminal, no
-    # IPython history database written by learners' notebooks.
-    # kernelstop.py: a cell's time limit holds whatever the cell catches (bound read-only into the sandbox)
-    c.Execute.extra_arguments = ["--log-level=ERROR", "--HistoryManager.enabled=False",
-                                 f"--IPKernelApp.exec_files={[str(Path(__file__).with_name('kernelstop.py'))]!r}"]
-    # Preflight's notebook rules (autograde/nbhooks.py, autograde/preflight.py): what runs is the
-    # module's notebook with the learner's answers; a test's result must be a number within its
-    # points; nothing a browser could run stays in the graded notebook.
-    from . import nbhooks, preflight  # nbgrader-heavy: imported only when grading is configured
-
-    c.Autograde.sanitize_preprocessors = nbhooks.sanitize_preprocessors()
-    c.NormalizeSubmission.reference_dirs = [str(p) for p in preflight.reference_dirs(s)]
-    c.NormalizeSubmission.keep_typed_code = s.run_typed_code
-    c.OverwriteCells.add_missing_cells = True  # nbgrader's own repair, should a graded cell still be missing
-    if s.sandbox:
-        from . import sandbox
-
-        c.Autograde.autograde_preprocessors = nbhooks.autograde_preprocessors(sandbox.autograde_preprocessors())
-    else:
-        from .sandbox import warn_unsandboxed
-
-        warn_unsandboxed()
-        c.Autograde.autograde_preprocessors = nbhooks.autograde_preprocessors()
-    # Learners' answers.json travels with the notebook; nothing else is needed.
-    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".answers-*"]
-    return c
-
-
-def nbgrader_config(s: Settings) -> Config:
-    return apply_nbgrader_config(Config(), s)

@@ -22,15 +22,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import nbformat
-
-from curriculum.answers import AnswerStore
-from curriculum.roleplay import winning_path
-from curriculum.schema import Module, Question
-
 from nbgrader.api import MissingEntry
 
-from . import course
-from .settings import Settings
+from autograde.config import Settings
+from autograde.course import nbgrader_api as course
+from curriculum.answers import AnswerStore
+from curriculum.kinds import KINDS
+from curriculum.roleplay import winning_path
+from curriculum.schema import Module, Question
 
 
 @dataclass(frozen=True)
@@ -92,16 +91,8 @@ def submitted_at(learner: Learner, due: date, as_of: date, tz: str) -> datetime:
 
 
 def wrong_answer(q: Question, rng: random.Random) -> object:
-    """A plausible mistake of the kind a learner makes for this question type."""
-    ids = [o.id for o in q.options]
-    if q.kind == "single":
-        return rng.choice([i for i in ids if i != q.answer[0]])
-    if q.kind == "multiple":
-        wrong = [i for i in ids if i not in q.answer]
-        return list(q.answer[:-1]) + wrong[:1]  # misses one, ticks one wrong
-    shuffled = list(q.answer)
-    shuffled[0], shuffled[1] = shuffled[1], shuffled[0]  # two swapped
-    return shuffled
+    """A plausible mistake of the kind a learner makes for this question type (curriculum/kinds.py)."""
+    return KINDS[q.kind].mistake(q.answer, [o.id for o in q.options], rng)
 
 
 def answer_module(module: Module, learner: Learner, folder, rng: random.Random) -> None:
@@ -109,7 +100,7 @@ def answer_module(module: Module, learner: Learner, folder, rng: random.Random) 
     store = AnswerStore(folder)
     for q in module.questions:
         if rng.random() < learner.diligence:
-            store.put("questions", q.id, q.answer[0] if q.kind == "single" else list(q.answer))
+            store.put("questions", q.id, KINDS[q.kind].stored(q.answer))
         elif learner.diligence > 0 and rng.random() < 0.8:
             store.put("questions", q.id, wrong_answer(q, rng))
     for rp in module.roleplays:
@@ -133,7 +124,7 @@ def grade_reflections(s: Settings, submitted: list[tuple[str, str]], rng: random
                       progress: Callable[[str], None]) -> int:
     """Score every reflection waiting for a trainer, as formgrader's score box does,
     except those of the learners in UNGRADED. Returns how many were scored."""
-    from .cycle import reflection_grades, set_manual_score
+    from autograde.course.cycle import reflection_grades, set_manual_score
 
     by_id = {l.student_id: l for l in COHORT}
     n = 0
@@ -154,8 +145,10 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
              as_of: date | None = None) -> dict:
     """Run the whole cycle under ``<state>/demo`` with the already-built ``modules``.
     ``as_of`` (default: today) is the day the due dates are set around and HR's report judges."""
-    from . import cycle, report, roster
-    from .completion import today
+    from autograde import roster
+    from autograde.course import cycle
+    from autograde.reporting import report
+    from autograde.reporting.completion import today
 
     demo = replace(s, state_dir=s.state_dir / "demo", db_url=None)
     shutil.rmtree(demo.state_dir, ignore_errors=True)  # the demo always starts clean

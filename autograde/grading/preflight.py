@@ -8,7 +8,7 @@ goes to the engine with notes for the trainer (late, not on the roster, cells
 deleted or edited, submitted more than once, ...).
 
 The same module holds what every engine must do to a learner's notebook, so
-that no engine can be fooled differently (``autograde/nbhooks.py`` wires them
+that no engine can be fooled differently (``autograde/grading/nbhooks.py`` wires them
 into nbgrader's autograde as preprocessors):
 
 * :func:`normalize` — rebuild the notebook from the module's released notebook,
@@ -44,12 +44,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from autograde.limits import MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES, MiB
 from curriculum.errors import HcwhError
 
-MiB = 1024 * 1024
 MAX_NOTEBOOK_BYTES = 16 * MiB  # the released notebook is about 70 KB; a learner cannot grow it much by clicking
-MAX_SUBMISSION_BYTES = 64 * MiB  # every file in the submission together
-MAX_SUBMISSION_FILES = 200
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SAFE_MIME = frozenset({"text/plain", WIDGET_VIEW})
 INVALID_SCORE = "InvalidScore"
@@ -519,7 +517,7 @@ class Context:
 
 def context(s) -> Context:
     """The preflight context for a course (``s``: Settings)."""
-    from . import roster
+    from autograde import roster
 
     data = roster.load(s)
     made: Counter = Counter()

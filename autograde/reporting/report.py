@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from . import completion, xlsx
-from .completion import AT_RISK_DAYS, STATUSES
-from .private import create_private, private_dir
-from .settings import Settings
+from autograde.config import Settings
+from autograde.private import create_private, private_dir
+from autograde.reporting import completion, xlsx
+from autograde.reporting.completion import AT_RISK_DAYS, STATUSES
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUS_COLORS = {  # colour-blind-safe (Okabe-Ito), each with a text label beside it

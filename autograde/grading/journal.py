@@ -26,9 +26,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .course import NbgraderError
-from .private import DIR_MODE, FILE_MODE, replace_private
-from .settings import Settings
+from autograde.config import Settings
+from autograde.errors import NbgraderError
+from autograde.private import DIR_MODE, FILE_MODE, replace_private
 
 JOURNAL_DIR = ".autograde-journal"
 BACKUP_NAME = "gradebook.backup.db"

@@ -21,8 +21,8 @@ import json
 import shutil
 from pathlib import Path
 
-from .private import private_dir, replace_private
-from .settings import Settings
+from autograde.config import Settings
+from autograde.private import private_dir, replace_private
 
 FOLDER = "rejected"
 

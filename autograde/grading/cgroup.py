@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .limits import DEFAULT
+from autograde.limits import DEFAULT
 
 MiB = 1024 * 1024
 MAX_PIDS = DEFAULT.processes  # grading peaks at 16 (threads count too); learners never start processes
