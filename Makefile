@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PROXY  := hub/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install system-deps check build demo test lab clean learner-env course-env hub
+.PHONY: install system-deps check build demo test test-unit lab clean learner-env course-env hub
 
 # The virtual environment, re-made whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -35,6 +35,9 @@ demo: install system-deps  ## build, then the whole cycle on a synthetic cohort
 
 test: install system-deps  ## the whole suite, release notebooks run headless by nbval
 	$(BIN)/pytest --nbval-lax tests release
+
+test-unit: install  ## the fast layer only: pure rules, seconds (tests/unit/)
+	$(BIN)/pytest -m unit tests/unit
 
 lab: install system-deps  ## JupyterLab with nbgrader's Assignments and Formgrader on the course
 	$(BIN)/hcwh release

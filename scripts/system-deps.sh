@@ -6,7 +6,7 @@ set -euo pipefail
 
 missing=()
 
-# Browser tests (tests/test_browser.py): Debian's Chromium, driven by Playwright.
+# Browser tests (tests/e2e/test_browser.py): Debian's Chromium, driven by Playwright.
 # Never let Playwright download its own browser (`playwright install`).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 
@@ -15,16 +15,16 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 # ...whose CPU, memory and file-size limits are set with prlimit (util-linux).
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
 
-# PostgreSQL server binaries (initdb, pg_ctl) for tests/test_postgres.py, which
+# PostgreSQL server binaries (initdb, pg_ctl) for tests/e2e/test_postgres.py, which
 # starts its own throwaway server; the gradebook can live in PostgreSQL.
 command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
-# The hub (make hub, tests/test_hub.py): Debian's own Python with venv for the environments
+# The hub (make hub, tests/e2e/test_hub.py): Debian's own Python with venv for the environments
 # every account can run (learners' pages, the course account's services), sudo for the course
 # account's one root helper, setpriv (util-linux) to start the proxy unprivileged.
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v sudo >/dev/null 2>&1 || missing+=(sudo)
-# City directory tests (tests/test_ldap.py): OpenLDAP's server and its client
+# City directory tests (tests/e2e/test_ldap.py): OpenLDAP's server and its client
 # tools (ldapadd, ldapwhoami); the test starts its own slapd with its own
 # config and database, never the package's. openssl makes the test's CA.
 [ -x /usr/sbin/slapd ] || missing+=(slapd)

@@ -58,3 +58,20 @@ def tiny_cohort_copy(tiny_cohort, tmp_path):
     shutil.copytree(tiny_cohort.root, tmp_path / "cohort", symlinks=True)
     root = tmp_path / "cohort"
     return TinyCohort(root, replace(tiny_cohort.settings, state_dir=root / "state"))
+
+
+LAYERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test carries its folder's layer as a marker (``pytest -m unit``); a test file
+    outside the three folders is an error, so no test escapes its layer."""
+    tests = Path(__file__).parent
+    for item in items:
+        path = Path(str(item.fspath))
+        if tests not in path.parents:
+            continue  # release/ notebooks run by nbval
+        layer = path.relative_to(tests).parts[0]
+        if layer not in LAYERS:
+            raise pytest.UsageError(f"{path}: a test belongs in tests/unit, tests/integration or tests/e2e")
+        item.add_marker(getattr(pytest.mark, layer))

@@ -24,7 +24,7 @@ A fault of the machine (a worker or its sandbox that cannot start or stops answe
 a full disk, a locked gradebook) raises :class:`autograde.errors.MachineFault`: nothing
 is written for the learner it hit.
 
-``tests/test_fastgrade.py`` and ``benchmarks/grading_benchmark.py`` check that every
+``tests/integration/test_fastgrade.py`` and ``benchmarks/grading_benchmark.py`` check that every
 score, and every grade and comment row, equals stock nbgrader's.
 """
 

@@ -8,7 +8,7 @@ strings, so nothing is ever a formula), numbers, booleans, and dates (as
 ``yyyy-mm-dd``, or ``yyyy-mm-dd hh:mm`` for timestamps). Empty values are empty
 cells. Text is written as it is (an inline string is never a formula, so no apostrophe
 is needed; that defusing is for CSV only), cut at Excel's 32,767 characters per cell.
-Each column's width is set from its content (``<cols>``). ``tests/test_xlsx.py`` reads the files back with openpyxl.
+Each column's width is set from its content (``<cols>``). ``tests/unit/test_xlsx.py`` reads the files back with openpyxl.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from autograde.errors import EXIT_MACHINE_FAULT, EXIT_STOPPED, MachineFault
 from autograde.grading import fast as fastgrade
 from autograde.grading import journal, sandbox
 from tests.conftest import ROOT
-from tests.test_nothing_lost import MODULE, collected, dump, hashes, quiet, scores, trainer_grades  # noqa: F401
+from tests.integration.test_nothing_lost import MODULE, collected, dump, hashes, quiet, scores, trainer_grades  # noqa: F401
 
 ENGINES = ("fast", "nbgrader")
 FINAL = {"ana": (True, 27.0, False), "ben": (True, 11.0, False), "cora": (False, 0.0, False)}

@@ -17,7 +17,7 @@ from autograde import roster
 from autograde.cli import main
 from autograde.reporting import report
 from tests.hr_cohort import AS_OF, MODULE, PLANTED, ROSTER_CSV, grade_ana, module
-from tests.test_no_keys import key_fingerprints, leaks
+from tests.integration.test_no_keys import key_fingerprints, leaks
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)
 

@@ -157,7 +157,7 @@ def test_a_new_submission_sends_scored_reflections_back_for_review(s):
 
 
 def test_an_interrupted_run_puts_the_learner_back_and_the_next_run_finishes(s, monkeypatch):
-    # The fast engine's stops and faults: tests/test_faults.py.
+    # The fast engine's stops and faults: tests/integration/test_faults.py.
     cycle.autograde(s, [MODULE], progress=quiet, engine="nbgrader")
     trainer_grades(s)
     reference = dump(s)

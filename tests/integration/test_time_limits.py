@@ -18,7 +18,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from autograde.course import cycle
 from autograde.course.nbconfig import nbgrader_config
 from autograde.grading.sandbox import SandboxedExecute
-from tests.test_nothing_lost import MODULE, NOTEBOOK, collected, quiet, scores  # noqa: F401
+from tests.integration.test_nothing_lost import MODULE, NOTEBOOK, collected, quiet, scores  # noqa: F401
 
 CAUGHT = "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except BaseException:\n        pass"
 

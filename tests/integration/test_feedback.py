@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
-from tests.test_no_keys import MARKERS, key_fingerprints, leaks
+from tests.integration.test_no_keys import MARKERS, key_fingerprints, leaks
 
 
 def test_feedback_has_scores_and_coaching_but_no_keys(state, modules):

@@ -26,7 +26,7 @@ from autograde.course import nbgrader_api as course
 from autograde.course.demo import COHORT, answer_module
 from autograde.course.nbconfig import nbgrader_config
 from autograde.grading import fast as fastgrade
-from tests.test_sandbox import answer_cells
+from tests.integration.test_sandbox import answer_cells
 
 MODULES = ("00-welcome", "01-authenticity")
 
