@@ -46,15 +46,12 @@ from autograde.exchange.archive import (
     write_tree,
 )
 from autograde.exchange.names import SERVICE_NAME, TRAINER_SCOPE
+from autograde.exchange.store import store_dir, versions
 from autograde.private import DIR_MODE, private_dir, replace_private
 
 NAME = roster._ID  # the roster's id rule, for learners and modules alike
 RESERVED = ("timestamp.txt", "submission_secret.txt")  # written by the exchange, never by a learner
 CLAIM_HEADER = "X-HCWH-Student"  # what the client was told the learner is (nbgrader's --student); checked, never used
-
-
-def store_dir(s: Settings) -> Path:
-    return s.state_dir / "hub-exchange"
 
 
 def utc_now() -> datetime:
@@ -111,8 +108,7 @@ class Store:
 
     # -- submissions --------------------------------------------------------------
     def _versions(self, learner: str, module: str) -> list[Path]:
-        d = self.root / "submissions" / learner / module
-        return sorted(p for p in d.iterdir() if p.name.isdigit()) if d.is_dir() else []
+        return versions(self.root, learner, module)
 
     def submit(self, learner: str, module: str, members: list[Member]) -> dict:
         folder = self.root / "submissions" / learner / module

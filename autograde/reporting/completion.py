@@ -38,6 +38,7 @@ from sqlalchemy import case, func, select
 from autograde import roster
 from autograde.catalog import module_catalog
 from autograde.config import Settings
+from autograde.exchange.store import latest_received
 from autograde.gradebook import gradebook
 from curriculum.errors import HcwhError
 
@@ -191,7 +192,8 @@ def graded_frame(raw: pd.DataFrame, tz: str) -> pd.DataFrame:
 
 def read_pending(s: Settings) -> pd.DataFrame:
     """Submissions not necessarily autograded yet: collected (``submitted/``) and
-    waiting in the exchange (``inbound/``); the newest per learner and module,
+    waiting in the exchange (the shared folder's ``inbound/``, or the hub exchange's receipts:
+    the server's clock); the newest per learner and module,
     city clock. Columns: employee_id, module, submitted_at."""
     found: dict[tuple[str, str], datetime] = {}
 
@@ -205,6 +207,8 @@ def read_pending(s: Settings) -> pd.DataFrame:
 
     for path in (s.course_dir / "submitted").glob("*/*/timestamp.txt"):
         note(path.parent.parent.name, path.parent.name, path.read_text(encoding="utf-8"))
+    for (sid, module), stamp in latest_received(s).items():  # waiting in the hub exchange
+        note(sid, module, stamp)
     inbound = s.exchange_dir / s.course_id / "inbound"
     if inbound.is_dir():
         for entry in inbound.iterdir():
