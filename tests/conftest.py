@@ -14,10 +14,11 @@ ROOT = PROJECT_ROOT
 HUB_LOCK = Path("/tmp/hcwh-hub.lock")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def machine_hub_lock():
     """The hub tests (and benchmarks/hub_load.py) share machine-wide state: /etc/hcwh, the
-    /opt/hcwh environments, the hcwhtest-* accounts. One run at a time: a second waits here."""
+    /opt/hcwh environments, the hcwhtest-* accounts. One hub at a time: a second waits here.
+    Held per test module (pytest ends one module's fixtures before the next module's start)."""
     with HUB_LOCK.open("w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         yield

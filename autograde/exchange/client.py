@@ -148,12 +148,29 @@ class HubExchangeFetchAssignment(HubExchange, abc.ExchangeFetchAssignment):
 
 
 class HubExchangeSubmit(HubExchange, abc.ExchangeSubmit):
+    def check_notebooks(self, module: str, src: Path) -> None:
+        """nbgrader's check before a submit: the release's notebooks against the learner's folder;
+        with ``strict`` a missing notebook stops the submit, otherwise it is a warning."""
+        release = next((r for r in self.get_json("releases") if r.get("module") == module), None)
+        if release is None:
+            return  # the service refuses a submission of a module never released, with its note
+        local = [p.relative_to(src).as_posix() for p in src.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+        missing, extra = notebook_diff(release.get("files", []), local)
+        if not (missing or extra):
+            return
+        text = (f"notebooks missing from the submission of {module}: {', '.join(missing) or 'none'}; "
+                f"extra: {', '.join(extra) or 'none'}")
+        if missing and self.strict:
+            self.fail(f"Assignment {module} not submitted. {text}")
+        self.log.warning("Possible missing notebooks and/or extra notebooks submitted: %s", text)
+
     def copy_files(self):
         self.course_id()
         module = self.coursedir.assignment_id
         src = self.local_dir(module)
         if not src.is_dir():
             self.fail(f"Assignment not found at: {src}")
+        self.check_notebooks(module, src)
         headers = {"Content-Type": "application/x-tar"}
         claimed = self.coursedir.student_id
         if claimed and claimed != "*":
@@ -170,18 +187,43 @@ class HubExchangeSubmit(HubExchange, abc.ExchangeSubmit):
         return receipt
 
 
+def to_collect(receipts: list[dict], duedate: datetime | None = None) -> dict[str, dict]:
+    """Each learner's version to collect: the newest; with ``duedate`` (naive UTC, nbgrader's
+    ``--before-duedate``), the newest the server received by then, else (all were late) the
+    newest, as nbgrader's own collect does."""
+    by_learner: dict[str, list[dict]] = {}
+    for r in receipts:
+        by_learner.setdefault(r["learner"], []).append(r)
+    out = {}
+    for learner, rs in by_learner.items():
+        rs = sorted(rs, key=lambda r: r["version"])
+        if duedate is not None:
+            on_time = [r for r in rs if _utc(r["received_at"]) <= duedate]
+            rs = on_time or rs
+        out[learner] = rs[-1]
+    return out
+
+
+def _utc(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def notebook_diff(released: list[str], submitted: list[str]) -> tuple[list[str], list[str]]:
+    """(missing, extra) notebook names of a submission against its release, as nbgrader compares."""
+    rel = {p for p in released if p.endswith(".ipynb")}
+    sub = {p for p in submitted if p.endswith(".ipynb")}
+    return sorted(rel - sub), sorted(sub - rel)
+
+
 class HubExchangeCollect(HubExchange, abc.ExchangeCollect):
     def copy_files(self):
         self.course_id()
         module = self.coursedir.assignment_id
         receipts = self.get_json("submissions", {"all": "1", "module": module})
         wanted = self.coursedir.student_id
-        latest: dict[str, dict] = {}
-        for r in receipts:
-            if wanted and wanted != "*" and r["learner"] != wanted:
-                continue
-            if r["learner"] not in latest or r["version"] > latest[r["learner"]]["version"]:
-                latest[r["learner"]] = r
+        if wanted and wanted != "*":
+            receipts = [r for r in receipts if r["learner"] == wanted]
+        latest = to_collect(receipts, self._duedate() if self.before_duedate else None)
         if not latest:
             self.log.warning("No submissions of '%s' for course '%s' to collect", module, self.coursedir.course_id)
         for learner, r in sorted(latest.items()):
@@ -189,7 +231,7 @@ class HubExchangeCollect(HubExchange, abc.ExchangeCollect):
             stamp = nbgrader_time(r["received_at"])
             if dest.is_dir():
                 existing = self.coursedir.get_existing_timestamp(str(dest))
-                new = datetime.fromisoformat(r["received_at"]).astimezone(timezone.utc).replace(tzinfo=None)
+                new = _utc(r["received_at"])
                 if not self.update or (existing is not None and new <= existing):
                     self.log.info("No newer submission to collect: %s %s", learner, module)
                     continue
@@ -197,6 +239,16 @@ class HubExchangeCollect(HubExchange, abc.ExchangeCollect):
             self.check(members, receipt, learner, module)
             _swap_in(dest, members, {"timestamp.txt": stamp, "submission_secret.txt": receipt["secret"]})
             self.log.info("Collecting submission: %s %s (received %s, version %s)", learner, module, stamp, r["version"])
+
+    def _duedate(self) -> datetime | None:
+        """The module's due date in the gradebook (naive UTC, as nbgrader keeps it), if any."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+            try:
+                return gb.find_assignment(self.coursedir.assignment_id).duedate
+            except MissingEntry:
+                return None
 
     def check(self, members: list[Member], receipt: dict | None, learner: str, module: str) -> None:
         """Every file as the receipt lists it (sha256), none the exchange writes itself."""

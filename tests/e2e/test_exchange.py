@@ -322,6 +322,34 @@ def test_collect_by_command_line_formgrader_and_hcwh_alike(hub):
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == f["sha256"]
 
 
+def test_collect_before_the_due_date_takes_the_last_version_received_by_then(hub):
+    """nbgrader's ``collect --before-duedate``, judged by the server's receipt times."""
+    from nbgrader.api import Gradebook
+
+    s = hub.settings
+    fetched(hub, ANA)
+    for _ in range(2):
+        with as_learner(hub, ANA):
+            course.submit(s, MODULE, ANA, home(hub, ANA))
+    *_, first, second = [r for r in receipts(hub) if r["learner"] == ANA]
+    between = datetime.fromisoformat(first["received_at"]).astimezone(timezone.utc).replace(tzinfo=None)
+    with Gradebook(s.gradebook_url, course_id=s.course_id) as gb:
+        before = gb.find_assignment(MODULE).duedate
+        gb.update_or_create_assignment(MODULE, duedate=between)  # due at the first one's receipt
+    try:
+        for flag, want in (("--before-duedate", first), (None, second)):
+            shutil.rmtree(s.course_dir / "submitted", ignore_errors=True)
+            run = subprocess.run([str(VENV_BIN / "nbgrader"), "collect", MODULE, *([flag] if flag else [])],
+                                 cwd=PROJECT_ROOT, capture_output=True, text=True, env=hub.env())
+            assert run.returncode == 0, run.stdout + run.stderr
+            folder = s.course_dir / "submitted" / ANA / MODULE
+            assert (folder / "timestamp.txt").read_text() == nbgrader_time(want["received_at"]), flag
+            assert (folder / "submission_secret.txt").read_text() == want["secret"], flag
+    finally:
+        with Gradebook(s.gradebook_url, course_id=s.course_id) as gb:
+            gb.update_or_create_assignment(MODULE, duedate=before)
+
+
 # -- "my plan" ---------------------------------------------------------------------------------
 
 
