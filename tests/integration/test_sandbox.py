@@ -22,7 +22,6 @@ import socket
 import stat
 import sys
 import sysconfig
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -330,11 +329,8 @@ def run(tmp_path_factory, modules):
             learner_submits(s, LOOPER, module, [LOOP, MEMORY.format(), DISK.format(), FLOOD])
             learner_submits(s, CPUHOG, module, [CPU])
             course.collect(s, MODULE)
-            r.seconds = {}
             for student in (HONEST, INTRUDER, LOOPER):
-                t0 = time.monotonic()
                 course.autograde(s, MODULE, student)
-                r.seconds[student] = time.monotonic() - t0
             r.honest_cells = cell_scores(s, HONEST)
             # The learner whose kernel ignores interrupts is stopped by its CPU limit.
             config = course.nbgrader_config
@@ -345,10 +341,8 @@ def run(tmp_path_factory, modules):
                 return c
 
             mp.setattr(course, "nbgrader_config", short_cpu)
-            t0 = time.monotonic()
             with pytest.raises(NbgraderError) as r.cpuhog_error:  # a long cell timeout: the CPU limit acts
                 course.autograde(replace(s, timeout=60), MODULE, CPUHOG)
-            r.seconds[CPUHOG] = time.monotonic() - t0
         try:
             r.connection = listener.accept()
         except BlockingIOError:
@@ -477,12 +471,13 @@ def test_loops_memory_output_and_disk_are_bounded(run):
     assert len(json.dumps(run.graded[LOOPER])) < 5 * 1024 * 1024  # the flood is not kept
     assert len(lines(run, LOOPER, "BLOCKED disk")) == 3, text
     assert not lines(run, LOOPER, "LEAK"), text
-    assert run.seconds[LOOPER] < 8 * TIMEOUT
 
 
 def test_a_kernel_that_ignores_interrupts_is_killed_by_its_cpu_limit(run):
-    assert "DeadKernelError" in str(run.cpuhog_error.value)  # killed at 2 CPU seconds, not left spinning
-    assert run.seconds[CPUHOG] < 30  # well before the 60 s cell timeout
+    # killed by its 2 CPU seconds (SIGKILL: a dead kernel), not stopped by the 60 s cell timeout,
+    # which would have raised a CellTimeoutError instead; no wall-clock figure is asserted
+    assert "DeadKernelError" in str(run.cpuhog_error.value)
+    assert "CellTimeoutError" not in str(run.cpuhog_error.value)
     with course.gradebook(run.s) as gb:  # and the others' grades stand
         _, _, expected = honest_answers(run.module)
         assert gb.find_submission(MODULE, HONEST).score == expected
