@@ -15,6 +15,9 @@ MiB = 1024 * 1024
 # A submission, as the exchange takes it in and preflight checks it: every file together.
 MAX_SUBMISSION_BYTES = 64 * MiB
 MAX_SUBMISSION_FILES = 200
+# answers.json: a module's clicks write a few KB; anything far larger is not clicks, and is
+# refused before a kernel reads it (so a kernel that dies is never the learner's doing).
+MAX_ANSWERS_BYTES = 1 * MiB
 
 
 @dataclass(frozen=True)

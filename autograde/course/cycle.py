@@ -181,6 +181,18 @@ _ENGINE_FAILURES = (
 )
 
 
+def engine_fault(s: Settings, module_id: str, student_id: str, message: str) -> MachineFault | None:
+    """A kernel that died, hung, flooded or ran out of time, as a MachineFault: only clicks count,
+    so the only code that runs is the module's own, and nothing a learner sends can do that
+    (answers.json is data, bounded by preflight; reflections are text). None when typed code
+    runs (``Settings.run_typed_code``, for the sandbox's tests): then the notebook may be to blame."""
+    if s.run_typed_code or not any(needle in message for needle, _ in _ENGINE_FAILURES):
+        return None
+    return MachineFault(f"the grading kernel failed while grading {module_id} {student_id}, running only the "
+                        f"module's own code, so the machine is at fault (memory, load, or a process killed from "
+                        f"outside): {preflight.printable(failure_reason(message), 160)}")
+
+
 def engine_failure_reason(message: str) -> str:
     raw = failure_reason(message)
     for needle, words in _ENGINE_FAILURES:
@@ -353,6 +365,9 @@ def _grade_learner(s: Settings, ctx: preflight.Context, book: journal.Journal, g
                                        f"{failure_reason(str(exc))}") from exc
                 if _stopping.is_set():  # nbgrader turns a Ctrl-C inside it into a failure: it is a stop
                     raise Stopped("stopped") from exc
+                fault = engine_fault(s, module_id, student_id, str(exc))
+                if fault is not None:
+                    raise fault from exc
                 reason = engine_failure_reason(str(exc))
         with course.gradebook(s) as gb:
             result = _settle(s, ctx, gb, verdict, module_id, student_id, reason, before)
@@ -433,6 +448,10 @@ def _grade_fast(s: Settings, ctx: preflight.Context, book: journal.Journal, todo
             write(*job, verdict.reason)
 
     def write_result(r: "fastgrade.JobResult", writer: "fastgrade.GradebookWriter") -> None:
+        fault = None if r.ok else engine_fault(s, r.module_id, r.student_id, r.reason)
+        if fault is not None:
+            raise fault  # before this learner is begun: nothing of theirs changes
+
         def apply(gb: Gradebook) -> None:
             writer.apply(r, gb)  # nbgrader's rules, in this learner's session
             fastgrade.swap_in_graded(s, r)  # the old copy is in the journal until commit

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from autograde.limits import MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES, MiB
+from autograde.limits import MAX_ANSWERS_BYTES, MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES, MiB
 from curriculum.errors import HcwhError
 
 MAX_NOTEBOOK_BYTES = 16 * MiB  # the released notebook is about 70 KB; a learner cannot grow it much by clicking
@@ -609,6 +609,9 @@ def _check_answers_file(folder: Path) -> None:
     if st.st_nlink > 1:
         raise Rejected(f"answers.json is a hard link shared with {st.st_nlink - 1} other file(s), not the "
                        "learner's own answers: it was not read and earns nothing; the learner must submit again")
+    if st.st_size > MAX_ANSWERS_BYTES:
+        raise Rejected(f"answers.json is {_size(st.st_size)}, more than clicking can write (at most "
+                       f"{_size(MAX_ANSWERS_BYTES)}): it was not read and earns nothing; the learner must submit again")
 
 
 def _check_files(folder: Path) -> None:

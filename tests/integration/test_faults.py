@@ -111,6 +111,77 @@ def test_fast_sandbox_killed_from_outside_changes_nobody(graded, monkeypatch):
     _next_run_completes(graded, "fast", reference)
 
 
+def _kill_the_kernel() -> None:
+    """SIGKILL the sandboxed kernel (python -m ipykernel_launcher) from outside, as the OOM killer would."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 2 and argv[0].endswith((b"python", b"python3")) and b"ipykernel_launcher" in argv:
+            os.kill(int(proc.name), signal.SIGKILL)
+
+
+def test_nbgrader_kernel_killed_from_outside_while_it_runs_changes_nobody(graded, monkeypatch):
+    """Only the module's own code runs, so a kernel that dies mid-notebook is the machine's, never a zero."""
+    reference = _grade_once(graded, "nbgrader")
+    run_cell = sandbox.SandboxedExecute.preprocess_cell
+    cells = []
+
+    def killed_at_the_third_code_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cells.append(index)
+            if len(cells) == 3:
+                _kill_the_kernel()
+        return run_cell(self, cell, resources, index)
+
+    monkeypatch.setattr(sandbox.SandboxedExecute, "preprocess_cell", killed_at_the_third_code_cell)
+    _assert_fault(graded, "nbgrader", reference, "the grading kernel failed while grading")
+    assert len(cells) == 3  # the notebook was running, and stopped there
+    assert graded_state(graded) == reference
+    monkeypatch.undo()
+    _next_run_completes(graded, "nbgrader", reference)
+
+
+def _kill_a_forked_notebook(deadline: float) -> bool:
+    """SIGKILL a notebook's process in the fast engine's sandbox (a child of the forkserver template)."""
+    while time.monotonic() < deadline:
+        servers = {}
+        for proc in Path("/proc").iterdir():
+            try:
+                argv = (proc / "cmdline").read_bytes()
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            exe = argv.split(b"\0", 1)[0]
+            if exe.endswith((b"python", b"python3")) and b"forkserver.py" in argv:  # not bwrap, prlimit
+                servers[int(proc.name)] = ppid
+        for pid, ppid in servers.items():
+            if ppid in servers:  # forked by the template: a notebook running
+                os.kill(pid, signal.SIGKILL)
+                return True
+        time.sleep(0.005)
+    return False
+
+
+def test_fast_notebook_killed_from_outside_while_it_runs_changes_nobody(graded, monkeypatch):
+    """The fast engine's notebook process killed mid-run (the template lives on): the machine's."""
+    reference = _grade_once(graded, "fast")
+    read_line = fastgrade.SandboxedTemplate._read_line
+    killed = []
+
+    def kill_then_read(self, timeout):
+        if timeout != 60 and not killed:  # the reply to a notebook (60: the ready line)
+            killed.append(_kill_a_forked_notebook(time.monotonic() + 60))
+        return read_line(self, timeout)
+
+    monkeypatch.setattr(fastgrade.SandboxedTemplate, "_read_line", kill_then_read)
+    _assert_fault(graded, "fast", reference, "the grading kernel failed while grading")
+    assert graded_state(graded) == reference
+    monkeypatch.undo()
+    _next_run_completes(graded, "fast", reference)
+
+
 # -- the gradebook is locked by another program -------------------------------------------
 
 class ExclusiveLock:

@@ -100,3 +100,38 @@ def test_restore_of_no_record_removes_a_new_one(gb):
     gb.add_submission("m1", "ben")
     journal.restore(gb, "m1", "ben", None)
     assert journal.snapshot(gb, "m1", "ben") is None
+
+
+@pytest.mark.parametrize("message", [
+    "nbclient.exceptions.DeadKernelError: Kernel died",
+    "DeadKernelError: the notebook's Python process was killed by SIGKILL",
+    "UnresponsiveKernelError: cells ran past their time limit and could not be stopped",
+    "CellTimeoutError: A cell timed out while it was being executed, after 60 seconds.",
+])
+def test_a_failing_kernel_is_the_machines_when_only_clicks_count(message):
+    from autograde.config import Settings
+    from autograde.course.cycle import engine_fault
+
+    fault = engine_fault(Settings(), "01-authenticity", "ana", message)
+    assert isinstance(fault, MachineFault)
+    assert "while grading 01-authenticity ana" in str(fault)
+    # when typed code runs (the sandbox's own tests), the notebook may be to blame: the learner's failure
+    assert engine_fault(Settings(run_typed_code=True), "01-authenticity", "ana", message) is None
+
+
+def test_other_engine_failures_stay_the_learners():
+    from autograde.config import Settings
+    from autograde.course.cycle import engine_fault
+
+    assert engine_fault(Settings(), "01-authenticity", "ana", "NotJSONError: Notebook does not appear to be JSON") is None
+
+
+def test_an_answers_file_larger_than_clicks_write_is_refused(tmp_path):
+    from autograde.grading.preflight import Rejected, _check_answers_file
+    from autograde.limits import MAX_ANSWERS_BYTES
+
+    (tmp_path / "answers.json").write_bytes(b" " * MAX_ANSWERS_BYTES)
+    _check_answers_file(tmp_path)  # exactly the limit: taken
+    (tmp_path / "answers.json").write_bytes(b" " * (MAX_ANSWERS_BYTES + 1))
+    with pytest.raises(Rejected, match=r"answers.json is 1\.0 MiB, more than clicking can write \(at most 1\.0 MiB\)"):
+        _check_answers_file(tmp_path)
