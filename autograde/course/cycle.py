@@ -211,19 +211,14 @@ class AutogradeRefused(NbgraderError, SandboxUnavailable):
     """Grading must not run: the sandbox is unavailable (the message says what to do)."""
 
 
-GradeOne = Callable[[Settings, str, str], None]
+GradeOne = Callable[[Settings, str, str], None]  # grade one accepted submission, raising when it cannot
 
-
-def _engine(name: str) -> GradeOne:
-    """The engine's per-learner call: grade one accepted submission of ``submitted/`` into
-    ``autograded/`` and the gradebook, raising (NbgraderError, ...) when it cannot. Every
-    engine gets the same preflight rules (autograde/grading/preflight.py), before and after."""
-    if name == "nbgrader":
-        return course.autograde  # nbgrader's own autograde, one learner at a time
-    raise ValueError(f"unknown autograde engine {name!r} (known: {', '.join(ENGINES)})")
-
-
-ENGINES = ("fast", "nbgrader")  # fast: autograde/grading/fast.py, many learners at once
+# The engine contract: ``engine(s, ctx, book, todo, report, progress, workers)`` grades every
+# (module, learner) in ``todo``: each learner through preflight's verdict, then the engine, then
+# ``_settle`` (score, notes, rejection), all-or-nothing in ``book`` (the journal); a result per
+# learner added to ``report`` and told to ``progress``; a machine fault raised as MachineFault
+# before that learner is changed. Registered in ENGINES below, by name.
+Engine = Callable[..., None]
 
 
 def autograde(s: Settings, module_ids: list[str] | None = None, progress: Progress = print,
@@ -239,7 +234,6 @@ def autograde(s: Settings, module_ids: list[str] | None = None, progress: Progre
     the same result; scores a trainer gave are kept."""
     if engine not in ENGINES:
         raise ValueError(f"unknown autograde engine {engine!r} (known: {', '.join(ENGINES)})")
-    grade_one = _engine(engine) if engine != "fast" else None
     try:
         if sandbox.require_sandbox(s.sandbox):
             cgroup.note_if_unavailable(progress)
@@ -251,14 +245,14 @@ def autograde(s: Settings, module_ids: list[str] | None = None, progress: Progre
     book.lock()
     try:
         with _stop_on_signals(), _machine_faults():
-            return _autograde(s, book, todo, progress, engine, grade_one, workers)
+            return _autograde(s, book, todo, progress, ENGINES[engine], workers)
     finally:
         journal.protect(s)
         book.unlock()
 
 
-def _autograde(s: Settings, book: journal.Journal, todo: list[tuple[str, str]], progress: Progress, engine: str,
-               grade_one: GradeOne | None, workers: int | None) -> AutogradeReport:
+def _autograde(s: Settings, book: journal.Journal, todo: list[tuple[str, str]], progress: Progress, engine: Engine,
+               workers: int | None) -> AutogradeReport:
     journal.protect(s)
     report = AutogradeReport()
     with course.gradebook(s) as gb:
@@ -268,20 +262,21 @@ def _autograde(s: Settings, book: journal.Journal, todo: list[tuple[str, str]], 
                  "were put back as they were; everything is graded again now.")
     journal.backup_gradebook(s)
     ctx = preflight.context(s)
-    if engine == "fast":
-        _grade_fast(s, ctx, book, todo, report, progress, workers)
-        for line in report.summary():
-            progress(line)
-        return report
+    engine(s, ctx, book, todo, report, progress, workers)
+    for line in report.summary():
+        progress(line)
+    return report
+
+
+def _grade_nbgrader(s: Settings, ctx: preflight.Context, book: journal.Journal, todo: list[tuple[str, str]],
+                    report: AutogradeReport, progress: Progress, workers: int | None) -> None:
+    """nbgrader's own autograde (with the sandboxed Execute), one learner at a time."""
     for n, (module_id, student_id) in enumerate(todo, start=1):
-        result = _grade_learner(s, ctx, book, grade_one, module_id, student_id)
+        result = _grade_learner(s, ctx, book, course.autograde, module_id, student_id)
         report.add(result)
         for line in result.lines(f"[{n}/{len(todo)}] {module_id} {student_id} ..."):
             progress(line)
         _after_learner(n)
-    for line in report.summary():
-        progress(line)
-    return report
 
 
 @contextmanager
@@ -460,6 +455,10 @@ def _grade_fast(s: Settings, ctx: preflight.Context, book: journal.Journal, todo
 
     accepted = [job for job, v in verdicts.items() if v.accepted]
     fastgrade.grade(s, nbgrader_config(s), accepted, workers=workers, write=write_result)
+
+
+# fast: autograde/grading/fast.py, many learners at once (the default); nbgrader: its own autograde
+ENGINES: dict[str, Engine] = {"fast": _grade_fast, "nbgrader": _grade_nbgrader}
 
 
 def _explain(s: Settings, ctx: preflight.Context, module_id: str, student_id: str) -> list[str]:

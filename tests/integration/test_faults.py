@@ -28,7 +28,7 @@ from autograde.grading import journal, sandbox
 from tests.conftest import ROOT
 from tests.integration.test_nothing_lost import MODULE, collected, dump, hashes, quiet, scores, trainer_grades  # noqa: F401
 
-ENGINES = ("fast", "nbgrader")
+ENGINES = tuple(cycle.ENGINES)  # every registered engine
 FINAL = {"ana": (True, 27.0, False), "ben": (True, 11.0, False), "cora": (False, 0.0, False)}
 
 
