@@ -1,23 +1,20 @@
 from __future__ import annotations
 
 import fcntl
-from pathlib import Path
 
 import pytest
 
 from autograde.settings import PROJECT_ROOT, Settings
 from curriculum.builder import load_modules
+from tests.cohort_hub import HUB_LOCK
 
 ROOT = PROJECT_ROOT
-
-
-HUB_LOCK = Path("/tmp/hcwh-hub.lock")
 
 
 @pytest.fixture(scope="session")
 def machine_hub_lock():
     """The hub tests (and benchmarks/hub_load.py) share machine-wide state: /etc/hcwh, the
-    /opt/hcwh environments, the hcwhtest-* accounts. One run at a time: a second waits here."""
+    /opt/hcwh environments, the hcwhtest-* and hcwhload-* accounts. One run at a time: a second waits here."""
     with HUB_LOCK.open("w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         yield
