@@ -175,11 +175,16 @@ def memory_sample(learner_uids: dict[str, int], hub_sid: int, proxy_uid: int, co
             "proxy": by_uid.get(proxy_uid, 0), "course": by_uid.get(course_uid, 0)}
 
 
-def cpu_seconds(hub_sid: int, proxy_uid: int) -> dict:
+def cpu_seconds(hub_sid: int, proxy_uid: int, learner_uids: set[int]) -> dict:
+    """CPU seconds so far of the hub, the proxy, the learners' live processes, and the whole
+    machine (busy: all but idle and iowait in /proc/stat, every core, every process)."""
     tick = os.sysconf("SC_CLK_TCK")
     rows = _proc_table()
-    return {"hub": round(sum(t for _, uid, sid, _, t in rows if uid == 0 and sid == hub_sid) / tick, 1),
-            "proxy": round(sum(t for _, uid, _, _, t in rows if uid == proxy_uid) / tick, 1)}
+    cpu = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return {"hub": sum(t for _, uid, sid, _, t in rows if uid == 0 and sid == hub_sid) / tick,
+            "proxy": sum(t for _, uid, _, _, t in rows if uid == proxy_uid) / tick,
+            "learners": sum(t for _, uid, _, _, t in rows if uid in learner_uids) / tick,
+            "machine_busy": (sum(cpu) - cpu[3] - cpu[4]) / tick}
 
 
 def machine() -> dict:
@@ -488,7 +493,8 @@ class Run:
         self.t0 = time.monotonic()
         self.end = args.login_window + args.duration
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        hub_cpu0 = cpu_seconds(ids["hub_sid"], ids["proxy_uid"])
+        cpu_ids = (ids["hub_sid"], ids["proxy_uid"], set(ids["learner_uids"].values()))
+        hub_cpu0 = cpu_seconds(*cpu_ids)
         sampler = asyncio.create_task(self.sample_memory(ids))
         grading = asyncio.create_task(self.grade())
         at = arrivals(len(self.names), args.login_window, args.seed)
@@ -501,7 +507,7 @@ class Run:
             grading.cancel()
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         wall = self.now()
-        hub_cpu1 = cpu_seconds(ids["hub_sid"], ids["proxy_uid"])
+        hub_cpu1 = cpu_seconds(*cpu_ids)
         return self.result(wall, cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
                            {k: round(hub_cpu1[k] - hub_cpu0[k], 1) for k in hub_cpu1})
 
@@ -515,6 +521,8 @@ class Run:
                **{f"{k}_s": summary([d for _, d in v]) for k, v in self.samples.items()},
                "too_many_people_retries": self.busy,
                "during_grading": {"open_s": summary(during("open")), "save_s": summary(during("save"))},
+               "after_login_window": {k: summary([d for t, d in self.samples[k] if t >= self.args.login_window])
+                                      for k in ("open", "save")},
                "grading": self.grading,
                "pss_mib": {
                    "per_learner_at_end_mean": round(sum(last["learners"].values()) / max(1, len(last["learners"])) / 1024, 1),
@@ -525,8 +533,9 @@ class Run:
                    "course_account_max": round(max((s["course"] for s in self.memory), default=0) / 1024, 1)},
                "cpu_s": {"load_generator": round(gen_cpu, 1),
                          "load_generator_share_of_machine": round(gen_cpu / (wall * (os.cpu_count() or 1)), 3),
-                         **hub_cpu},
-               "errors": dict(self.errors), "error_samples": self.error_samples}
+                         **hub_cpu, "machine_capacity": round(wall * (os.cpu_count() or 1), 1)},
+               "errors": dict(self.errors), "error_samples": self.error_samples,
+               "samples": {k: [[round(t, 2), round(d, 3)] for t, d in v] for k, v in self.samples.items()}}
         out["passed"] = passes(out)
         return out
 
