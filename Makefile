@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PROXY  := hub/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install system-deps check build demo test test-unit lab clean learner-env course-env hub
+.PHONY: install system-deps check build demo test test-unit lab clean learner-env course-env hub bench-hub
 
 # The virtual environment, re-made whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -59,6 +59,12 @@ hub: install learner-env course-env  ## run by IT, as root: JupyterHub + proxy o
 	bash scripts/hub-setup.sh $(HUB_STATE)
 	cd $(HUB_STATE) && HCWH_STATE_DIR=$(HUB_STATE) HCWH_LEARNER_ENV=$(LEARNER_ENV) HCWH_COURSE_ENV=$(COURSE_ENV) \
 	    $(CURDIR)/$(BIN)/jupyterhub -f $(CURDIR)/hub/jupyterhub_config.py
+
+# Not a test (not in `make test`): the hub under load, README "Hub under load". BENCH_ARGS, e.g.
+#   make bench-hub BENCH_ARGS="--find-largest --login-window 60 --duration 180"
+BENCH_ARGS ?= --learners 30 --out hub-load.json
+bench-hub: install learner-env course-env  ## run by IT, as root: a cohort logging in and working on a real hub
+	$(BIN)/python benchmarks/hub_load.py $(BENCH_ARGS)
 
 clean:                  ## remove runtime state (gradebook, submissions) and the venv
 	rm -rf var $(VENV) hub/node_modules

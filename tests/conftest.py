@@ -7,18 +7,16 @@ import pytest
 
 from autograde.config import PROJECT_ROOT, Settings
 from curriculum.builder import load_modules
+from tests.cohort_hub import HUB_LOCK
 
 ROOT = PROJECT_ROOT
-
-
-HUB_LOCK = Path("/tmp/hcwh-hub.lock")
 
 
 @pytest.fixture(scope="module")
 def machine_hub_lock():
     """The hub tests (and benchmarks/hub_load.py) share machine-wide state: /etc/hcwh, the
-    /opt/hcwh environments, the hcwhtest-* accounts. One hub at a time: a second waits here.
-    Held per test module (pytest ends one module's fixtures before the next module's start)."""
+    /opt/hcwh environments, the hcwhtest-* and hcwhload-* accounts. One hub at a time: a second
+    waits here. Held per test module (pytest ends one module's fixtures before the next starts)."""
     with HUB_LOCK.open("w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         yield

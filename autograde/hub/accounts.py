@@ -14,8 +14,8 @@ It can do exactly this, and refuses everything else:
 - ``leave NAME``: the person has left: hub logins refused (``logins.json``), their server
   stopped and every token revoked through the hub's API (the ``hcwh-accounts`` service token),
   and, for a learner, the OS account locked. Records (home, submissions, grades) are kept.
-- ``remove NAME``: only names starting with ``hcwhtest-`` (the test suite's accounts), and
-  only accounts it made: ``userdel -r``.
+- ``remove NAME``: only names starting with ``hcwhtest-`` (the test suite's accounts) or
+  ``hcwhload-`` (benchmarks/hub_load.py's), and only accounts it made: ``userdel -r``.
 
 A name must pass ``autograde.identity.login_name`` and may not belong to an account the helper
 did not make. ``hcwh`` calls it directly when it runs as root, and through
@@ -58,6 +58,7 @@ SHELL = "/usr/sbin/nologin"
 HOME_BASE = "/home"
 MARK = "hcwh-learner"
 TEST_PREFIX = "hcwhtest-"
+TEST_PREFIXES = (TEST_PREFIX, "hcwhload-")  # the test suite's accounts, the hub load benchmark's
 
 
 class Refused(Exception):
@@ -135,8 +136,9 @@ def lock(name: str) -> str:
 
 
 def remove(name: str) -> str:
-    if not name.startswith(TEST_PREFIX):
-        raise Refused(f"only test accounts ({TEST_PREFIX}...) are removed by this helper; '{name}' is kept")
+    if not name.startswith(TEST_PREFIXES):
+        raise Refused(f"only test accounts ({', '.join(p + '...' for p in TEST_PREFIXES)}) are removed by this "
+                      f"helper; '{name}' is kept")
     _checked(name)
     if not identity.os_account_exists(name):
         return f"account {name} does not exist"

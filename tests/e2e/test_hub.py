@@ -13,33 +13,25 @@ the learner/course environments (``scripts/hub-env.sh``, idempotent; built here 
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.cohort_hub import (COURSE_ID, MODULE, ROOT, Hub, as_course, enrollment_codes, prepare_envs, remove_accounts,
+                              setup_hub)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-LEARNER_ENV = Path(os.environ.get("HCWH_LEARNER_ENV", "/opt/hcwh/learner-env"))
-COURSE_ENV = Path(os.environ.get("HCWH_COURSE_ENV", "/opt/hcwh/course-env"))
-COURSE_USER = "hcwh-course"
-MODULE = "01-authenticity"
-COURSE_ID = "how-can-we-help"
+TEST_PREFIX = "hcwhtest-"
 ANA, BEN, TRAINER, HR = "hcwhtest-ana", "hcwhtest-ben", "hcwhtest-trainer", "hcwhtest-hr"
 PASSWORDS = {ANA: "ana chooses a long one", BEN: "ben picks his own words", TRAINER: "trainer pass phrase 1",
              HR: "hr reads the report"}
@@ -51,154 +43,21 @@ TIMEOUT_MS = 60_000
 FIGURES: dict[str, float] = {}
 
 
-def _free_ports(n: int) -> list[int]:
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def _free_run(first: int, count: int) -> int:
-    """A first port with ``count`` free ports after it (the services' ports are consecutive)."""
-    for base in range(first, first + 2000, count):
-        try:
-            socks = []
-            for p in range(base, base + count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", p))
-                socks.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise AssertionError("no run of free ports")
-
-
-def as_course(args: list[str], state: Path, check: bool = True,
-              exchange_url: str | None = None) -> subprocess.CompletedProcess:
-    """``hcwh ARGS`` as the course account, as IT would run it (``sudo -u hcwh-course hcwh``)."""
-    env = {"PATH": f"{COURSE_ENV}/bin:/usr/bin:/bin", "HOME": f"/var/lib/{COURSE_USER}",
-           "HCWH_STATE_DIR": str(state), "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)}
-    if exchange_url:  # once the hub is up: hcwh through the hub exchange, with its service token
-        env.update(HCWH_EXCHANGE="hub", HCWH_EXCHANGE_URL=exchange_url,
-                   HCWH_EXCHANGE_TOKEN=(state / "exchange-cli.token").read_text().strip())
-    done = subprocess.run(["setpriv", f"--reuid={COURSE_USER}", f"--regid={COURSE_USER}", "--init-groups", "--",
-                           str(COURSE_ENV / "bin" / "hcwh"), *args], capture_output=True, text=True, env=env,
-                          cwd=str(ROOT), timeout=600)
-    if check and done.returncode != 0:
-        raise AssertionError(f"hcwh {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return done
-
-
-def _remove_test_accounts() -> None:
-    import pwd
-
-    for p in pwd.getpwall():
-        if p.pw_name.startswith("hcwhtest-"):
-            subprocess.run(["/usr/local/sbin/hcwh-account", "remove", p.pw_name], capture_output=True)
-
-
-class Hub:
-    def __init__(self, state: Path):
-        self.state = state
-        self.port, self.api_port, self.proxy_api = _free_ports(3)
-        self.service_port = _free_run(41000 + os.getpid() % 1000 * 10, 4)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.log_path = state.parent / "hub.log"
-
-    def env(self) -> dict:
-        return {**os.environ, "HCWH_STATE_DIR": str(self.state), "HCWH_HUB_PORT": str(self.port),
-                "HCWH_HUB_API_PORT": str(self.api_port), "HCWH_PROXY_API_PORT": str(self.proxy_api),
-                "HCWH_SERVICE_PORT": str(self.service_port), "HCWH_LEARNER_ENV": str(LEARNER_ENV),
-                "HCWH_COURSE_ENV": str(COURSE_ENV), "HCWH_HUB_URL": self.url}
-
-    def start(self) -> None:
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "jupyterhub"), "-f", str(ROOT / "hub" / "jupyterhub_config.py")],
-                                     cwd=str(self.state), env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"the hub exited:\n{self.log_tail()}"
-            if (self.status("/services/trainer-console/") in (302, 200) and self.status("/services/hr-report/") in (302, 200)
-                    and self.status("/services/hcwh-exchange/api/whoami") in (401, 403)):
-                return
-            time.sleep(0.5)
-        raise AssertionError(f"the hub and its services did not come up in 180 s:\n{self.log_tail()}")
-
-    def status(self, path: str) -> int:
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *a, **k):
-                return None
-        try:
-            with urllib.request.build_opener(NoRedirect).open(self.url + path, timeout=5) as r:
-                return r.status
-        except urllib.error.HTTPError as e:
-            return e.code
-        except (urllib.error.URLError, OSError):
-            return 0
-
-    def api(self, method: str, path: str):
-        token = (self.state / "hub" / "accounts-service.token").read_text().strip()
-        req = urllib.request.Request(f"{self.url}/hub/api{path}", method=method,
-                                     headers={"Authorization": f"token {token}"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                body = r.read()
-                return r.status, json.loads(body) if body else None
-        except urllib.error.HTTPError as e:
-            return e.code, None
-
-    def log_tail(self, n: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            for name in (ANA, BEN):  # cleanup_servers is off: stop learners' pages first
-                self.api("DELETE", f"/users/{name}/server")
-            for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                    self.proc.wait(timeout=wait)
-                    break
-                except (ProcessLookupError, subprocess.TimeoutExpired):
-                    continue
-        for pidfile in ("proxy.pid",):  # a proxy left behind by a killed hub
-            try:
-                os.kill(int((self.state / "hub" / pidfile).read_text()), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-        if getattr(self, "log", None):
-            self.log.close()
-
-
 @pytest.fixture(scope="module")
 def hub(machine_hub_lock):
     if os.geteuid() != 0:
         pytest.skip("the hub tests need root: the hub starts each learner's page as their own OS account")
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: run `sudo bash scripts/system-deps.sh`", pytrace=False)
-    for kind, path in (("learner", LEARNER_ENV), ("course", COURSE_ENV)):
-        subprocess.run(["bash", str(ROOT / "scripts" / "hub-env.sh"), kind, str(path)], check=True,
-                       capture_output=True, timeout=1800)
-    _remove_test_accounts()  # a run killed outright earlier
+    prepare_envs()
+    remove_accounts(TEST_PREFIX)  # a run killed outright earlier
     root = Path(tempfile.mkdtemp(prefix="hcwh-hubtest-", dir="/tmp"))
     os.chmod(root, 0o711)
     state = root / "state"
     h = Hub(state)
+    h.learners = [ANA, BEN]
     try:
-        subprocess.run(["bash", str(ROOT / "scripts" / "hub-setup.sh"), str(state)], check=True, capture_output=True)
+        setup_hub(state)
         t0 = time.monotonic()
         (root / "in").mkdir(mode=0o755)
         cohorts, roster = root / "in" / "cohorts.csv", root / "in" / "roster.csv"
@@ -215,21 +74,17 @@ def hub(machine_hub_lock):
         as_course(["staff", "add", TRAINER, "--role", "trainer"], state)
         as_course(["staff", "add", HR, "--role", "hr"], state)
         FIGURES["setup (release, import, accounts) s"] = round(time.monotonic() - t0, 1)
-        h.codes = {}
-        for f in sorted((state / "enrollment").glob("codes-*.csv")):
-            with f.open(newline="") as fh:
-                h.codes.update({row["login"]: row["code"] for row in csv.DictReader(fh)})
+        h.codes = enrollment_codes(state)
         t0 = time.monotonic()
         h.start()
         FIGURES["hub + services up s"] = round(time.monotonic() - t0, 1)
         # released through the hub exchange: hcwh as the course account, with hcwh's service token
-        h.exchange_url = f"{h.url}/services/hcwh-exchange/"
         as_course(["release", MODULE], state, exchange_url=h.exchange_url)
         assert (state / "hub-exchange" / "releases").is_dir()
         yield h
     finally:
         h.stop()
-        _remove_test_accounts()
+        remove_accounts(TEST_PREFIX)
         artifacts = ROOT / "test-artifacts"
         artifacts.mkdir(exist_ok=True)
         if h.log_path.exists():

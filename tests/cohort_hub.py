@@ -1,0 +1,194 @@
+"""The project's real hub with real OS accounts, for tests/e2e/test_hub.py and benchmarks/hub_load.py.
+
+``prepare_envs`` builds the learner and course environments (``scripts/hub-env.sh``, idempotent),
+``setup_hub`` runs ``scripts/hub-setup.sh`` (course and proxy accounts, the account helper),
+``as_course`` runs ``hcwh`` as the course account, ``enrollment_codes`` reads the codes the
+roster import printed to ``<state>/enrollment``, and ``Hub`` starts ``jupyterhub`` with
+``hub/jupyterhub_config.py`` on free 127.0.0.1 ports and stops it with its learners' pages.
+``remove_accounts`` removes the accounts a run made (only the helper's test prefixes).
+
+Needs root. Callers hold the machine-wide lock (``machine_hub_lock`` in tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from autograde.config import PROJECT_ROOT as ROOT
+
+LEARNER_ENV = Path(os.environ.get("HCWH_LEARNER_ENV", "/opt/hcwh/learner-env"))
+COURSE_ENV = Path(os.environ.get("HCWH_COURSE_ENV", "/opt/hcwh/course-env"))
+COURSE_USER = "hcwh-course"
+MODULE = "01-authenticity"
+COURSE_ID = "how-can-we-help"
+HUB_LOCK = Path("/tmp/hcwh-hub.lock")
+
+
+def free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def free_run(first: int, count: int) -> int:
+    """A first port with ``count`` free ports after it (the services' ports are consecutive)."""
+    for base in range(first, first + 2000, count):
+        try:
+            socks = []
+            for p in range(base, base + count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no run of free ports")
+
+
+def prepare_envs() -> None:
+    for kind, path in (("learner", LEARNER_ENV), ("course", COURSE_ENV)):
+        subprocess.run(["bash", str(ROOT / "scripts" / "hub-env.sh"), kind, str(path)], check=True,
+                       capture_output=True, timeout=1800)
+
+
+def setup_hub(state: Path) -> None:
+    subprocess.run(["bash", str(ROOT / "scripts" / "hub-setup.sh"), str(state)], check=True, capture_output=True)
+
+
+def as_course(args: list[str], state: Path, check: bool = True,
+              exchange_url: str | None = None, nice: int | None = None) -> subprocess.CompletedProcess:
+    """``hcwh ARGS`` as the course account, as IT would run it (``sudo -u hcwh-course hcwh``);
+    ``nice``: at that CPU niceness (``nice -n``)."""
+    env = {"PATH": f"{COURSE_ENV}/bin:/usr/bin:/bin", "HOME": f"/var/lib/{COURSE_USER}",
+           "HCWH_STATE_DIR": str(state), "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)}
+    if exchange_url:  # once the hub is up: hcwh through the hub exchange, with its service token
+        env.update(HCWH_EXCHANGE="hub", HCWH_EXCHANGE_URL=exchange_url,
+                   HCWH_EXCHANGE_TOKEN=(state / "exchange-cli.token").read_text().strip())
+    prefix = ["nice", "-n", str(nice)] if nice is not None else []
+    done = subprocess.run([*prefix, "setpriv", f"--reuid={COURSE_USER}", f"--regid={COURSE_USER}", "--init-groups",
+                           "--", str(COURSE_ENV / "bin" / "hcwh"), *args], capture_output=True, text=True, env=env,
+                          cwd=str(ROOT), timeout=600)
+    if check and done.returncode != 0:
+        raise AssertionError(f"hcwh {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def enrollment_codes(state: Path) -> dict[str, str]:
+    """login -> one-time code, from every ``<state>/enrollment/codes-*.csv`` the imports wrote."""
+    codes = {}
+    for f in sorted((state / "enrollment").glob("codes-*.csv")):
+        with f.open(newline="") as fh:
+            codes.update({row["login"]: row["code"] for row in csv.DictReader(fh)})
+    return codes
+
+
+def remove_accounts(prefix: str) -> None:
+    """Remove every OS account named ``prefix...`` (the helper removes only its test prefixes)."""
+    for p in pwd.getpwall():
+        if p.pw_name.startswith(prefix):
+            subprocess.run(["/usr/local/sbin/hcwh-account", "remove", p.pw_name], capture_output=True)
+
+
+class Hub:
+    def __init__(self, state: Path):
+        self.state = state
+        self.port, self.api_port, self.proxy_api = free_ports(3)
+        self.service_port = free_run(41000 + os.getpid() % 1000 * 10, 4)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.exchange_url = f"{self.url}/services/hcwh-exchange/"
+        self.proc: subprocess.Popen | None = None
+        self.log_path = state.parent / "hub.log"
+        self.learners: list[str] = []  # whose pages ``stop`` stops (cleanup_servers is off)
+
+    def env(self) -> dict:
+        return {**os.environ, "HCWH_STATE_DIR": str(self.state), "HCWH_HUB_PORT": str(self.port),
+                "HCWH_HUB_API_PORT": str(self.api_port), "HCWH_PROXY_API_PORT": str(self.proxy_api),
+                "HCWH_SERVICE_PORT": str(self.service_port), "HCWH_LEARNER_ENV": str(LEARNER_ENV),
+                "HCWH_COURSE_ENV": str(COURSE_ENV), "HCWH_HUB_URL": self.url}
+
+    def start(self) -> None:
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "jupyterhub"), "-f", str(ROOT / "hub" / "jupyterhub_config.py")],
+                                     cwd=str(self.state), env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"the hub exited:\n{self.log_tail()}"
+            if (self.status("/services/trainer-console/") in (302, 200) and self.status("/services/hr-report/") in (302, 200)
+                    and self.status("/services/hcwh-exchange/api/whoami") in (401, 403)):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"the hub and its services did not come up in 180 s:\n{self.log_tail()}")
+
+    def status(self, path: str) -> int:
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):
+                return None
+        try:
+            with urllib.request.build_opener(NoRedirect).open(self.url + path, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except (urllib.error.URLError, OSError):
+            return 0
+
+    def api(self, method: str, path: str):
+        token = (self.state / "hub" / "accounts-service.token").read_text().strip()
+        req = urllib.request.Request(f"{self.url}/hub/api{path}", method=method,
+                                     headers={"Authorization": f"token {token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                body = r.read()
+                return r.status, json.loads(body) if body else None
+        except urllib.error.HTTPError as e:
+            return e.code, None
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, wait_for_pages: float = 0) -> None:
+        """Stop the learners' pages (waiting up to ``wait_for_pages`` s for them), then the hub and its proxy."""
+        if self.proc is not None and self.proc.poll() is None:
+            for name in self.learners:  # cleanup_servers is off: stop learners' pages first
+                self.api("DELETE", f"/users/{name}/server")
+            deadline = time.monotonic() + wait_for_pages
+            while self.learners and time.monotonic() < deadline:
+                if not any((self.api("GET", f"/users/{name}")[1] or {}).get("servers") for name in self.learners):
+                    break
+                time.sleep(1)
+            for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                    self.proc.wait(timeout=wait)
+                    break
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    continue
+        for pidfile in ("proxy.pid",):  # a proxy left behind by a killed hub
+            try:
+                os.kill(int((self.state / "hub" / pidfile).read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        if getattr(self, "log", None):
+            self.log.close()
