@@ -133,16 +133,6 @@ def _xsrf(page, path_prefix: str) -> str:
     raise AssertionError(f"no _xsrf cookie for {path_prefix}: {[(c['name'], c['path']) for c in page.context.cookies()]}")
 
 
-def _server_post(page, name: str, action: str) -> tuple[int, str]:
-    """nbgrader's Assignments list calls (fetch, submit, fetch_feedback), made with the learner's
-    own browser session (its cookies), as the Assignments tab makes them."""
-    base = page.url.split("/user/")[0]
-    r = page.request.post(f"{base}/user/{name}/assignments/{action}",
-                          headers={"X-XSRFToken": _xsrf(page, f"/user/{name}/"), "Content-Type": "application/json"},
-                          data=json.dumps({"course_id": COURSE_ID, "assignment_id": MODULE}), timeout=120_000)
-    return r.status, r.text()
-
-
 def _learner_session(page, hub, name: str, option_text: str) -> None:
     from playwright.sync_api import expect
 
@@ -151,8 +141,10 @@ def _learner_session(page, hub, name: str, option_text: str) -> None:
     page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=180_000)
     page.wait_for_selector(".jp-LabShell", timeout=120_000)
     FIGURES[f"enroll to JupyterLab ({name}) s"] = round(time.monotonic() - t0, 1)
-    status, body = _server_post(page, name, "fetch")
-    assert status == 200 and json.loads(body).get("success"), body
+    # the Assignments list, as a learner finds it: Nbgrader > Assignment List, then Fetch
+    _assignment_list(page)
+    page.locator("#released_assignments_list .list_item", has_text=MODULE).get_by_role("button", name="Fetch").click()
+    expect(page.locator("#fetched_assignments_list .list_item", has_text=MODULE).first).to_be_visible(timeout=120_000)
     home = Path("/home") / name
     assert (home / MODULE / f"{MODULE}.ipynb").is_file()
     page.goto(f"{hub.url}/user/{name}/lab/tree/{MODULE}/{MODULE}.ipynb")
@@ -189,8 +181,21 @@ def _learner_session(page, hub, name: str, option_text: str) -> None:
     saved = json.loads(answers.read_text())["questions"][QUESTION]
     assert saved == ("a" if option_text == RIGHT else "b")
     assert answers.stat().st_uid == __import__("pwd").getpwnam(name).pw_uid  # written as the learner
-    status, body = _server_post(page, name, "submit")
-    assert status == 200 and json.loads(body).get("success"), body
+    # and Submit, in the same list
+    _assignment_list(page)
+    fetched = page.locator("#fetched_assignments_list .list_item", has_text=MODULE).first
+    fetched.get_by_role("button", name="Submit").click()
+    expect(page.locator("#submitted_assignments_list .list_item", has_text=MODULE).first).to_be_visible(timeout=120_000)
+
+
+def _assignment_list(page) -> None:
+    """Open nbgrader's Assignments list from JupyterLab's menu (Nbgrader > Assignment List)."""
+    from playwright.sync_api import expect
+
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Nbgrader$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Assignment List$")).click()
+    expect(page.locator("#released_assignments_list")).to_be_visible(timeout=60_000)
+    expect(page.locator("#released_assignments_list_loading")).to_be_hidden(timeout=60_000)
 
 
 def test_a_cohort_on_the_hub(hub, browser):
@@ -259,9 +264,17 @@ def test_a_cohort_on_the_hub(hub, browser):
 
     # -- each learner fetches only their own feedback -----------------------------------
     for page, name, score in ((ana, ANA, POINTS + 2), (ben, BEN, 0.0)):
-        status, body = _server_post(page, name, "fetch_feedback")
-        assert status == 200 and json.loads(body).get("success"), body
-        pages = list((Path("/home") / name / MODULE / "feedback").glob(f"*/{MODULE}.html"))
+        # the Assignments list's Fetch Feedback button, on the submitted module
+        page.goto(f"{hub.url}/user/{name}/lab")
+        page.wait_for_selector(".jp-LabShell", timeout=120_000)
+        _assignment_list(page)
+        submitted = page.locator("#submitted_assignments_list .list_item", has_text=MODULE).first
+        submitted.get_by_role("button", name="Fetch Feedback").click()
+        feedback = Path("/home") / name / MODULE / "feedback"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(feedback.glob(f"*/{MODULE}.html")):
+            time.sleep(0.5)
+        pages = list(feedback.glob(f"*/{MODULE}.html"))
         assert len(pages) == 1, pages
         text = pages[0].read_text()
         assert re.search(rf"Score:\s*{score:g}(\.0)?\s*/", text), f"{name}'s feedback lacks score {score:g}"
