@@ -95,31 +95,45 @@ def test_nbgrader_kernel_sandbox_that_cannot_start_changes_nobody(graded, monkey
 
 # -- the sandbox stops answering ---------------------------------------------------------
 
-def test_fast_sandbox_killed_from_outside_changes_nobody(graded, monkeypatch):
-    reference = _grade_once(graded, "fast")
+def _before_each_notebook_reply(monkeypatch, act) -> None:
+    """Run ``act(template)`` as the fast engine's template starts waiting for a notebook's reply."""
     read_line = fastgrade.SandboxedTemplate._read_line
 
-    def killed_then_read(self, timeout):
-        if timeout != 60:  # the reply to a notebook (60: the ready line): kill the sandbox first
-            os.killpg(self.proc.pid, signal.SIGKILL)
+    def acted_then_read(self, timeout):
+        if timeout != 60:  # the reply to a notebook (60: the ready line)
+            act(self)
         return read_line(self, timeout)
 
-    monkeypatch.setattr(fastgrade.SandboxedTemplate, "_read_line", killed_then_read)
+    monkeypatch.setattr(fastgrade.SandboxedTemplate, "_read_line", acted_then_read)
+
+
+def test_fast_sandbox_killed_from_outside_changes_nobody(graded, monkeypatch):
+    reference = _grade_once(graded, "fast")
+    _before_each_notebook_reply(monkeypatch, lambda template: os.killpg(template.proc.pid, signal.SIGKILL))
     _assert_fault(graded, "fast", reference, "the grading sandbox stopped answering")
     assert graded_state(graded) == reference
     monkeypatch.undo()
     _next_run_completes(graded, "fast", reference)
 
 
-def _kill_the_kernel() -> None:
-    """SIGKILL the sandboxed kernel (python -m ipykernel_launcher) from outside, as the OOM killer would."""
+def _pythons_running(marker: bytes) -> dict[int, int]:
+    """pid -> parent pid of every Python process whose command line holds ``marker`` (not bwrap, prlimit)."""
+    found = {}
     for proc in Path("/proc").iterdir():
         try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            argv = (proc / "cmdline").read_bytes()
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if len(argv) > 2 and argv[0].endswith((b"python", b"python3")) and b"ipykernel_launcher" in argv:
-            os.kill(int(proc.name), signal.SIGKILL)
+        if argv.split(b"\0", 1)[0].endswith((b"python", b"python3")) and marker in argv:
+            found[int(proc.name)] = ppid
+    return found
+
+
+def _kill_the_kernel() -> None:
+    """SIGKILL the sandboxed kernel (python -m ipykernel_launcher) from outside, as the OOM killer would."""
+    for pid in _pythons_running(b"ipykernel_launcher"):
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_nbgrader_kernel_killed_from_outside_while_it_runs_changes_nobody(graded, monkeypatch):
@@ -146,16 +160,7 @@ def test_nbgrader_kernel_killed_from_outside_while_it_runs_changes_nobody(graded
 def _kill_a_forked_notebook(deadline: float) -> bool:
     """SIGKILL a notebook's process in the fast engine's sandbox (a child of the forkserver template)."""
     while time.monotonic() < deadline:
-        servers = {}
-        for proc in Path("/proc").iterdir():
-            try:
-                argv = (proc / "cmdline").read_bytes()
-                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            exe = argv.split(b"\0", 1)[0]
-            if exe.endswith((b"python", b"python3")) and b"forkserver.py" in argv:  # not bwrap, prlimit
-                servers[int(proc.name)] = ppid
+        servers = _pythons_running(b"forkserver.py")
         for pid, ppid in servers.items():
             if ppid in servers:  # forked by the template: a notebook running
                 os.kill(pid, signal.SIGKILL)
@@ -167,15 +172,13 @@ def _kill_a_forked_notebook(deadline: float) -> bool:
 def test_fast_notebook_killed_from_outside_while_it_runs_changes_nobody(graded, monkeypatch):
     """The fast engine's notebook process killed mid-run (the template lives on): the machine's."""
     reference = _grade_once(graded, "fast")
-    read_line = fastgrade.SandboxedTemplate._read_line
     killed = []
 
-    def kill_then_read(self, timeout):
-        if timeout != 60 and not killed:  # the reply to a notebook (60: the ready line)
+    def kill_once(template):
+        if not killed:
             killed.append(_kill_a_forked_notebook(time.monotonic() + 60))
-        return read_line(self, timeout)
 
-    monkeypatch.setattr(fastgrade.SandboxedTemplate, "_read_line", kill_then_read)
+    _before_each_notebook_reply(monkeypatch, kill_once)
     _assert_fault(graded, "fast", reference, "the grading kernel failed while grading")
     assert graded_state(graded) == reference
     monkeypatch.undo()
