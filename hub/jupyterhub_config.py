@@ -92,18 +92,25 @@ c.ConfigurableHTTPProxy.command = _proxy
 # A hub restart leaves learners' pages running.
 c.JupyterHub.cleanup_servers = False
 c.JupyterHub.template_paths = [str(HERE / "templates")]
-c.JupyterHub.template_vars = {"help_contact": HELP}
+_login_kind = env("HCWH_AUTHENTICATOR", "pilot")
+if _login_kind not in ("pilot", "ldap"):
+    sys.exit(f"hub/jupyterhub_config.py: HCWH_AUTHENTICATOR={_login_kind!r} is neither 'pilot' nor 'ldap'")
+DIRECTORY_LOGIN = _login_kind == "ldap"
+c.JupyterHub.template_vars = {"help_contact": HELP, "directory_login": DIRECTORY_LOGIN}
 c.JupyterHub.default_url = auth.landing
 c.JupyterHub.concurrent_spawn_limit = int(env("HCWH_CONCURRENT_SPAWNS", "10"))
 c.JupyterHub.shutdown_on_logout = True  # a shared computer: logging out ends the page too
 c.JupyterHub.allow_named_servers = False
 
 # -- logins -----------------------------------------------------------------------
-if env("HCWH_AUTHENTICATOR", "pilot") == "ldap":
-    # The city directory (issue 10, point 2): autograde/hub/ldap.py, built separately.
+if DIRECTORY_LOGIN:
+    # The city directory: autograde/hub/ldap.py (settings, HCWH_LDAP_*) and directory.py.
     from autograde.hub import ldap as _ldap  # noqa: E402
 
-    _ldap.configure(c, STATE)
+    try:
+        _ldap.configure(c, STATE)
+    except _ldap.LDAPConfigError as e:  # a setting missing or unusable: say which, start nothing
+        sys.exit(f"hub/jupyterhub_config.py: the city directory login cannot start: {e}")
 else:
     c.JupyterHub.authenticator_class = auth.PlainAuthenticator
     c.PlainAuthenticator.state_dir = str(STATE)

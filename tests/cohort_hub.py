@@ -12,6 +12,7 @@ Needs root. Callers hold the machine-wide lock (``machine_hub_lock`` in tests/co
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -32,6 +33,23 @@ COURSE_USER = "hcwh-course"
 MODULE = "01-authenticity"
 COURSE_ID = "how-can-we-help"
 HUB_LOCK = Path("/tmp/hcwh-hub.lock")
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@contextlib.contextmanager
+def chromium(profile: Path):
+    """Debian's Chromium through Playwright, headless, its profile and cache under ``profile``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                               env={**os.environ, "XDG_CONFIG_HOME": str(profile), "XDG_CACHE_HOME": str(profile)})
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 def free_ports(n: int) -> list[int]:
@@ -118,12 +136,15 @@ class Hub:
         self.proc: subprocess.Popen | None = None
         self.log_path = state.parent / "hub.log"
         self.learners: list[str] = []  # whose pages ``stop`` stops (cleanup_servers is off)
+        self.help_contact = "the course's test help desk"  # on every hub page (HCWH_HELP_CONTACT)
+        self.extra_env: dict[str, str] = {}  # e.g. HCWH_AUTHENTICATOR=ldap and its HCWH_LDAP_* settings
 
     def env(self) -> dict:
         return {**os.environ, "HCWH_STATE_DIR": str(self.state), "HCWH_HUB_PORT": str(self.port),
                 "HCWH_HUB_API_PORT": str(self.api_port), "HCWH_PROXY_API_PORT": str(self.proxy_api),
                 "HCWH_SERVICE_PORT": str(self.service_port), "HCWH_LEARNER_ENV": str(LEARNER_ENV),
-                "HCWH_COURSE_ENV": str(COURSE_ENV), "HCWH_HUB_URL": self.url}
+                "HCWH_COURSE_ENV": str(COURSE_ENV), "HCWH_HUB_URL": self.url,
+                "HCWH_HELP_CONTACT": self.help_contact, **self.extra_env}
 
     def start(self) -> None:
         self.log = open(self.log_path, "wb")

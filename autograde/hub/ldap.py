@@ -191,7 +191,7 @@ def configure_ldap(c, settings: LDAPSettings) -> None:
         raise LDAPConfigError(f"directory groups must map to {COURSE_ROLES}, got {sorted(settings.groups)}")
 
     a = c.LDAPAuthenticator
-    c.JupyterHub.authenticator_class = "ldapauthenticator.LDAPAuthenticator"
+    c.JupyterHub.authenticator_class = "autograde.hub.directory.DirectoryAuthenticator"
     a.server_address = settings.server
     a.server_port = settings.port
     a.tls_strategy = "before_bind"  # StartTLS, then bind

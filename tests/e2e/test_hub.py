@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -25,15 +26,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.cohort_hub import (COURSE_ID, MODULE, ROOT, Hub, as_course, enrollment_codes, prepare_envs, remove_accounts,
-                              setup_hub)
+from tests.cohort_hub import (CHROMIUM, COURSE_ID, MODULE, ROOT, Hub, as_course, chromium, enrollment_codes, prepare_envs,
+                              remove_accounts, setup_hub)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TEST_PREFIX = "hcwhtest-"
 ANA, BEN, TRAINER, HR = "hcwhtest-ana", "hcwhtest-ben", "hcwhtest-trainer", "hcwhtest-hr"
-PASSWORDS = {ANA: "ana chooses a long one", BEN: "ben picks his own words", TRAINER: "trainer pass phrase 1",
+# Cat's page is slow to start: it waits (in her own ~/.jupyter config) until the test lets it go,
+# so with one start allowed at a time (HCWH_CONCURRENT_SPAWNS=1) Ben meets "too many people".
+CAT = "hcwhtest-cat"
+PASSWORDS = {ANA: "ana chooses a long one", BEN: "ben picks his own words", CAT: "cat waits her turn",
+             TRAINER: "trainer pass phrase 1",
              HR: "hr reads the report"}
 # By hand, from curriculum/modules/01-authenticity.yaml: question auth-q-casual-caller is worth 3
 # and its key is option a (the first option's text starts with "Hey! Oh no").
@@ -55,7 +57,9 @@ def hub(machine_hub_lock):
     os.chmod(root, 0o711)
     state = root / "state"
     h = Hub(state)
-    h.learners = [ANA, BEN]
+    h.learners = [ANA, BEN, CAT]
+    h.extra_env = {"HCWH_CONCURRENT_SPAWNS": "1"}
+    h.cat_go = root / "cat-may-start"
     try:
         setup_hub(state)
         t0 = time.monotonic()
@@ -71,6 +75,8 @@ def hub(machine_hub_lock):
         # Ben is a new hire not yet on the roster file: added the same day, one command
         h.add_out = as_course(["roster", "add", BEN, "Ben", "Okafor", "ben@example.org", "Streets", "2026-12-01",
                                "test-cohort"], state).stdout
+        as_course(["roster", "add", CAT, "Cat", "Nguyen", "cat@example.org", "Parks", "2026-12-01", "test-cohort"], state)
+        _slow_start(CAT, h.cat_go)
         as_course(["staff", "add", TRAINER, "--role", "trainer"], state)
         as_course(["staff", "add", HR, "--role", "hr"], state)
         FIGURES["setup (release, import, accounts) s"] = round(time.monotonic() - t0, 1)
@@ -95,16 +101,8 @@ def hub(machine_hub_lock):
 
 @pytest.fixture(scope="module")
 def browser(hub):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-                               env={**os.environ, "XDG_CONFIG_HOME": str(hub.state.parent / "chromium"),
-                                    "XDG_CACHE_HOME": str(hub.state.parent / "chromium")})
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium(hub.state.parent / "chromium") as b:
+        yield b
 
 
 def _page(browser):
@@ -133,11 +131,30 @@ def _xsrf(page, path_prefix: str) -> str:
     raise AssertionError(f"no _xsrf cookie for {path_prefix}: {[(c['name'], c['path']) for c in page.context.cookies()]}")
 
 
-def _learner_session(page, hub, name: str, option_text: str) -> None:
+def _slow_start(name: str, go: Path) -> None:
+    """``name``'s page waits at start-up until the file ``go`` exists (her own Jupyter config)."""
+    p = pwd.getpwnam(name)
+    conf = Path(p.pw_dir) / ".jupyter"
+    conf.mkdir(mode=0o700)
+    (conf / "jupyter_server_config.py").write_text(
+        f"import os, time\nwhile not os.path.exists({str(go)!r}):\n    time.sleep(0.2)\n")
+    for f in (conf, conf / "jupyter_server_config.py"):
+        os.chown(f, p.pw_uid, p.pw_gid)
+
+
+def _learner_session(page, hub, name: str, option_text: str, crowded: bool = False) -> None:
     from playwright.sync_api import expect
 
     t0 = time.monotonic()
     _enroll(page, hub, name)
+    if crowded:  # another page is starting and only one may start at a time: told in words, then reload
+        expect(page.locator("#hcwh-error h1")).to_have_text("Too many people are starting at the same time")
+        assert hub.help_contact in page.locator("#hcwh-error").inner_text()
+        hub.cat_go.touch()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (hub.api("GET", f"/users/{CAT}")[1]["servers"].get("") or {}).get("ready"):
+            time.sleep(0.5)
+        page.reload()
     page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=180_000)
     page.wait_for_selector(".jp-LabShell", timeout=120_000)
     FIGURES[f"enroll to JupyterLab ({name}) s"] = round(time.monotonic() - t0, 1)
@@ -202,15 +219,28 @@ def test_a_cohort_on_the_hub(hub, browser):
     from playwright.sync_api import expect
 
     assert "Enrollment codes (1)" in hub.roster_out and ANA in hub.roster_out
-    assert BEN in hub.add_out and set(hub.codes) == {ANA, BEN, TRAINER, HR}
-    for name in (ANA, BEN):
+    assert BEN in hub.add_out and set(hub.codes) == {ANA, BEN, CAT, TRAINER, HR}
+    for name in (ANA, BEN, CAT):
         assert oct(os.stat(f"/home/{name}").st_mode & 0o777) == "0o700"
     for f in ("jupyterhub_cookie_secret", "proxy.token", "accounts-service.token", "logins.json", "jupyterhub.sqlite"):
         assert oct((hub.state / "hub" / f).stat().st_mode & 0o777) == "0o600", f
 
     ana, ben = _page(browser), _page(browser)
     _learner_session(ana, hub, ANA, RIGHT)
-    _learner_session(ben, hub, BEN, WRONG)
+    # Cat enrolls and her page starts (and waits): she is told in words her page is being made ready;
+    # with one start at a time, Ben is then told to wait, and reloads
+    cat = _page(browser)
+    _enroll(cat, hub, CAT)
+    expect(cat.locator("h1")).to_have_text("Getting your training page ready")
+    assert hub.help_contact in cat.locator("body").inner_text()
+    assert hub.api("GET", f"/users/{CAT}")[1]["servers"][""]["pending"] == "spawn"
+    _learner_session(ben, hub, BEN, WRONG, crowded=True)
+    assert hub.api("GET", f"/users/{CAT}")[1]["servers"][""]["ready"]
+    cat.wait_for_url(re.compile(rf"/user/{CAT}/lab"), timeout=120_000)  # her page opened by itself
+    # a page that does not exist, in words, with the help contact
+    assert ana.goto(f"{hub.url}/hub/no-such-page").status == 404
+    assert ana.locator("#hcwh-error h1").inner_text() == "There is nothing here"
+    assert hub.help_contact in ana.locator("#hcwh-error").inner_text()
 
     # -- the trainer: console buttons, formgrader in its own tab -------------------------
     trainer = _page(browser)

@@ -36,7 +36,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "tagMap is deprecated", DeprecationWarning)
     warnings.filterwarnings("ignore", "typeMap is deprecated", DeprecationWarning)
     import ldap3
-    from ldapauthenticator import LDAPAuthenticator
+
+    from autograde.hub.directory import DirectoryAuthenticator
 
 pytestmark = [
     # ldap3 2.9.1 checks the certificate's host name with ssl.match_hostname,
@@ -64,6 +65,7 @@ PEOPLE_ROWS = [
     ("eli.stone", "CS1003", "eli-pass-5", 514, "learners"),      # disabled
     ("fay.nogroup", "CS1004", "fay-pass-6", 512, None),          # in no course group
     ("gil.digits", "104233", "gil-pass-7", 512, "learners"),     # id the mapping refuses
+    ("hana.lee", "hcwhtest-ldap-hana", "hana-pass-8", 512, "learners"),  # has an OS account: the hub test
 ]
 PASSWORD = {uid: pw for uid, _, pw, _, _ in PEOPLE_ROWS}
 
@@ -223,8 +225,8 @@ def _settings(slapd, **over) -> LDAPSettings:
 def _login(settings: LDAPSettings, username: str, password: str):
     c = Config()
     configure_ldap(c, settings)
-    assert c.JupyterHub.authenticator_class == "ldapauthenticator.LDAPAuthenticator"
-    auth = LDAPAuthenticator(config=c)
+    assert c.JupyterHub.authenticator_class == "autograde.hub.directory.DirectoryAuthenticator"
+    auth = DirectoryAuthenticator(config=c)
     return asyncio.run(auth.get_authenticated_user(None, {"username": username, "password": password}))
 
 
@@ -381,3 +383,115 @@ def test_from_env_names_what_is_missing():
     assert (s.server, s.port, s.login_attribute) == ("ldap.city.test", 389, "sAMAccountName")
     assert s.groups == {"learners": GROUPS["learners"], "trainers": GROUPS["trainers"]}
     assert "1.2.840.113556.1.4.803:=2" in s.disabled_filter
+
+
+# --- through the course's running hub ----------------------------------------------
+def test_directory_logins_through_the_running_hub(slapd, machine_hub_lock):
+    """The real hub (hub/jupyterhub_config.py with HCWH_AUTHENTICATOR=ldap) against this slapd,
+    in Debian's Chromium: a learner's page starts as her own OS account, the trainer and HR land
+    on their pages by directory group, holding no admin; the disabled, group-less and unmappable
+    accounts are refused in words; nobody meets the hub's home or token page."""
+    import pwd
+    import re
+    import tempfile
+
+    from playwright.sync_api import expect
+
+    from tests.cohort_hub import CHROMIUM, Hub, as_course, chromium, prepare_envs, remove_accounts, setup_hub
+
+    if os.geteuid() != 0:
+        pytest.skip("the hub test needs root: the hub starts each learner's page as their own OS account")
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run `sudo bash scripts/system-deps.sh`", pytrace=False)
+    hana = "hcwhtest-ldap-hana"  # employeeNumber through the one id -> login mapping
+    prepare_envs()
+    remove_accounts("hcwhtest-ldap-")
+    root = Path(tempfile.mkdtemp(prefix="hcwh-ldaphub-", dir="/tmp"))
+    os.chmod(root, 0o711)
+    state = root / "state"
+    hub = Hub(state)
+    hub.learners = [hana]
+    try:
+        setup_hub(state)
+        (root / "in").mkdir(mode=0o755)
+        cohorts, roster = root / "in" / "cohorts.csv", root / "in" / "roster.csv"
+        cohorts.write_text("cohort,module,due_date\nldap-cohort,01-authenticity,2030-01-31\n")
+        roster.write_text("employee_id,first_name,last_name,email,department,hire_date,cohort\n"
+                          f"{hana},Hana,Lee,hana@example.org,Library,2026-11-02,ldap-cohort\n")
+        for f in (cohorts, roster):
+            os.chmod(f, 0o644)
+        as_course(["cohorts", "import", str(cohorts)], state)
+        as_course(["roster", "import", str(roster)], state)  # her OS account, as for the pilot
+        pw = root / "lookup-password"
+        pw.write_text(LOOKUP_PW + "\n")
+        pw.chmod(0o600)
+        hub.extra_env = {
+            "HCWH_AUTHENTICATOR": "ldap", "HCWH_LDAP_SERVER": "127.0.0.1", "HCWH_LDAP_PORT": str(slapd["port"]),
+            "HCWH_LDAP_CA_FILE": str(slapd["ca"]), "HCWH_LDAP_USER_SEARCH_BASE": PEOPLE,
+            "HCWH_LDAP_LEARNERS_GROUP": GROUPS["learners"], "HCWH_LDAP_TRAINERS_GROUP": GROUPS["trainers"],
+            "HCWH_LDAP_HR_GROUP": GROUPS["hr"], "HCWH_LDAP_LOGIN_ATTRIBUTE": "uid",
+            "HCWH_LDAP_LOOKUP_DN": LOOKUP_DN, "HCWH_LDAP_BIND_PASSWORD_FILE": str(pw),
+            "HCWH_LDAP_ID_ATTRIBUTE": "employeeNumber",
+        }
+        hub.start()
+        with chromium(root / "chromium") as browser:
+            def login(uid: str, password: str):
+                page = browser.new_context().new_page()
+                page.set_default_timeout(60_000)
+                page.goto(f"{hub.url}/hub/login")
+                assert "city account" in page.locator("#login-main").inner_text()
+                assert page.locator("#enroll-link").count() == 0  # no enrollment codes with the directory
+                page.fill("#username_input", uid)
+                page.fill("#password_input", password)
+                page.click("#login_submit")
+                return page
+
+            # the learner: her own page, started as her own OS account
+            learner = login("hana.lee", PASSWORD["hana.lee"])
+            learner.wait_for_url(re.compile(rf"/user/{hana}/lab"), timeout=180_000)
+            learner.wait_for_selector(".jp-LabShell", timeout=120_000)
+            status, user = hub.api("GET", f"/users/{hana}")
+            assert status == 200 and user["groups"] == ["learners"] and not user["admin"]
+            uid = pwd.getpwnam(hana).pw_uid
+            owners = {p.stat().st_uid for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, hana)}
+            assert owners == {uid}, owners  # her page, as her own account
+            learner.goto(f"{hub.url}/hub/token")  # no token page: her own page instead
+            learner.wait_for_url(re.compile(rf"/user/{hana}/lab"))
+            # the trainer and HR: their pages by directory group; no admin
+            trainer = login("carla.diaz", PASSWORD["carla.diaz"])
+            trainer.wait_for_url(re.compile(r"/services/trainer-console/"))
+            expect(trainer.locator("h1")).to_have_text("Trainer console")
+            hr = login("dev.patel", PASSWORD["dev.patel"])
+            hr.wait_for_url(re.compile(r"/services/hr-report/"))
+            assert hr.goto(f"{hub.url}/services/trainer-console/").status == 403
+            for name, group in (("tr2001", "trainers"), ("hr3001", "hr")):
+                status, user = hub.api("GET", f"/users/{name}")
+                assert status == 200 and user["groups"] == [group] and not user["admin"], user
+                assert "admin" not in user["roles"]
+            assert learner.goto(f"{hub.url}/services/trainer-console/").status == 403
+            # refusals, in words
+            for uid_, password in (("eli.stone", PASSWORD["eli.stone"]), ("fay.nogroup", PASSWORD["fay.nogroup"]),
+                                   ("ana.reyes", "not-her-password")):
+                page = login(uid_, password)
+                expect(page.locator("#login-error")).to_be_visible()
+                assert "/hub/login" in page.url, (uid_, page.url)
+            assert hub.api("GET", "/users/cs1003")[0] == 404  # the disabled account was never let in
+            page = login("gil.digits", PASSWORD["gil.digits"])  # an id the mapping refuses
+            expect(page.locator("#login-error")).to_contain_text("this account cannot be given a course login")
+            assert "all digits" in page.locator("#login-error").inner_text() and "/hub/login" in page.url
+            assert hub.help_contact in page.locator("#login-main").inner_text()
+            # logging out says so, and ends the learner's page
+            learner.goto(f"{hub.url}/hub/logout")
+            expect(learner.locator("h1")).to_have_text("You are logged out")
+    finally:
+        hub.stop(wait_for_pages=30)
+        remove_accounts("hcwhtest-ldap-")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _cmdline_has(proc: Path, word: str) -> bool:
+    """Whether the process's command line or environment names ``word`` (its hub user)."""
+    try:
+        return word.encode() in (proc / "environ").read_bytes() and b"jupyterhub-singleuser" in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
