@@ -32,7 +32,8 @@ from tests.cohort_hub import (CHROMIUM, COURSE_ID, MODULE, ROOT, Hub, as_course,
 TEST_PREFIX = "hcwhtest-"
 ANA, BEN, TRAINER, HR = "hcwhtest-ana", "hcwhtest-ben", "hcwhtest-trainer", "hcwhtest-hr"
 # Cat's page is slow to start: it waits (in her own ~/.jupyter config) until the test lets it go,
-# so with one start allowed at a time (HCWH_CONCURRENT_SPAWNS=1) Ben meets "too many people".
+# so with one start allowed at a time (HCWH_CONCURRENT_SPAWNS=1) Ben meets "too many people"; then
+# it fails once (the config exits while a "fail" file exists), so she meets "could not start".
 CAT = "hcwhtest-cat"
 PASSWORDS = {ANA: "ana chooses a long one", BEN: "ben picks his own words", CAT: "cat waits her turn",
              TRAINER: "trainer pass phrase 1",
@@ -59,7 +60,7 @@ def hub(machine_hub_lock):
     h = Hub(state)
     h.learners = [ANA, BEN, CAT]
     h.extra_env = {"HCWH_CONCURRENT_SPAWNS": "1"}
-    h.cat_go = root / "cat-may-start"
+    h.cat_go, h.cat_fail = root / "cat-may-start", root / "cat-start-fails"
     try:
         setup_hub(state)
         t0 = time.monotonic()
@@ -76,7 +77,7 @@ def hub(machine_hub_lock):
         h.add_out = as_course(["roster", "add", BEN, "Ben", "Okafor", "ben@example.org", "Streets", "2026-12-01",
                                "test-cohort"], state).stdout
         as_course(["roster", "add", CAT, "Cat", "Nguyen", "cat@example.org", "Parks", "2026-12-01", "test-cohort"], state)
-        _slow_start(CAT, h.cat_go)
+        _slow_start(CAT, h.cat_go, h.cat_fail)
         as_course(["staff", "add", TRAINER, "--role", "trainer"], state)
         as_course(["staff", "add", HR, "--role", "hr"], state)
         FIGURES["setup (release, import, accounts) s"] = round(time.monotonic() - t0, 1)
@@ -131,18 +132,20 @@ def _xsrf(page, path_prefix: str) -> str:
     raise AssertionError(f"no _xsrf cookie for {path_prefix}: {[(c['name'], c['path']) for c in page.context.cookies()]}")
 
 
-def _slow_start(name: str, go: Path) -> None:
-    """``name``'s page waits at start-up until the file ``go`` exists (her own Jupyter config)."""
+def _slow_start(name: str, go: Path, fail: Path) -> None:
+    """``name``'s page waits at start-up until the file ``go`` exists, and fails to start while
+    ``fail`` exists (her own Jupyter config)."""
     p = pwd.getpwnam(name)
     conf = Path(p.pw_dir) / ".jupyter"
     conf.mkdir(mode=0o700)
     (conf / "jupyter_server_config.py").write_text(
-        f"import os, time\nwhile not os.path.exists({str(go)!r}):\n    time.sleep(0.2)\n")
+        f"import os, time\nwhile not os.path.exists({str(go)!r}):\n    time.sleep(0.2)\n"
+        f"if os.path.exists({str(fail)!r}):\n    raise SystemExit('the test makes this start fail')\n")
     for f in (conf, conf / "jupyter_server_config.py"):
         os.chown(f, p.pw_uid, p.pw_gid)
 
 
-def _learner_session(page, hub, name: str, option_text: str, crowded: bool = False) -> None:
+def _learner_session(page, hub, name: str, option_text: str, crowded=None) -> None:
     from playwright.sync_api import expect
 
     t0 = time.monotonic()
@@ -150,10 +153,7 @@ def _learner_session(page, hub, name: str, option_text: str, crowded: bool = Fal
     if crowded:  # another page is starting and only one may start at a time: told in words, then reload
         expect(page.locator("#hcwh-error h1")).to_have_text("Too many people are starting at the same time")
         assert hub.help_contact in page.locator("#hcwh-error").inner_text()
-        hub.cat_go.touch()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (hub.api("GET", f"/users/{CAT}")[1]["servers"].get("") or {}).get("ready"):
-            time.sleep(0.5)
+        crowded()  # until the other start has ended
         page.reload()
     page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=180_000)
     page.wait_for_selector(".jp-LabShell", timeout=120_000)
@@ -234,9 +234,23 @@ def test_a_cohort_on_the_hub(hub, browser):
     expect(cat.locator("h1")).to_have_text("Getting your training page ready")
     assert hub.help_contact in cat.locator("body").inner_text()
     assert hub.api("GET", f"/users/{CAT}")[1]["servers"][""]["pending"] == "spawn"
-    _learner_session(ben, hub, BEN, WRONG, crowded=True)
-    assert hub.api("GET", f"/users/{CAT}")[1]["servers"][""]["ready"]
-    cat.wait_for_url(re.compile(rf"/user/{CAT}/lab"), timeout=120_000)  # her page opened by itself
+
+    def cat_start_fails():
+        hub.cat_fail.touch()
+        hub.cat_go.touch()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and hub.api("GET", f"/users/{CAT}")[1]["servers"]:
+            time.sleep(0.5)
+        assert not hub.api("GET", f"/users/{CAT}")[1]["servers"], "Cat's failed start should have ended"
+        cat.reload()  # as her waiting page says to
+        expect(cat.locator("#hcwh-not-running h1")).to_have_text("Your training page could not start")
+        assert "not your fault" in cat.locator("#hcwh-not-running").inner_text()
+        assert hub.help_contact in cat.locator("#hcwh-not-running").inner_text()
+        hub.cat_fail.unlink()
+
+    _learner_session(ben, hub, BEN, WRONG, crowded=cat_start_fails)
+    cat.get_by_role("button", name="Try again").click()  # now it starts
+    cat.wait_for_url(re.compile(rf"/user/{CAT}/lab"), timeout=180_000)
     # a page that does not exist, in words, with the help contact
     assert ana.goto(f"{hub.url}/hub/no-such-page").status == 404
     assert ana.locator("#hcwh-error h1").inner_text() == "There is nothing here"
