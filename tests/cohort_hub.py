@@ -118,12 +118,13 @@ class Hub:
         self.proc: subprocess.Popen | None = None
         self.log_path = state.parent / "hub.log"
         self.learners: list[str] = []  # whose pages ``stop`` stops (cleanup_servers is off)
+        self.extra_env: dict[str, str] = {}  # more HCWH_* settings for the hub (e.g. a switch turned off)
 
     def env(self) -> dict:
         return {**os.environ, "HCWH_STATE_DIR": str(self.state), "HCWH_HUB_PORT": str(self.port),
                 "HCWH_HUB_API_PORT": str(self.api_port), "HCWH_PROXY_API_PORT": str(self.proxy_api),
                 "HCWH_SERVICE_PORT": str(self.service_port), "HCWH_LEARNER_ENV": str(LEARNER_ENV),
-                "HCWH_COURSE_ENV": str(COURSE_ENV), "HCWH_HUB_URL": self.url}
+                "HCWH_COURSE_ENV": str(COURSE_ENV), "HCWH_HUB_URL": self.url, **self.extra_env}
 
     def start(self) -> None:
         self.log = open(self.log_path, "wb")

@@ -1,0 +1,29 @@
+"""The learners' egress rule as data (autograde/hub/isolation.py): what the hub gives iptables."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograde.hub.isolation import CHAIN, JUMP, firewall_rules
+
+
+def test_learners_reach_only_the_hubs_ports_on_loopback_and_answer_what_connects_to_them():
+    rules = firewall_rules([8081, 8000, 8000])
+    answer = ["-A", "hcwh-learners", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"]
+    assert rules["iptables"] == [
+        answer,
+        ["-A", "hcwh-learners", "-o", "lo", "-d", "127.0.0.1", "-p", "tcp", "-m", "multiport", "--dports", "8000,8081",
+         "-j", "ACCEPT"],
+        ["-A", "hcwh-learners", "-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
+    ]
+    # IPv6: nothing new at all (the hub listens on 127.0.0.1 only)
+    assert rules["ip6tables"] == [answer, ["-A", "hcwh-learners", "-j", "REJECT", "--reject-with", "icmp6-adm-prohibited"]]
+    assert CHAIN == "hcwh-learners"
+    assert JUMP == ["OUTPUT", "-m", "owner", "--gid-owner", "hcwh-learners", "-j", "hcwh-learners"]
+
+
+@pytest.mark.parametrize("ports", [[], [0], [65536], ["8000"], [80.5]])
+def test_a_port_that_is_not_a_tcp_port_is_refused(ports):
+    with pytest.raises(ValueError, match="must be TCP port numbers"):
+        firewall_rules(ports)
+
