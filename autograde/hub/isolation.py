@@ -7,7 +7,8 @@ cannot have them (README "Isolation between learners"):
   account) whose server starts in **its own mount namespace**, made after the fork and before
   privileges are dropped: a private, empty ``/tmp``, ``/var/tmp``, ``/dev/shm`` and ``/run/lock``
   (tmpfs, gone with the server), and ``/proc`` mounted again with ``hidepid=invisible`` (a learner
-  sees their own processes only). The host's own mounts are untouched. Paths under those folders
+  sees their own processes only), and ``no_new_privs`` (no set-uid program such as ``sudo`` gives
+  the page any privilege back). The host's own mounts are untouched. Paths under those folders
   that a learner's server must still read (the learners' nbgrader config when the state folder is
   under ``/tmp``, as in the tests) are bound in read-only (``keep_visible``).
   ``HCWH_LEARNER_NAMESPACE=off`` turns it off.
@@ -42,6 +43,7 @@ PRIVATE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 _CLONE_NEWNS = 0x00020000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_PR_SET_NO_NEW_PRIVS = 38
 
 
 class IsolationError(Exception):
@@ -86,6 +88,9 @@ def private_view(keep_visible: list[str], tmp_size: str):
             os.close(fd)
         _mount("/proc with hidepid=invisible", "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
                "hidepid=invisible")
+        # no set-uid program (sudo, su, …) can give the page back any privilege
+        _call("prctl(PR_SET_NO_NEW_PRIVS)", _libc.prctl, ctypes.c_int(_PR_SET_NO_NEW_PRIVS),
+              *(ctypes.c_ulong(v) for v in (1, 0, 0, 0)))
 
     return enter
 

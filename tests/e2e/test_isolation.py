@@ -304,6 +304,10 @@ if P["host"]:
     attempt("net: the machine's own non-loopback address", lambda: connect(P["host"][0], P["host"][1]))
 attempt("net: an address beyond the machine", lambda: connect("192.0.2.1", 80))
 attempt("net: IPv6 loopback", lambda: connect("::1", P["pg_port"]))
+import subprocess
+done = subprocess.run(["sudo", "-n", "true"], capture_output=True, text=True)
+out["sudo"] = [done.returncode, done.stderr.strip()]
+out["NoNewPrivs"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs")]
 out["env"] = dict(os.environ)
 out["uid"] = os.getuid()
 print(json.dumps(out))
@@ -483,6 +487,13 @@ def test_other_users_processes_are_hidden(world):
         _refused(out, f"B: /proc/{pid}/status", errno.ENOENT)
         _refused(out, f"B: /proc/{pid}/environ", errno.ENOENT)
     assert out["uids seen in /proc"] == [pwd.getpwnam(ANA).pw_uid]  # A's own only: not B, not root
+
+
+def test_no_set_uid_program_gives_a_privilege_back(world):
+    out = world["out"]
+    assert out["sudo"][0] != 0  # never root: A has no sudo rule
+    _need(world, "namespace")
+    assert out["NoNewPrivs"] == ["1"] and 'The "no new privileges" flag is set' in out["sudo"][1]
 
 
 def test_no_terminals(world):

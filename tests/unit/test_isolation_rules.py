@@ -27,3 +27,15 @@ def test_a_port_that_is_not_a_tcp_port_is_refused(ports):
     with pytest.raises(ValueError, match="must be TCP port numbers"):
         firewall_rules(ports)
 
+
+
+def test_without_iptables_the_hub_is_told_what_is_missing_and_which_switch_turns_it_off(monkeypatch):
+    from autograde.hub import isolation
+
+    calls = []
+    monkeypatch.setattr(isolation.shutil, "which", lambda name, path=None: None)
+    monkeypatch.setattr(isolation.subprocess, "run", lambda *a, **k: calls.append(a))
+    with pytest.raises(isolation.IsolationError,
+                       match=r"iptables is not installed \(apt-get install iptables\).*HCWH_LEARNER_FIREWALL=off"):
+        isolation.apply_firewall([8000, 8081])
+    assert calls == []  # nothing was run, so nothing is half made
