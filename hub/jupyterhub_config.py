@@ -121,7 +121,9 @@ else:
 # -- learners' pages: their own OS account, Debian's Python ---------------------------
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [str(LEARNER_ENV / "bin" / "jupyterhub-singleuser")]
-c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=False"]
+# kernels talk to their server over Unix sockets: the learners' firewall (below) refuses other local TCP
+c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=False",
+                  "--KernelManager.transport=ipc"]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
@@ -154,6 +156,30 @@ def _server_token_scopes(spawner):
 
 
 c.Spawner.server_token_scopes = _server_token_scopes
+
+# -- learners' isolation (issue 13; autograde/hub/isolation.py, README "Isolation between learners") --
+# Each server in its own mount namespace (private /tmp, /var/tmp, /dev/shm, /run/lock; /proc with
+# hidepid), and an owner-matched egress rule: learners' processes reach only the proxy and the hub's
+# API on 127.0.0.1. Either is turned off only by name, for a host that cannot have it.
+if os.geteuid() == 0:
+    from autograde.hub import isolation  # noqa: E402
+
+    if env("HCWH_LEARNER_NAMESPACE", "on") != "off":
+        c.JupyterHub.spawner_class = isolation.IsolatedSpawner
+        # the learners' nbgrader config stays readable when the state folder is under /tmp (tests)
+        c.IsolatedSpawner.keep_visible = [str(LEARNER_CONFIG)]
+        try:
+            isolation.check_private_view([str(LEARNER_CONFIG)], "16m")
+        except isolation.IsolationError as exc:
+            isolation.fail(str(exc))
+    if env("HCWH_LEARNER_FIREWALL", "on") != "off":
+        import atexit  # noqa: E402
+
+        try:
+            isolation.apply_firewall([c.JupyterHub.port, API_PORT])
+        except isolation.IsolationError as exc:
+            isolation.fail(str(exc))
+        atexit.register(isolation.remove_firewall)
 
 # -- roles: no admin for trainers or HR -----------------------------------------------
 c.JupyterHub.load_roles = [

@@ -24,6 +24,8 @@ command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initd
 # account's one root helper, setpriv (util-linux) to start the proxy unprivileged.
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v sudo >/dev/null 2>&1 || missing+=(sudo)
+# The learners' egress rule (autograde/hub/isolation.py; tests/e2e/test_isolation.py): iptables.
+[ -x /usr/sbin/iptables ] || missing+=(iptables)
 # City directory tests (tests/e2e/test_ldap.py): OpenLDAP's server and its client
 # tools (ldapadd, ldapwhoami); the test starts its own slapd with its own
 # config and database, never the package's. openssl makes the test's CA.

@@ -137,7 +137,7 @@ class Hub:
         self.log_path = state.parent / "hub.log"
         self.learners: list[str] = []  # whose pages ``stop`` stops (cleanup_servers is off)
         self.help_contact = "the course's test help desk"  # on every hub page (HCWH_HELP_CONTACT)
-        self.extra_env: dict[str, str] = {}  # e.g. HCWH_AUTHENTICATOR=ldap and its HCWH_LDAP_* settings
+        self.extra_env: dict[str, str] = {}  # more HCWH_* settings (e.g. HCWH_AUTHENTICATOR=ldap, a switch turned off)
 
     def env(self) -> dict:
         return {**os.environ, "HCWH_STATE_DIR": str(self.state), "HCWH_HUB_PORT": str(self.port),

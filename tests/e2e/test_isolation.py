@@ -1,0 +1,586 @@
+"""Issue 13, point 2: learners cannot reach each other or the course, tried FROM LEARNER A'S KERNEL.
+
+One hub for the module: the project's own hub (``hub/jupyterhub_config.py``, tests/cohort_hub.py)
+with a state folder under /srv (where a city's would be, so that only modes, not the private
+/tmp, keep A out of it), two learners imported by ``hcwh`` as the course account (their OS
+accounts through the account helper), enrolled over HTTP, their servers spawned through the hub's
+API. Then a real kernel in A's server, reached through the proxy with A's token (REST + the kernel
+websocket), runs one probe that tries everything below and reports each outcome with its errno;
+the tests assert them one by one. A PostgreSQL server (tests/postgres_server.py) listens on
+127.0.0.1, and a listener on the machine's own non-loopback address: root's process reaches both
+(so a refusal is the firewall's, not an absent server). A must still read and write its own files.
+
+What this host cannot enforce (no mount namespaces, no iptables) is a visible skip, never a pass:
+the hub is then started with that switch off and the checks that rest on it skip with the reason.
+
+Needs root. Holds the machine-wide hub lock. About 1 minute here (see the figures it prints).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import http.cookiejar
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from autograde.hub import isolation
+from tests.cohort_hub import MODULE, Hub, as_course, enrollment_codes, free_ports, prepare_envs, remove_accounts, setup_hub
+from tests.postgres_server import postgres_server
+
+TEST_PREFIX = "hcwhtest-"
+ANA, BEN = "hcwhtest-iso-ana", "hcwhtest-iso-ben"
+PASSWORD = {ANA: "ana keeps to her own", BEN: "ben keeps to his own"}
+B_TMP_FILE = "/tmp/hcwh-isolation-ben.txt"
+FIGURES: dict[str, object] = {}
+# Files in the state folder meant for every learner's server to read: configuration, no secret
+# (each is also checked to hold none of the secrets' values).
+PUBLIC = {"learner-config/nbgrader_config.py", "formgrader-config/jupyter_server_config.json"}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+
+
+def _enroll(hub: Hub, name: str, code: str) -> None:
+    """First use over HTTP, as the enroll form posts it: the hub user exists, in the group learners."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    opener.open(f"{hub.url}/hub/enroll", timeout=30).read()
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    form = urllib.parse.urlencode({"_xsrf": xsrf, "username": name, "code": code, "password": PASSWORD[name],
+                                   "password2": PASSWORD[name]}).encode()
+    try:
+        opener.open(f"{hub.url}/hub/enroll", data=form, timeout=60)
+        raise AssertionError(f"enrolling {name} did not redirect")
+    except urllib.error.HTTPError as e:
+        assert e.code == 302, f"enrolling {name}: HTTP {e.code}"
+
+
+def _api_json(hub: Hub, method: str, path: str, body: dict | None = None):
+    token = (hub.state / "hub" / "accounts-service.token").read_text().strip()
+    req = urllib.request.Request(f"{hub.url}/hub/api{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        data = r.read()
+        return r.status, json.loads(data) if data else None
+
+
+def _spawn(hub: Hub, name: str) -> str:
+    status, _ = _api_json(hub, "POST", f"/users/{name}/server")
+    assert status in (201, 202)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        _, user = _api_json(hub, "GET", f"/users/{name}")
+        server = (user.get("servers") or {}).get("")
+        if server and server.get("ready"):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"{name}'s server did not become ready:\n{hub.log_tail()}")
+    _, tok = _api_json(hub, "POST", f"/users/{name}/tokens", {"note": "isolation test", "expires_in": 3600})
+    return tok["token"]
+
+
+def _user_api(hub: Hub, name: str, token: str, method: str, path: str, body: dict | None = None):
+    req = urllib.request.Request(f"{hub.url}/user/{name}/api{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            data = r.read()
+            return r.status, json.loads(data) if data else None
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def run_in_kernel(hub: Hub, name: str, token: str, code: str, timeout: float = 120) -> str:
+    """Start a kernel in ``name``'s server (REST, through the proxy), run ``code`` over the kernel
+    websocket, return its stdout; the kernel is shut down afterwards."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    status, kernel = _user_api(hub, name, token, "POST", "/kernels", {"name": "python3"})
+    assert status == 201, f"starting a kernel in {name}'s server: HTTP {status}"
+    ws_url = f"ws://127.0.0.1:{hub.port}/user/{name}/api/kernels/{kernel['id']}/channels"
+
+    async def go() -> str:
+        ws = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"},
+                                                 request_timeout=60, connect_timeout=60))
+        msg_id, session = uuid.uuid4().hex, uuid.uuid4().hex
+        ws.write_message(json.dumps({
+            "header": {"msg_id": msg_id, "username": name, "session": session, "msg_type": "execute_request",
+                       "version": "5.3", "date": "2026-12-02T00:00:00Z"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True}}))
+        out, errors = [], []
+        while True:
+            raw = await asyncio.wait_for(ws.read_message(), timeout)
+            assert raw is not None, f"{name}'s kernel websocket closed"
+            msg = json.loads(raw)
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "stream":
+                (out if msg["content"]["name"] == "stdout" else errors).append(msg["content"]["text"])
+            elif kind == "error":
+                errors.append("\n".join(msg["content"]["traceback"]))
+            elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                ws.close()
+                assert not errors, f"the code in {name}'s kernel failed:\n{''.join(errors)}"
+                return "".join(out)
+
+    try:
+        return asyncio.run(go())
+    finally:
+        _user_api(hub, name, token, "DELETE", f"/kernels/{kernel['id']}")
+
+
+def _host_address() -> str | None:
+    """The machine's own first non-loopback IPv4 address (no packet is sent)."""
+    done = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        return line.split()[3].split("/")[0]
+    return None
+
+
+class _Listener:
+    """A TCP server (root's) accepting and closing connections on ``host``: something really listens."""
+
+    def __init__(self, host: str):
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(16)
+        self.address = self.sock.getsockname()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+                conn.close()
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+
+
+def _can_namespace() -> str | None:
+    try:
+        isolation.check_private_view([], "16m")
+        return None
+    except isolation.IsolationError as e:
+        return str(e)
+
+
+def _can_firewall(port: int) -> str | None:
+    try:
+        isolation.apply_firewall([port])
+        return None
+    except isolation.IsolationError as e:
+        return str(e)
+    finally:
+        isolation.remove_firewall()
+
+
+def _pids_of(user: str) -> list[int]:
+    uid = pwd.getpwnam(user).pw_uid
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid]
+
+
+def _owner(p: Path) -> int | None:
+    try:
+        return p.stat().st_uid
+    except OSError:
+        return None
+
+
+def _ps() -> list[tuple[str, int, int, str]]:
+    done = subprocess.run(["ps", "-ww", "-eo", "user:20=,pid=,ppid=,args="], capture_output=True, text=True, check=True)
+    rows = []
+    for line in done.stdout.splitlines():
+        user, pid, ppid, *args = line.split(None, 3)
+        rows.append((user, int(pid), int(ppid), args[0] if args else ""))
+    return rows
+
+
+PROBE = r'''
+import json, os, socket, urllib.request, urllib.error
+P = json.loads(PARAMS)
+out = {}
+def attempt(name, fn):
+    try:
+        out[name] = ["allowed", str(fn())[:200]]
+    except OSError as e:
+        out[name] = [type(e).__name__, e.errno]
+def read(p):
+    with open(p, "rb") as f:
+        return len(f.read())
+def write(p):
+    with open(p, "w") as f:
+        f.write("written by A")
+    return "written"
+def connect(host, port):
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    s.settimeout(5)
+    try:
+        s.connect((host, port))
+        return "connected"
+    finally:
+        s.close()
+def unix(path):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        return "connected"
+    finally:
+        s.close()
+def http(url, token=None):
+    req = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+home = os.path.expanduser("~")
+# A's own: must work
+attempt("own: write a file in the home", lambda: write(os.path.join(home, "mine.txt")))
+attempt("own: read it back", lambda: read(os.path.join(home, "mine.txt")))
+attempt("own: list the home", lambda: sorted(os.listdir(home)))
+attempt("own: write in /tmp", lambda: write("/tmp/hcwh-isolation-ana.txt"))
+attempt("own: the hub's API (loopback)", lambda: http(P["hub_api"]))
+attempt("own: the proxy (loopback)", lambda: http(P["exchange_whoami"], os.environ["JUPYTERHUB_API_TOKEN"]))
+# B's
+attempt("B: list the home", lambda: os.listdir(P["b_home"]))
+attempt("B: read answers.json", lambda: read(P["b_answers"]))
+attempt("B: write into the home", lambda: write(os.path.join(P["b_home"], "from-ana.txt")))
+attempt("B: read B's /tmp file", lambda: read(P["b_tmp"]))
+attempt("B: feedback by path", lambda: read(P["b_feedback"]))
+attempt("B: the exchange store", lambda: os.listdir(P["store"]))
+attempt("B: B's page through the proxy, with A's token", lambda: http(P["b_page"], os.environ["JUPYTERHUB_API_TOKEN"]))
+for pid in P["b_pids"]:
+    attempt(f"B: /proc/{pid}/status", lambda: read(f"/proc/{pid}/status"))
+    attempt(f"B: /proc/{pid}/environ", lambda: read(f"/proc/{pid}/environ"))
+uids = set()
+for entry in os.listdir("/proc"):
+    if entry.isdigit():
+        try:
+            uids.add(os.stat(f"/proc/{entry}").st_uid)
+        except OSError:
+            pass
+out["uids seen in /proc"] = sorted(uids)
+# the course
+attempt("course: list the course folder", lambda: os.listdir(P["course"]))
+attempt("course: write into the course folder", lambda: write(os.path.join(P["course"], "from-ana.txt")))
+attempt("course: write into the state folder", lambda: write(os.path.join(P["state"], "from-ana.txt")))
+attempt("course: list the state folder", lambda: os.listdir(P["state"]))
+for rel in P["files"]:
+    attempt(f"file: {rel}", lambda: read(os.path.join(P["state"], rel)))
+# the network
+attempt("net: PostgreSQL on 127.0.0.1", lambda: connect("127.0.0.1", P["pg_port"]))
+attempt("net: PostgreSQL's socket", lambda: unix(P["pg_socket"]))
+attempt("net: a service's own port on 127.0.0.1", lambda: connect("127.0.0.1", P["service_port"]))
+if P["host"]:
+    attempt("net: the machine's own non-loopback address", lambda: connect(P["host"][0], P["host"][1]))
+attempt("net: an address beyond the machine", lambda: connect("192.0.2.1", 80))
+attempt("net: IPv6 loopback", lambda: connect("::1", P["pg_port"]))
+import subprocess
+done = subprocess.run(["sudo", "-n", "true"], capture_output=True, text=True)
+out["sudo"] = [done.returncode, done.stderr.strip()]
+out["NoNewPrivs"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs")]
+out["env"] = dict(os.environ)
+out["uid"] = os.getuid()
+print(json.dumps(out))
+'''
+
+
+@pytest.fixture(scope="module")
+def world(machine_hub_lock):
+    if os.geteuid() != 0:
+        pytest.skip("the isolation test needs root: the hub starts each learner's server as their own OS account")
+    t_all = time.monotonic()
+    prepare_envs()
+    remove_accounts(TEST_PREFIX)  # a run killed outright earlier
+    Path("/srv").mkdir(exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="hcwh-isotest-", dir="/srv"))
+    os.chmod(root, 0o711)
+    state = root / "state"
+    h = Hub(state)
+    h.learners = [ANA, BEN]
+    skips = {"namespace": _can_namespace(), "firewall": _can_firewall(h.port)}
+    if skips["namespace"]:
+        h.extra_env["HCWH_LEARNER_NAMESPACE"] = "off"
+    if skips["firewall"]:
+        h.extra_env["HCWH_LEARNER_FIREWALL"] = "off"
+    pg_port, = free_ports(1)
+    host = _host_address()
+    listener = _Listener(host) if host else None
+    try:
+        with postgres_server(tcp_port=pg_port) as pg:
+            setup_hub(state)
+            (root / "in").mkdir(mode=0o755)
+            cohorts, roster = root / "in" / "cohorts.csv", root / "in" / "roster.csv"
+            cohorts.write_text(f"cohort,module,due_date\niso,{MODULE},2030-01-31\n")
+            roster.write_text("employee_id,first_name,last_name,email,department,hire_date,cohort\n"
+                              f"{ANA},Ana,Reyes,ana@example.org,Parks,2026-11-02,iso\n"
+                              f"{BEN},Ben,Okafor,ben@example.org,Streets,2026-11-02,iso\n")
+            for f in (cohorts, roster):
+                os.chmod(f, 0o644)
+            as_course(["cohorts", "import", str(cohorts)], state)
+            as_course(["roster", "import", str(roster)], state)
+            codes = enrollment_codes(state)
+            t0 = time.monotonic()
+            h.start()
+            FIGURES["hub + services up s"] = round(time.monotonic() - t0, 1)
+            FIGURES["firewall chain in place while the hub runs"] = isolation.firewall_active()
+            t0 = time.monotonic()
+            tokens = {}
+            for name in (ANA, BEN):
+                _enroll(h, name, codes[name])
+                tokens[name] = _spawn(h, name)
+            FIGURES["two learners enrolled and their servers ready s"] = round(time.monotonic() - t0, 1)
+            # B works: an answer saved in the module folder, a scratch file in B's /tmp
+            b_home = Path(pwd.getpwnam(BEN).pw_dir)
+            b_answers = b_home / MODULE / "answers.json"
+            run_in_kernel(h, BEN, tokens[BEN], f"""
+import json, os
+os.makedirs({str(b_answers.parent)!r}, exist_ok=True)
+with open({str(b_answers)!r}, "w") as f:
+    json.dump({{"auth-q-casual-caller": "a"}}, f)
+with open({B_TMP_FILE!r}, "w") as f:
+    f.write("ben's scratch")
+print("ok")
+""")
+            assert b_answers.is_file()
+            store = state / "hub-exchange"
+            files = sorted(str(p.relative_to(state)) for p in state.rglob("*") if p.is_file())
+            params = {
+                "hub_api": f"http://127.0.0.1:{h.api_port}/hub/api/", "b_home": str(b_home),
+                "exchange_whoami": f"{h.exchange_url}api/whoami", "b_page": f"{h.url}/user/{BEN}/api/contents",
+                "b_answers": str(b_answers), "b_tmp": B_TMP_FILE, "store": str(store),
+                "b_feedback": str(store / "feedback" / BEN / MODULE / "files" / f"{MODULE}.html"),
+                "b_pids": _pids_of(BEN), "course": str(state / "course"), "state": str(state), "files": files,
+                "pg_port": pg_port, "pg_socket": str(pg.socket_dir / f".s.PGSQL.{pg_port}"),
+                "service_port": h.service_port, "host": list(listener.address) if listener else None,
+            }
+            t0 = time.monotonic()
+            raw = run_in_kernel(h, ANA, tokens[ANA], f"PARAMS = {json.dumps(json.dumps(params))}\n" + PROBE)
+            FIGURES["the probe in A's kernel s"] = round(time.monotonic() - t0, 1)
+            print("\nfrom A's kernel:\n" + "\n".join(f"  {k}: {v}" for k, v in json.loads(raw).items() if k != "env"))
+            # root's own controls: the servers the probe tries really answer
+            controls = {"pg": _root_connects("127.0.0.1", pg_port),
+                        "host": _root_connects(*listener.address) if listener else None,
+                        "service": _root_connects("127.0.0.1", h.service_port)}
+            with psycopg2.connect(host="127.0.0.1", port=pg_port, user="hcwh", dbname="gradebook") as conn:
+                controls["pg_sql"] = conn.server_version > 0
+            yield {"hub": h, "out": json.loads(raw), "params": params, "skips": skips, "tokens": tokens,
+                   "controls": controls, "ps": _ps(), "state": state, "files": files}
+    finally:
+        h.stop()
+        FIGURES["firewall chain left after the hub stopped"] = isolation.firewall_active()
+        isolation.remove_firewall()  # a hub killed outright leaves it: never leave it for the next hub
+        remove_accounts(TEST_PREFIX)
+        if listener:
+            listener.close()
+        shutil.rmtree(root, ignore_errors=True)
+        FIGURES["whole module s"] = round(time.monotonic() - t_all, 1)
+        print(f"\nisolation figures: {FIGURES}")
+
+
+def _root_connects(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _need(world, what: str) -> None:
+    if world["skips"][what]:
+        pytest.skip(f"this host cannot enforce it, so the hub ran with it off: {world['skips'][what]}")
+
+
+def _refused(out: dict, name: str, *errnos: int) -> None:
+    got = out[name]
+    assert got[0] != "allowed", f"{name}: A's kernel got through ({got[1]})"
+    assert got[1] in errnos, f"{name}: refused, but for another reason than expected: {got}"
+
+
+# -- A's own: the probe ran and A's files work (so nothing below passes because everything is broken) --
+
+
+def test_a_reads_and_writes_its_own_files_and_reaches_the_hub(world):
+    out = world["out"]
+    assert out["uid"] == pwd.getpwnam(ANA).pw_uid
+    assert out["own: write a file in the home"] == ["allowed", "written"]
+    assert out["own: read it back"] == ["allowed", str(len("written by A"))]
+    assert "mine.txt" in out["own: list the home"][1]
+    assert out["own: write in /tmp"] == ["allowed", "written"]
+    assert out["own: the hub's API (loopback)"] == ["allowed", "200"]
+    assert out["own: the proxy (loopback)"] == ["allowed", "200"]
+
+
+def test_the_servers_the_probe_tries_really_answer_root(world):
+    c = world["controls"]
+    assert c["pg"] and c["pg_sql"] and c["service"]
+    if c["host"] is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to try")
+    assert c["host"]
+
+
+# -- B's home, answers, /tmp, feedback, processes --------------------------------------------------------
+
+
+def test_b_home_and_answers_are_out_of_reach(world):
+    out = world["out"]
+    home = Path(world["params"]["b_home"])
+    assert home.stat().st_mode & 0o777 == 0o700  # the account helper makes homes 0700
+    for name in ("B: list the home", "B: read answers.json", "B: write into the home"):
+        _refused(out, name, errno.EACCES)
+    assert not (home / "from-ana.txt").exists()
+
+
+def test_b_feedback_and_the_exchange_store_by_path_are_refused(world):
+    # refused at the store's own folder (0700, the course account's): test_exchange reads a real
+    # released feedback file by path and is refused the same way
+    out = world["out"]
+    _refused(out, "B: feedback by path", errno.EACCES)
+    _refused(out, "B: the exchange store", errno.EACCES)
+
+
+def test_b_page_refuses_a_token(world):
+    assert world["out"]["B: B's page through the proxy, with A's token"] == ["allowed", "403"]
+
+
+def test_each_learner_has_a_private_tmp(world):
+    _need(world, "namespace")
+    out = world["out"]
+    # B's file exists in B's /tmp only; A wrote its own, which the host's /tmp does not have either
+    _refused(out, "B: read B's /tmp file", errno.ENOENT)
+    assert not Path(B_TMP_FILE).exists() and not Path("/tmp/hcwh-isolation-ana.txt").exists()
+
+
+def test_other_users_processes_are_hidden(world):
+    _need(world, "namespace")
+    out = world["out"]
+    pids = world["params"]["b_pids"]
+    assert pids, "B's server should be running"
+    for pid in pids:
+        _refused(out, f"B: /proc/{pid}/status", errno.ENOENT)
+        _refused(out, f"B: /proc/{pid}/environ", errno.ENOENT)
+    assert out["uids seen in /proc"] == [pwd.getpwnam(ANA).pw_uid]  # A's own only: not B, not root
+
+
+def test_no_set_uid_program_gives_a_privilege_back(world):
+    out = world["out"]
+    assert out["sudo"][0] != 0  # never root: A has no sudo rule
+    _need(world, "namespace")
+    assert out["NoNewPrivs"] == ["1"] and 'The "no new privileges" flag is set' in out["sudo"][1]
+
+
+def test_no_terminals(world):
+    h, token = world["hub"], world["tokens"][ANA]
+    assert _user_api(h, ANA, token, "POST", "/terminals")[0] == 404
+    assert _user_api(h, ANA, token, "GET", "/terminals")[0] == 404
+
+
+# -- the course: folder, roster, hub database, cookie secret, every secret file -------------------------
+
+
+def test_the_course_folder_and_state_folder_refuse_a(world):
+    out, state = world["out"], world["state"]
+    for name in ("course: list the course folder", "course: write into the course folder",
+                 "course: write into the state folder", "course: list the state folder"):
+        _refused(out, name, errno.EACCES)
+    assert not (state / "course" / "from-ana.txt").exists() and not (state / "from-ana.txt").exists()
+
+
+def test_every_file_of_the_state_folder_is_unreadable_but_the_public_config(world):
+    out, files = world["out"], world["files"]
+    for must in ("roster.json", "hub/jupyterhub.sqlite", "hub/jupyterhub_cookie_secret", "hub/proxy.token",
+                 "hub/accounts-service.token", "hub/logins.json", "exchange-cli.token"):
+        assert must in files, f"{must} should exist in the state folder"
+    assert any(f.startswith("enrollment/codes-") for f in files)
+    readable = {f for f in files if out[f"file: {f}"][0] == "allowed"}
+    assert readable == PUBLIC
+    for f in set(files) - PUBLIC:
+        _refused(out, f"file: {f}", errno.EACCES)
+
+
+def test_no_secret_is_in_the_public_files_or_in_a_learners_environment(world):
+    state, out = world["state"], world["out"]
+    secrets = {p.read_text().strip() for p in [state / "hub" / "jupyterhub_cookie_secret", state / "hub" / "proxy.token",
+                                              state / "hub" / "accounts-service.token", state / "exchange-cli.token"]}
+    assert all(len(s) >= 32 for s in secrets)
+    public = "".join((state / f).read_text() for f in PUBLIC)
+    env = json.dumps(out["env"])
+    for s in secrets:
+        assert s not in public and s not in env
+
+
+# -- the network: PostgreSQL, the services' own ports, beyond loopback ------------------------------------
+
+
+def test_a_cannot_reach_postgresql(world):
+    out = world["out"]
+    # its Unix socket lies in a 0700 folder of the server's account (under /tmp: private too)
+    _refused(out, "net: PostgreSQL's socket", errno.EACCES, errno.ENOENT)
+    _need(world, "firewall")
+    _refused(out, "net: PostgreSQL on 127.0.0.1", errno.EHOSTUNREACH)  # root connects (control above)
+
+
+def test_a_reaches_only_the_hub_and_proxy_on_loopback(world):
+    _need(world, "firewall")
+    out = world["out"]
+    _refused(out, "net: a service's own port on 127.0.0.1", errno.EHOSTUNREACH)
+    _refused(out, "net: an address beyond the machine", errno.EHOSTUNREACH)
+    _refused(out, "net: IPv6 loopback", errno.EHOSTUNREACH, errno.EACCES)
+    if world["params"]["host"] is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to try")
+    _refused(out, "net: the machine's own non-loopback address", errno.EHOSTUNREACH)
+
+
+# -- who runs as whom (README "Privilege map"), from the running hub's processes -----------------------
+
+
+def test_the_privilege_map_holds_on_the_running_hub(world):
+    h, rows = world["hub"], world["ps"]
+    by_pid = {pid: (user, ppid, args) for user, pid, ppid, args in rows}
+
+    def descendants(pid):
+        kids = [p for p, (_, ppid, _) in by_pid.items() if ppid == pid]
+        return kids + [d for k in kids for d in descendants(k)]
+
+    tree = [by_pid[p] for p in [h.proc.pid, *descendants(h.proc.pid)] if p in by_pid]
+    print("\n" + "\n".join(f"{u:18} {a[:150]}" for u, _, a in tree))
+    assert by_pid[h.proc.pid][0] == "root"
+    users = {}
+    for user, _, args in tree[1:]:
+        if "configurable-http-proxy" in args:
+            users.setdefault("proxy", set()).add(user)
+        elif "jupyterhub-singleuser" in args and "formgrader" in args:
+            users.setdefault("formgrader", set()).add(user)
+        elif "autograde.hub.services" in args or "autograde.exchange.service" in args or "idle_culler" in args:
+            users.setdefault("services", set()).add(user)
+        elif "jupyterhub-singleuser" in args:
+            users.setdefault("learners' servers", set()).add(user)
+    assert users == {"proxy": {"hcwh-proxy"}, "formgrader": {"hcwh-course"}, "services": {"hcwh-course"},
+                     "learners' servers": {ANA, BEN}}
