@@ -263,6 +263,16 @@ def parse_module(text: str, path: Path | str = "<text>") -> Module:
     return module
 
 
+def read_records(path: Path | str) -> Module | None:
+    """The file's records if they hold as types, cross-field rules not applied (else None):
+    what the author's role-play map draws, problems and all, before validation reports them."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return Module.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError):
+        return None
+
+
 def load_module(path: Path | str) -> Module:
     path = Path(path)
     try:
