@@ -190,3 +190,22 @@ def test_a_conditional_branch_as_the_readme_shows_it_is_valid():
     good = rp.steps[1].choices[0].next
     partly = rp.steps[1].choices[1].next
     assert ends[("a", "a")] == good and ends[("b", "a")] == partly and ends[("c", "a")] == partly
+
+
+def test_the_readmes_conditional_branch_is_valid_and_does_what_it_says():
+    text = (ROOT / "README.md").read_text()
+    block = text.split("A conditional branch:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    steps = yaml.safe_load(block)["steps"]
+    rp = RolePlay.model_validate({
+        "id": "readme", "title": "README", "setting": "A counter.", "scoring": "path", "steps": steps,
+        "endings": [{"id": "ending-good", "outcome": "resolved", "debrief": "d"},
+                    {"id": "ending-mixed", "outcome": "partly resolved", "debrief": "d"}]})
+    assert graph_problems(rp) == []
+    found = sorted((tuple(p["choice"] for p in path), end) for path, end in paths(rp))
+    # warm: only 'contest' is offered, to the good ending; script: 'contest' branches to mixed, 'apologize' offered
+    assert found == [(("script", "apologize"), "ending-mixed"), (("script", "contest"), "ending-mixed"),
+                     (("warm", "contest"), "ending-good")]
+    data = rp.model_dump()
+    at, flags, _ = replay(data, [{"step": "greet", "choice": "script"}])
+    assert roleplay.situation(data["steps"][1], flags).startswith("Still stung")
+    assert roleplay.take(data["steps"][1], 0, flags)[1:] == ("The visitor takes the form without a word.", "ending-mixed")
