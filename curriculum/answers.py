@@ -22,9 +22,12 @@ a ``path``-scored play keeps its key in the hidden test, which prints each choic
 at grading. Other top-level keys are kept as they are.
 
 Version 1 (files with no ``schema_version``, written before role-play choices had ids)
-recorded a choice by its place in the content file (0, 1, 2); the role-plays of that
+recorded a choice by its place in the content file (0, 1, 2); the practice role-plays of that
 version had their choices named ``a``, ``b``, ``c`` in that order when ids came, so
-:func:`migrate` turns place ``n`` into id ``a`` + n. A damaged file reads as empty, never
+:func:`migrate` turns place ``n`` into id ``a`` + n. (The five plays that became
+``path``-scored got ids that say what the choice does, so that the released notebook does not
+show which choice the author wrote first; a version 1 record of one of them keeps its completed
+plays, but their choices match no id of the play and earn no path points.) A damaged file reads as empty, never
 raises: the learner simply has no saved answers.
 """
 

@@ -101,3 +101,11 @@ def test_no_matching_item_repeats_its_own_answers_wording(modules):
                 if shared:
                     echoes.append(f"{m.id} {q.id} item '{item.id}': {sorted(shared)}")
     assert echoes == []
+
+
+def test_a_scored_role_play_names_its_choices_by_what_they_do_not_by_letter(modules):
+    # the released notebook shows choice ids; ids a, b, c in the author's order would tell
+    # which choice was written first (often the best): a scored play's ids must not be letters
+    lettered = [f"{m.id} {rp.id} step {s.id}" for m in modules for rp in m.roleplays if rp.scoring == "path"
+                for s in rp.steps if any(re.fullmatch(r"[a-z]", c.id) for c in s.choices)]
+    assert lettered == []
