@@ -1,6 +1,6 @@
 """The modules a cohort can be assigned: read from the built learner notebooks.
 
-The builder writes ``{"module", "standard", "points"}`` into each notebook's
+The builder writes ``{"module", "standard", "points", "completion_points"}`` into each notebook's
 ``metadata.curriculum``; nbgrader keeps it in ``release/``. Reading it from
 there needs no content file (those hold the answer keys) and lists exactly the
 modules that can be released.
@@ -24,6 +24,7 @@ class ModuleInfo:
     id: str
     standard: str  # the standard's name, e.g. "Authenticity"; NO_STANDARD for the welcome module
     points: float
+    completion_points: float = 0.0  # of which completion credit (practice role-plays played to an ending)
 
 
 def module_catalog(s: Settings) -> dict[str, ModuleInfo]:
@@ -38,5 +39,5 @@ def module_catalog(s: Settings) -> dict[str, ModuleInfo]:
         meta = nbformat.read(path, as_version=4).metadata.get("curriculum", {})
         code = meta.get("standard")
         out[folder.name] = ModuleInfo(folder.name, names.get(code, NO_STANDARD) if code else NO_STANDARD,
-                                      float(meta.get("points", 0.0)))
+                                      float(meta.get("points", 0.0)), float(meta.get("completion_points", 0.0)))
     return out

@@ -14,9 +14,10 @@ from curriculum.errors import HcwhError
 
 
 def _check(args, s: Settings) -> None:
-    from autograde.course.build import check
+    from autograde.course.build import check, maps_dir
 
-    for m in check(Path(args.modules)):
+    print(f"Role-play maps (SVG, one per role-play, problems marked) in {maps_dir(s)}")
+    for m in check(Path(args.modules), maps_dir(s)):
         print(f"{m.id}: valid; {len(m.roleplays)} role-plays, {len(m.questions)} questions, "
               f"{len(m.reflections)} reflections, {m.points:g} points")
 
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", help="runtime state folder (default: ./var or $HCWH_STATE_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, help_text in (
-        ("check", _check, "validate the content files; write nothing"),
+        ("check", _check, "validate the content files; write only the role-play maps (SVG)"),
         ("build", _build, "validate, write source/ notebooks, generate release/ with nbgrader"),
         ("release", _release, "record the built modules in the gradebook and release them to the exchange"),
         ("demo", _demo, "build, then run one real nbgrader cycle on a synthetic cohort"),

@@ -33,7 +33,8 @@ You answer by **clicking**; you never need to write or change code.
 1. **Run the notebook first.** Choose *Run > Run All Cells* (or press Shift+Enter in each cell).
    The buttons and answer boxes appear under the text. Grey code cells are part of the page; leave them as they are.
 2. **Role-plays**: read the situation, choose A, B or C with the mouse or with Tab and Enter.
-   You see how the resident reacts and coaching on your choice. Play to the ending; you may play again.
+   You see how the resident reacts and coaching on your choice; what you chose earlier can change what
+   happens later. Play to the ending, which recaps your path; you may play again.
 3. **Scenario questions**: pick your answer with the radio buttons, tick boxes or drop-down lists.
    With the keyboard: Tab moves between answers, Space selects; open a drop-down list with Space
    (or Alt+Down), then choose with the arrow keys and Enter.
@@ -44,7 +45,9 @@ You answer by **clicking**; you never need to write or change code.
 5. **Submit**: in JupyterLab open the *Assignments* tab (Nbgrader > Assignments), choose *Validate* to check
    the notebook runs, then *Submit*. You can submit again until the due date; the last submission counts.
 
-**What is graded and how.** Playing each role-play to an ending earns its points. Scenario questions are
+**What is graded and how.** A practice role-play earns its points (completion credit) once you play it to
+an ending. A scored role-play earns points from your choices in your **first** complete play; it says so
+above it, and later plays are practice. Scenario questions are
 scored automatically after you submit; questions with several parts (tick all that apply, put in order,
 match) give partial credit for each part you get right, and a wrong tick takes one back. Reflections are
 read and scored by a trainer against the rubric shown with each one. After grading you receive feedback with
@@ -62,15 +65,26 @@ def _options(items) -> list[tuple[str, str]]:
     return [(o.id, o.text) for o in items]
 
 
+def _fixed_shuffle(scope: str, items: list, ident) -> list:
+    """A fixed shuffle (hashing ``scope/id``): the same order on every build."""
+    return sorted(items, key=lambda x: hashlib.sha256(f"{scope}/{ident(x)}".encode()).hexdigest())
+
+
 def presented_options(q: Question) -> list:
     """The options in the order learners see them: a fixed shuffle (hashing the ids),
     so an author who writes the right answer first, or an ordering question in
     its right order, gives nothing away, and rebuilds stay byte-for-byte equal."""
-    shuffled = sorted(q.options, key=lambda o: hashlib.sha256(f"{q.id}/{o.id}".encode()).hexdigest())
+    shuffled = _fixed_shuffle(q.id, list(q.options), lambda o: o.id)
     key_order = list(q.answer) if KINDS[q.kind].ordered_key else []
     if [o.id for o in shuffled][: len(key_order)] == key_order:
         shuffled = shuffled[1:] + shuffled[:1]  # never show the key's own order
     return shuffled
+
+
+def presented_choices(rp: RolePlay, step) -> list:
+    """A decision's choices in the order learners see them: the questions' fixed shuffle,
+    hashing ``role-play id/step id`` and each choice id."""
+    return _fixed_shuffle(f"{rp.id}/{step.id}", list(step.choices), lambda c: c.id)
 
 
 def _quote(text: str) -> str:
@@ -109,43 +123,104 @@ def _progress_cell(module: Module) -> NotebookNode:
     return cells.setup(f"{module.id}-progress", f"module.progress({_code(items)})")
 
 
+def _when(when) -> str:
+    return " and ".join(when)
+
+
 def _roleplay_text(rp: RolePlay) -> str:
-    """A plain-text version of the whole role-play, for where widgets do not render."""
-    lines = [f"<details><summary>Text version of this role-play (every step, choice and ending)</summary>\n"]
+    """A plain-text version of the role-play, for where widgets do not render. A practice play
+    lists every step, choice and ending; a path-scored play only the steps and choices (what
+    happens, the coaching and the endings would give its key away before the scored play)."""
+    practice = rp.scoring == "completion"
+    what = "every step, choice and ending" if practice else "the steps and choices; what happens appears as you play"
+    lines = [f"<details><summary>Text version of this role-play ({what})</summary>\n"]
     for step in rp.steps:
         lines.append(f"**Step {step.id}.** {step.situation}\n")
-        for n, c in enumerate(step.choices):
+        for v in step.variants:
+            lines.append(f"*If {_when(v.when)}:* {v.situation}\n")
+        for n, c in enumerate(presented_choices(rp, step)):
             letter = chr(ord("A") + n)
-            lines.append(f"- **{letter}.** {c.text}  \n  *What happens:* {c.reaction}  \n  *Coaching:* {c.coaching}  \n  *Next:* {c.next}")
+            only = f" *(offered only if {_when(c.when)})*" if c.when else ""
+            if not practice:
+                lines.append(f"- **{letter}.** {c.text}{only}")
+                continue
+            extra = "".join(f"  \n  *If {_when(r.when)}:* {r.text}" for r in c.reactions)
+            leads = "".join(f"; if {_when(b.when)}: {b.next}" for b in c.branches)
+            lines.append(f"- **{letter}.** {c.text}{only}  \n  *What happens:* {c.reaction}{extra}  \n"
+                         f"  *Coaching:* {c.coaching}  \n  *Next:* {c.next}{leads}")
         lines.append("")
-    for e in rp.endings:
-        lines.append(f"**Ending {e.id}** (outcome: {e.outcome}). {e.debrief}\n")
+    if practice:
+        for e in rp.endings:
+            lines.append(f"**Ending {e.id}** (outcome: {e.outcome}). {e.debrief}\n")
     lines.append("</details>")
     return "\n".join(lines)
 
 
+def _when_data(record, text_field: str, field: str) -> dict:
+    return {"when": list(record.when), field: getattr(record, text_field)}
+
+
+def roleplay_data(rp: RolePlay) -> dict:
+    """What the learner's player receives: the play with each decision's choices in their
+    shown order. A practice (``completion``) play carries each choice's quality and the best
+    path, for the recap; a ``path``-scored play carries neither (its key is the hidden test's)."""
+    practice = rp.scoring == "completion"
+
+    def choice(c) -> dict:
+        out = {"id": c.id, "text": c.text, "reaction": c.reaction, "coaching": c.coaching, "next": c.next}
+        if practice:
+            out["quality"] = c.quality
+        if c.reactions:
+            out["reactions"] = [_when_data(r, "text", "text") for r in c.reactions]
+        if c.when:
+            out["when"] = list(c.when)
+        if c.sets:
+            out["sets"] = list(c.sets)
+        if c.branches:
+            out["branches"] = [_when_data(b, "next", "next") for b in c.branches]
+        return out
+
+    def step(s) -> dict:
+        out = {"id": s.id, "situation": s.situation}
+        if s.variants:
+            out["variants"] = [_when_data(v, "situation", "situation") for v in s.variants]
+        out["choices"] = [choice(c) for c in presented_choices(rp, s)]
+        return out
+
+    data = {"id": rp.id, "title": rp.title, "setting": rp.setting, "scoring": rp.scoring,
+            "steps": [step(s) for s in rp.steps],
+            "endings": [{"id": e.id, "outcome": e.outcome, "debrief": e.debrief} for e in rp.endings]}
+    if practice:
+        data["best"] = winning_path(rp)[0]
+    return data
+
+
 def _roleplay_cells(module: Module, rp: RolePlay, n: int) -> list[NotebookNode]:
-    data = {
-        "id": rp.id,
-        "title": rp.title,
-        "setting": rp.setting,
-        "steps": [
-            {"id": s.id, "situation": s.situation,
-             "choices": [{"text": c.text, "reaction": c.reaction, "coaching": c.coaching, "next": c.next} for c in s.choices]}
-            for s in rp.steps
-        ],
-        "endings": [{"id": e.id, "outcome": e.outcome, "debrief": e.debrief} for e in rp.endings],
-    }
+    data = roleplay_data(rp)
     path, ending = winning_path(rp)
-    intro = f"### Role-play {n}: {rp.title} ({rp.points:g} point{'s' if rp.points != 1 else ''} for playing to an ending)\n\n{rp.setting}\n\n{_roleplay_text(rp)}"
+    worth = f"{rp.points:g} point{'s' if rp.points != 1 else ''}"
+    if rp.scoring == "completion":
+        how = (f"*Practice: {worth} of completion credit for playing it to an ending, whatever you choose. "
+               "Play again as often as you like.*")
+        scored = f"score_roleplay({rp.id!r}, points={rp.points!r})"
+        says = "completion credit once you have played to an ending"
+    else:
+        quality = {f"{s.id}.{c.id}": c.quality for s in rp.steps for c in s.choices}
+        best = [f"{p['step']}.{p['choice']}" for p in path]
+        how = (f"*Scored: {worth} from your choices. **Your first complete play is the one that counts**; "
+               "later plays are practice. Which choices were best is in your feedback after grading.*")
+        scored = (f"score_roleplay({rp.id!r}, points={rp.points!r}, scoring='path',\n"
+                  f"               quality={_code(quality)},\n               best={best!r})")
+        says = "points from the choices of your first complete play"
+    intro = f"### Role-play {n}: {rp.title} ({worth})\n\n{how}\n\n{rp.setting}\n\n{_roleplay_text(rp)}"
     widget = (
         f"### BEGIN SOLUTION\nmodule.record_roleplay({rp.id!r}, {_code(path)}, {ending!r})\n### END SOLUTION\n"
         f"module.roleplay({_code(data)})"
     )
     test = (
-        "# Scored when your work is graded: full points once you have played to an ending.\n"
+        f"# Scored when your work is graded: {says}.\n"
         "### BEGIN HIDDEN TESTS\n"
-        f"from curriculum.scoring import score_roleplay\nscore_roleplay({rp.id!r}, points={rp.points!r})\n"
+        f"from curriculum.scoring import score_roleplay\n{scored}\n"
         "### END HIDDEN TESTS"
     )
     return [
@@ -203,7 +278,8 @@ def build(module: Module, framework: Framework | None = None) -> NotebookNode:
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
-        "curriculum": {"module": module.id, "standard": module.standard, "points": module.points},
+        "curriculum": {"module": module.id, "standard": module.standard, "points": module.points,
+                       "completion_points": module.completion_points},
     }
     out: list[NotebookNode] = [
         cells.text(f"{module.id}-title", f"# {module.title}\n\n{module.introduction}"),
@@ -215,7 +291,7 @@ def build(module: Module, framework: Framework | None = None) -> NotebookNode:
     if module.standard:
         out += _standard_cells(module, framework)
     if module.roleplays:
-        out.append(cells.text(f"{module.id}-roleplays", "## Role-plays\n\nEach role-play is a situation you may meet at a city counter, on the phone or in an inbox. There is rarely one perfect answer; the coaching tells you which behavior each choice shows or misses."))
+        out.append(cells.text(f"{module.id}-roleplays", "## Role-plays\n\nEach role-play is a situation you may meet at a city counter, on the phone or in an inbox. After each choice the coaching tells you which behavior it shows or misses; at the end you see the path you took."))
         for n, rp in enumerate(module.roleplays, start=1):
             out += _roleplay_cells(module, rp, n)
     if module.questions:

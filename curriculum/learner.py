@@ -18,6 +18,7 @@ from typing import Any
 import ipywidgets as w
 from IPython.display import display
 
+from . import roleplay
 from .answers import AnswerStore
 
 FULL = w.Layout(width="100%", height="auto")
@@ -97,7 +98,7 @@ class Module:
         self.store.put("questions", question_id, value)
 
     def record_roleplay(self, roleplay_id: str, path: list[dict], ending: str) -> None:
-        self.store.put("roleplays", roleplay_id, {"current": [], "completed": [{"ending": ending, "path": path}]})
+        self.store.put("roleplays", roleplay_id, {"current": [], "completed": [{"ending": ending, "path": list(path)}]})
 
     # -- questions ------------------------------------------------------------
     def _saved(self, question_id: str) -> Any:
@@ -218,12 +219,17 @@ class Module:
         display(RolePlayer(data, self.store).box)
 
 
-class RolePlayer:
-    """A branching role-play: situation, choices, consequence and coaching, ending.
+QUALITY_WORDS = {"best": "a best choice", "acceptable": "acceptable", "poor": "a poor choice"}
 
-    ``data`` is the role-play record as the builder writes it into the notebook:
-    ``{"id", "title", "setting", "steps": [{"id", "situation", "choices":
-    [{"text", "reaction", "coaching", "next"}]}], "endings": [{"id", "outcome", "debrief"}]}``.
+
+class RolePlayer:
+    """A branching role-play: situation, choices, consequence and coaching, ending and recap.
+
+    ``data`` is the role-play as the builder writes it into the notebook
+    (``curriculum.builder.roleplay_data``): each decision's choices in their shown order, with
+    the conditions of :mod:`curriculum.roleplay`; a practice (``completion``) play also carries
+    each choice's quality and the ``best`` path. The flags earlier choices set are the state:
+    they change later situations, reactions, the choices offered and where a choice leads.
     """
 
     def __init__(self, data: dict, store: AnswerStore):
@@ -231,62 +237,77 @@ class RolePlayer:
         self.store = store
         self.steps = {s["id"]: s for s in data["steps"]}
         self.endings = {e["id"]: e for e in data["endings"]}
+        self.scored = data.get("scoring") == "path"
         self.box = w.VBox(layout=FULL)
         record = store.get("roleplays", data["id"]) or {}
         record = record if isinstance(record, dict) else {}  # a damaged answers.json: start afresh
-        self.path: list[dict] = _records(record.get("current"))
         self.completed: list[dict] = _records(record.get("completed"))
-        self.step_id = self._resume()
+        self.path: list[dict] = _records(record.get("current"))
+        self._resume()
         self.show_step()
 
-    def _resume(self) -> str:
-        """Continue a saved play-through from where it stopped."""
-        step_id = self.data["steps"][0]["id"]
-        for taken in self.path:
-            step = self.steps.get(step_id)
-            choice = taken.get("choice")
-            if (step is None or taken.get("step") != step_id or not isinstance(choice, int) or isinstance(choice, bool)
-                    or not 0 <= choice < len(step["choices"])):
-                self.path = []
-                return self.data["steps"][0]["id"]
-            step_id = step["choices"][choice]["next"]
-        return step_id if step_id in self.steps else self.data["steps"][0]["id"]
+    def _resume(self) -> None:
+        """Continue a saved play-through from where it stopped (or afresh, if the saved path
+        is not one this play allows)."""
+        start = (self.data["steps"][0]["id"], frozenset(), [])
+        at, flags, _ = roleplay.replay(self.data, self.path) or start
+        if at not in self.steps:  # a saved path that already reached an ending
+            at, flags, _ = start
+        if (at, flags) == start[:2]:
+            self.path = []
+        self.step_id, self.flags = at, flags
 
     def _save(self) -> None:
         self.store.put("roleplays", self.data["id"], {"current": self.path, "completed": self.completed})
 
+    def _stakes(self) -> str:
+        if not self.scored:
+            return "Practice: playing to an ending earns its completion credit; replay as often as you like."
+        if not self.completed:
+            return "Scored: this first complete play is the one that counts. Later plays are practice."
+        return "Practice play: your scored play is done, so this one does not change your score."
+
     def _header(self) -> w.HTML:
         done = f" You have finished this role-play {len(self.completed)} time(s)." if self.completed else ""
-        return w.HTML(f"<h4>{html.escape(self.data['title'])}</h4><p><em>Decision {len(self.path) + 1}.{done}</em></p>")
+        return w.HTML(f"<h4>{html.escape(self.data['title'])}</h4><p><em>{html.escape(self._stakes())}</em></p>"
+                      f"<p><em>Decision {len(self.path) + 1}.{done}</em></p>")
+
+    def _offered(self) -> list[tuple[int, dict]]:
+        return roleplay.offered(self.steps[self.step_id], self.flags)
 
     def show_step(self, focus: bool = False) -> None:
         """The current decision; ``focus``: move the keyboard focus to its first choice."""
         step = self.steps[self.step_id]
         buttons = []
-        for n, choice in enumerate(step["choices"]):
-            letter = chr(ord("A") + n)
+        for shown, (n, choice) in enumerate(self._offered()):
+            letter = chr(ord("A") + shown)
             button = w.Button(
                 description=f"Choose {letter}",
                 tooltip=choice["text"],
                 layout=w.Layout(width="auto", flex="0 0 auto"),
             )
-            button.on_click(lambda _b, n=n: self.choose(n))
+            button.on_click(lambda _b, n=n, letter=letter: self.choose(n, letter))
             buttons.append(w.HBox([button, w.HTML(f"<p><strong>{letter}.</strong> {html.escape(choice['text'])}</p>")]))
-        if focus:
+        if focus and buttons:
             _focus_once_shown(buttons[0].children[0])
-        self.box.children = [self._header(), w.HTML(f"<p>{html.escape(step['situation'])}</p>"), *buttons]
+        text = roleplay.situation(step, self.flags)
+        self.box.children = [self._header(), w.HTML(f"<p>{html.escape(text)}</p>"), *buttons]
 
-    def choose(self, n: int) -> None:
+    def choose(self, n: int, letter: str | None = None) -> None:
+        """Take choice ``n`` (its place in the step's data) of the current decision."""
         step = self.steps[self.step_id]
         choice = step["choices"][n]
-        self.path.append({"step": self.step_id, "choice": n})
-        self.step_id = choice["next"]
+        letter = letter or chr(ord("A") + [m for m, _ in self._offered()].index(n))
+        taken = {"step": self.step_id, "choice": roleplay.choice_id(choice, n)}
+        if choice.get("quality"):
+            taken["quality"] = choice["quality"]
+        self.flags, reaction, self.step_id = roleplay.take(step, n, self.flags)
+        self.path.append(taken)
         ending = self.endings.get(self.step_id)
         if ending is not None:
             self.completed.append({"ending": ending["id"], "path": self.path})
             self.path = []
         self._save()
-        letter = chr(ord("A") + n)
         go_on = w.Button(description="See the ending" if ending else "Continue", layout=w.Layout(width="auto"))
         go_on.on_click(lambda _b: self.show_ending(ending) if ending else self.show_step(focus=True))
         _focus_once_shown(go_on)
@@ -294,28 +315,70 @@ class RolePlayer:
             self._header(),
             w.HTML(
                 f"<p>You chose <strong>{letter}</strong>: {html.escape(choice['text'])}</p>"
-                f"<p><strong>What happens:</strong> {html.escape(choice['reaction'])}</p>"
+                f"<p><strong>What happens:</strong> {html.escape(reaction)}</p>"
                 f"<p><strong>Coaching:</strong> {html.escape(choice['coaching'])}</p>"
             ),
             go_on,
         ]
 
+    def _choice_text(self, taken: dict) -> str:
+        step = self.steps.get(taken.get("step"), {"choices": []})
+        for n, c in enumerate(step["choices"]):
+            if roleplay.choice_id(c, n) == taken.get("choice"):
+                return c["text"]
+        return str(taken.get("choice"))
+
+    def recap(self, play: dict) -> list[str]:
+        """Plain-text lines: the learner's path of ``play``, each choice with its quality when the
+        play is practice, then the best path (practice plays only: a scored play's best path is
+        in the feedback, after grading)."""
+        lines = ["Your path:"]
+        for k, taken in enumerate(play.get("path") or [], start=1):
+            quality = QUALITY_WORDS.get(taken.get("quality"))
+            lines.append(f"{k}. {self._choice_text(taken)}" + (f" ({quality})" if quality else ""))
+        best = self.data.get("best")
+        if not self.scored and isinstance(best, list):
+            if [(b.get("step"), b.get("choice")) for b in best] == [(t.get("step"), t.get("choice")) for t in play.get("path") or []]:
+                lines.append("You took the best path.")
+            else:
+                lines.append("The best path:")
+                lines += [f"{k}. {self._choice_text(b)}" for k, b in enumerate(best, start=1)]
+        return lines
+
     def show_ending(self, ending: dict) -> None:
         again = w.Button(description="Play again from the start", layout=w.Layout(width="auto"))
         again.on_click(lambda _b: self.restart())
         _focus_once_shown(again)
+        lines = self.recap(self.completed[-1]) if self.completed else []
+        items, listing = [], []
+        for line in lines:
+            if line[:1].isdigit():
+                listing.append(f"<li>{html.escape(line.split('. ', 1)[1])}</li>")
+            else:
+                if listing:
+                    items.append(f"<ol>{''.join(listing)}</ol>")
+                    listing = []
+                items.append(f"<p><strong>{html.escape(line)}</strong></p>")
+        if listing:
+            items.append(f"<ol>{''.join(listing)}</ol>")
+        if self.scored:
+            note = ("This was your scored play: your score and the best path are in your feedback after grading. "
+                    if len(self.completed) == 1 else "This was a practice play; your first play is the one scored. ")
+        else:
+            note = ""
         self.box.children = [
             w.HTML(f"<h4>{html.escape(self.data['title'])}: ending</h4>"),
             w.HTML(
                 f"<p><strong>Outcome: {html.escape(ending['outcome'])}.</strong></p>"
                 f"<p><strong>Debrief:</strong> {html.escape(ending['debrief'])}</p>"
-                "<p><em>Your path is saved. You can play again to try other choices.</em></p>"
+                + "".join(items)
+                + f"<p><em>{html.escape(note)}Your path is saved. Play again to see where other choices lead.</em></p>"
             ),
             again,
         ]
 
     def restart(self) -> None:
         self.path = []
-        self.step_id = self.data["steps"][0]["id"]
+        self.step_id, self.flags = self.data["steps"][0]["id"], frozenset()
         self._save()
         self.show_step(focus=True)

@@ -42,14 +42,50 @@ class Explained(Record):
     in_city_work: Text = Field(description="what it looks like at a city counter, phone or inbox")
 
 
+Term = Annotated[str, Field(
+    pattern=r"^(not )?[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)?$",
+    description="a flag that must be set (``called-back``, or ``greet.offer-spanish``: that choice was taken), "
+                "or ``not`` and a flag that must not be",
+)]
+Condition = Annotated[list[Term], Field(min_length=1, description="every term must hold")]
+
+
+class SituationVariant(Record):
+    """A step's text when earlier choices set the scene differently."""
+
+    when: Condition
+    situation: Text
+
+
+class ReactionVariant(Record):
+    """A choice's reaction when earlier choices change how the resident takes it."""
+
+    when: Condition
+    text: Text
+
+
+class Branch(Record):
+    """Where a choice leads instead of ``next`` when earlier choices make it so."""
+
+    when: Condition
+    next: Slug
+
+
 class Choice(Record):
     """One option at a role-play decision point."""
 
+    id: Slug = Field(description="stable id within its step; ``step.id`` names it in conditions and answers")
     text: Text = Field(description="what the employee says or does")
+    quality: Literal["best", "acceptable", "poor"] = Field(
+        description="how good a choice it is: recorded with the learner's path; scores a path-scored play")
     reaction: Text = Field(description="how the resident reacts: the consequence")
+    reactions: list[ReactionVariant] = Field(default_factory=list, description="other reactions under conditions (first that holds)")
     coaching: Text = Field(description="coaching that names the behavior shown or missed")
     exercises: list[ItemId] = Field(default_factory=list, description="framework items this choice exercises")
+    when: list[Term] = Field(default_factory=list, description="offered only when every term holds")
+    sets: list[Slug] = Field(default_factory=list, description="flags this choice sets for later steps")
     next: Slug = Field(description="id of the next step or ending")
+    branches: list[Branch] = Field(default_factory=list, description="other next steps under conditions (first that holds)")
 
 
 class Step(Record):
@@ -57,6 +93,7 @@ class Step(Record):
 
     id: Slug
     situation: Text = Field(description="what is happening now, from the employee's side")
+    variants: list[SituationVariant] = Field(default_factory=list, description="other texts under conditions (first that holds)")
     choices: list[Choice] = Field(min_length=2)
 
 
@@ -74,7 +111,10 @@ class RolePlay(Record):
     id: Slug
     title: Text
     setting: Text = Field(description="who the resident is, where and how they reach the city")
-    points: Points = Field(default=1, description="awarded for playing through to an ending")
+    scoring: Literal["completion", "path"] = Field(
+        description="``completion``: low-stakes practice, full points for playing to an ending; ``path``: the "
+                    "first complete play earns the mean of its choices' shares (best 1, acceptable 0.5, poor 0)")
+    points: Points = Field(default=1, description="what the play is worth")
     steps: list[Step] = Field(min_length=1)
     endings: list[Ending] = Field(min_length=1)
 
@@ -151,6 +191,11 @@ class Module(Record):
             + sum(r.points for r in self.reflections)
         )
 
+    @property
+    def completion_points(self) -> float:
+        """Points given for playing practice role-plays to an ending: completion credit, not a score."""
+        return sum(r.points for r in self.roleplays if r.scoring == "completion")
+
     def exercised_items(self) -> set[str]:
         tags: set[str] = set()
         for rp in self.roleplays:
@@ -218,6 +263,16 @@ def parse_module(text: str, path: Path | str = "<text>") -> Module:
     return module
 
 
+def read_records(path: Path | str) -> Module | None:
+    """The file's records if they hold as types, cross-field rules not applied (else None):
+    what the author's role-play map draws, problems and all, before validation reports them."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return Module.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError):
+        return None
+
+
 def load_module(path: Path | str) -> Module:
     path = Path(path)
     try:
@@ -262,15 +317,23 @@ def check_module(module: Module, framework: Framework) -> list[tuple[str, str]]:
         if len(targets) != len(rp.steps) + len(rp.endings):
             problems.append((where, "step and ending ids must be distinct"))
         for s_n, step in enumerate(rp.steps):
+            swhere = f"{where} > steps[{s_n}] (id '{step.id}')"
+            choice_ids = [c.id for c in step.choices]
+            if len(set(choice_ids)) != len(choice_ids):
+                problems.append((swhere + ", field 'choices'", f"choice ids must be distinct within a step: {choice_ids}"))
+            if "best" not in [c.quality for c in step.choices]:
+                problems.append((swhere + ", field 'choices'", "no choice has quality 'best': every decision needs one"))
             for c_n, choice in enumerate(step.choices):
-                cwhere = f"{where} > steps[{s_n}] (id '{step.id}') > choices[{c_n}]"
+                cwhere = f"{swhere} > choices[{c_n}] (id '{choice.id}')"
                 tags(cwhere + ", field 'exercises'", choice.exercises)
-                if choice.next not in targets:
-                    problems.append((cwhere + ", field 'next'", f"'{choice.next}' is neither a step nor an ending of this role-play"))
-                elif choice.next == step.id:
-                    problems.append((cwhere + ", field 'next'", "a choice cannot lead back to its own step"))
-        for gwhere, what in roleplay.graph_problems(rp):  # reachability: one search from the first step
-            problems.append((f"{where} > {gwhere}", what))
+                leads = [(", field 'next'", choice.next)]
+                leads += [(f" > branches[{b_n}], field 'next'", b.next) for b_n, b in enumerate(choice.branches)]
+                for fld, target in leads:
+                    if target not in targets:
+                        problems.append((cwhere + fld, f"'{target}' is neither a step nor an ending of this role-play"))
+        if not any(p[0].startswith(where) for p in problems):  # the graph of a play whose records hold
+            for gwhere, what in roleplay.graph_problems(rp):  # conditions, reachability, dead ends, loops
+                problems.append((f"{where} > {gwhere}", what))
 
     for n, q in enumerate(module.questions):
         where = f"questions[{n}] (id '{q.id}')"

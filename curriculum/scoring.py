@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import roleplay
 from .answers import AnswerStore
 from .kinds import KINDS
 
@@ -38,17 +39,42 @@ def score_question(question_id: str, kind: str, key: Sequence[str], points: floa
     return float(score)
 
 
-def score_roleplay(roleplay_id: str, points: float, folder: str = ".") -> float:
-    """Full points once the role-play has been played through to an ending."""
+def _taken(path: list) -> list[dict]:
+    return [p for p in path if isinstance(p, dict) and isinstance(p.get("step"), str) and isinstance(p.get("choice"), str)]
+
+
+def score_roleplay(roleplay_id: str, points: float, folder: str = ".", scoring: str = "completion",
+                   quality: dict[str, str] | None = None, best: list[str] | None = None) -> float:
+    """Score a role-play from the saved plays (curriculum/answers.py).
+
+    ``completion``: full points once it has been played through to an ending. ``path``: the
+    first complete play counts (later plays are practice): points times the mean share of its
+    choices (best 1, acceptable 0.5, poor 0; ``quality`` keyed ``step.choice``, from the hidden
+    test). Prints each choice of the counted play with its quality and, for ``path``, the best
+    path (``best``: ``step.choice`` ids): the learner reads them in the feedback, after grading."""
     record = AnswerStore(folder).get("roleplays", roleplay_id)
     completed = record.get("completed") if isinstance(record, dict) else None
-    if isinstance(completed, list) and completed and isinstance(completed[-1], dict):
-        last = completed[-1]
-        path = last.get("path") if isinstance(last.get("path"), list) else []
-        steps = ", ".join(f"{p.get('step')}: {chr(ord('A') + p['choice'])}" for p in path
-                          if isinstance(p, dict) and isinstance(p.get("choice"), int) and 0 <= p["choice"] < 26)
-        print(f"Role-play {roleplay_id}: played to the ending '{last.get('ending')}' "
-              f"({len(completed)} time(s)); last path: {steps}.")
+    plays = [p for p in completed if isinstance(p, dict)] if isinstance(completed, list) else []
+    if not plays:
+        print(f"Role-play {roleplay_id}: not yet played through to an ending.")
+        return 0.0
+    if scoring != "path":
+        last = plays[-1]
+        path = _taken(last.get("path") if isinstance(last.get("path"), list) else [])
+        steps = ", ".join(f"{p['step']}: {p['choice']}" + (f" ({p['quality']})" if isinstance(p.get("quality"), str) else "")
+                          for p in path)
+        print(f"Role-play {roleplay_id}: completion credit for playing to the ending '{last.get('ending')}' "
+              f"({len(plays)} time(s)); last path: {steps}.")
         return float(points)
-    print(f"Role-play {roleplay_id}: not yet played through to an ending.")
-    return 0.0
+    quality = quality or {}
+    first = plays[0]
+    path = _taken(first.get("path") if isinstance(first.get("path"), list) else [])
+    shares = [roleplay.QUALITY_SHARE.get(quality.get(f"{p['step']}.{p['choice']}"), 0.0) for p in path]
+    score = round(min(points, max(0.0, points * sum(shares) / len(shares))), 4) if shares else 0.0
+    print(f"Role-play {roleplay_id}: {score:g} of {points:g} points for your first play (later plays were practice), "
+          f"ending '{first.get('ending')}'.")
+    for p in path:
+        print(f"  {p['step']}: you chose {p['choice']} ({quality.get(p['step'] + '.' + p['choice'], 'not a choice of this play')})")
+    if best:
+        print("Best path: " + ", ".join(best) + ".")
+    return float(score)

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from autograde.catalog import module_catalog
 from autograde.config import Settings
 from autograde.private import create_private, private_dir
 from autograde.reporting import completion, xlsx
@@ -202,6 +203,7 @@ def render_html(t: Tables, generated_at: datetime, timezone_name: str) -> str:
         "module_chart": stacked_chart(t.modules, "module"),
         "department_chart": stacked_chart(t.departments, "department"),
         "standard_chart": percent_chart(t.standards, "standard"),
+        "completion_credit": t.extra.get("completion_credit", []),
         "modules": t.modules.to_dict("records"),
         "standards": t.standards.to_dict("records"),
         "cohorts": t.cohorts.to_dict("records"),
@@ -315,4 +317,17 @@ def write_report(s: Settings, as_of: date | None = None, cohort: str | None = No
     as_of = as_of or completion.today(s)
     table = completion.completion_table(s, as_of=as_of, cohort=cohort)
     generated_at = (now or datetime.now(ZoneInfo(s.timezone))).astimezone(ZoneInfo(s.timezone))
-    return write_files(s.reports_dir, make_tables(table, as_of, cohort, at_risk_days), generated_at, s.timezone)
+    tables = make_tables(table, as_of, cohort, at_risk_days)
+    tables.extra["completion_credit"] = completion_credit(module_catalog(s).values())
+    return write_files(s.reports_dir, tables, generated_at, s.timezone)
+
+
+def completion_credit(modules) -> list[dict]:
+    """Per standard, the points that are completion credit (practice role-plays played to an
+    ending, whatever was chosen) out of its modules' points: the report labels them as such."""
+    out: dict[str, dict] = {}
+    for m in modules:
+        row = out.setdefault(m.standard, {"standard": m.standard, "completion_points": 0.0, "points": 0.0})
+        row["completion_points"] += m.completion_points
+        row["points"] += m.points
+    return [row for row in out.values() if row["completion_points"]]

@@ -50,6 +50,7 @@ import pytest
 from autograde.config import Settings
 from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
+from curriculum.builder import presented_choices
 from curriculum.cells import REFLECTION_STUB
 from curriculum.schema import Module, Question, RolePlay, load_module
 from curriculum.scoring import question_score
@@ -115,18 +116,23 @@ def planned_answer(q: Question, first_single: bool) -> object:
     raise AssertionError(f"no plan for question kind {q.kind!r}")
 
 
-def walk(rp: RolePlay, pick: Callable[[int, int], int]) -> tuple[list[dict], str]:
-    """The path and ending reached when ``pick(decision_no, n_choices)`` chooses."""
+def walk(rp: RolePlay, pick: Callable[[int, int], int]) -> tuple[list[dict], str, list[str]]:
+    """The path (as answers.json records it), ending and letters pressed when
+    ``pick(decision_no, n_choices)`` chooses by the place a choice is shown at (the builder's
+    fixed shuffle). The plays driven here have no conditions: every choice is offered."""
     steps = {s.id: s for s in rp.steps}
     endings = {e.id for e in rp.endings}
-    step_id, path = rp.steps[0].id, []
+    step_id, path, letters = rp.steps[0].id, [], []
+    assert rp.scoring == "completion" and not any(c.when or c.branches for s in rp.steps for c in s.choices)
     while step_id not in endings:
         step = steps[step_id]
-        n = pick(len(path), len(step.choices))
-        path.append({"step": step_id, "choice": n})
-        step_id = step.choices[n].next
+        shown = presented_choices(rp, step)
+        n = pick(len(path), len(shown))
+        path.append({"step": step_id, "choice": shown[n].id, "quality": shown[n].quality})
+        letters.append(chr(65 + n))
+        step_id = shown[n].next
         assert len(path) < 20, f"{rp.id}: no ending reached"
-    return path, step_id
+    return path, step_id, letters
 
 
 def by_mouse(decision: int, n_choices: int) -> int:
@@ -420,8 +426,8 @@ def test_a_learner_session_in_a_real_browser_is_graded_as_answered(tmp_path):
 
     module = load_module(ROOT / "curriculum" / "modules" / f"{MODULE_ID}.yaml")
     rp_mouse, rp_keys, rp_untouched = module.roleplays[:3]
-    mouse_path, mouse_ending = walk(rp_mouse, by_mouse)
-    keys_path, keys_ending = walk(rp_keys, by_keyboard)
+    mouse_path, mouse_ending, mouse_letters = walk(rp_mouse, by_mouse)
+    keys_path, keys_ending, keys_letters = walk(rp_keys, by_keyboard)
     first_single = next(q.id for q in module.questions if q.kind == "single")
     plan = {q.id: planned_answer(q, q.id == first_single) for q in module.questions}
     # sanity: the plan is a real mix, not all right or all wrong
@@ -492,7 +498,7 @@ def test_a_learner_session_in_a_real_browser_is_graded_as_answered(tmp_path):
                 play = outputs.filter(has=page.locator("h4", has_text=rp_mouse.title))
                 for n, taken in enumerate(mouse_path):
                     expect(play.get_by_text(f"Decision {n + 1}.")).to_be_visible()
-                    play.get_by_role("button", name=f"Choose {chr(65 + taken['choice'])}", exact=True).click()
+                    play.get_by_role("button", name=f"Choose {mouse_letters[n]}", exact=True).click()
                     last_step = n == len(mouse_path) - 1
                     play.get_by_role("button", name="See the ending" if last_step else "Continue", exact=True).click()
                 ending = next(e for e in rp_mouse.endings if e.id == mouse_ending)
@@ -509,10 +515,11 @@ def test_a_learner_session_in_a_real_browser_is_graded_as_answered(tmp_path):
                     expect(keys.get_by_text(f"Decision {n + 1}.")).to_be_visible()
                     if n:
                         focus_follows(page, rp_keys.title, "Choose A")
-                    presses.append(tab_to(page, rp_keys.title, f"Choose {chr(65 + taken['choice'])}"))
+                    presses.append(tab_to(page, rp_keys.title, f"Choose {keys_letters[n]}"))
                     page.keyboard.press("Enter")
-                    choice = rp_keys.steps[[s.id for s in rp_keys.steps].index(taken["step"])].choices[taken["choice"]]
-                    expect(keys.get_by_text(f"You chose {chr(65 + taken['choice'])}")).to_be_visible()
+                    step = next(s for s in rp_keys.steps if s.id == taken["step"])
+                    choice = next(c for c in step.choices if c.id == taken["choice"])
+                    expect(keys.get_by_text(f"You chose {keys_letters[n]}")).to_be_visible()
                     assert choice.reaction[:40] in keys.inner_text().replace("\n", " ")
                     last_step = n == len(keys_path) - 1
                     go_on = "See the ending" if last_step else "Continue"

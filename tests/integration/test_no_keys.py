@@ -23,6 +23,8 @@ def key_fingerprints(module) -> list[str]:
         prints += [f"module.record({q.id!r}, {key!r})", f"score_question({q.id!r}, {q.kind!r}, {list(q.answer)!r}"]
     for rp in module.roleplays:
         prints.append(f"module.record_roleplay({rp.id!r}")
+        if rp.scoring == "path":  # its choices' quality: the key of a scored role-play
+            prints.append(f"score_roleplay({rp.id!r}, points={rp.points!r}, scoring='path'")
     for r in module.reflections:
         prints.append(" ".join(r.example_answer.split())[:80])
     return prints
@@ -93,6 +95,23 @@ def test_release_reveals_no_key(modules):
         for text in explanations(m):
             assert text in built and text not in released, (m.id, text)  # in the hidden tests only
     assert not list((ROOT / "release").rglob("answers.json"))
+
+
+def test_a_scored_role_play_carries_no_quality_in_release(modules):
+    # practice plays carry each choice's quality (for the recap); scored ones only in the hidden test
+    scored = 0
+    for m in modules:
+        nb = json.loads((ROOT / "release" / m.id / f"{m.id}.ipynb").read_text())
+        cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): "".join(c["source"]) for c in nb["cells"]}
+        for rp in m.roleplays:
+            player = cells[f"{rp.id}-play"]
+            assert f"'id': {rp.id!r}" in player  # the player's data is there
+            if rp.scoring == "path":
+                scored += 1
+                assert "'quality'" not in player and "'best'" not in player, rp.id
+            else:
+                assert "'quality': 'best'" in player, rp.id
+    assert scored >= 1
 
 
 @pytest.fixture(scope="module")

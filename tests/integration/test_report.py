@@ -60,6 +60,8 @@ def test_report_has_the_tables_and_no_reflection_text_or_answer(tiny_cohort_copy
     for expected in ("Completion by module", "Scores by standard", "Overdue (0)", "At risk (1)", "Cora Lin",
                      "Authenticity", "90.0%", "60.0%", "2/3 complete"):
         assert expected in page, expected
+    # 01-authenticity: two practice role-plays of 2 points (completion), one scored from the path; 30 points
+    assert "completion credit, not a score" in page and "Authenticity 4 of 30 points" in " ".join(page.split())
 
     completion_csv = pd.read_csv(files.csv["completion"])
     assert completion_csv.fillna({"score": -1.0})[["employee_id", "status", "score", "late"]].values.tolist() == [

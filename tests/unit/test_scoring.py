@@ -59,3 +59,31 @@ def test_a_damaged_answers_file_scores_zero_not_an_error(tmp_path):
     assert score_question("q1", "single", ["a"], 3.0, folder=tmp_path) == 0.0
     (tmp_path / "answers.json").write_text('["a list"]')
     assert score_roleplay("rp", 2, folder=tmp_path) == 0.0
+
+
+QUALITY = {"s1.a": "best", "s1.b": "acceptable", "s2.a": "best", "s2.b": "poor"}
+
+
+def test_a_path_scored_play_counts_its_first_complete_play_only(tmp_path, capsys):
+    store = AnswerStore(tmp_path)
+    first = [{"step": "s1", "choice": "b"}, {"step": "s2", "choice": "b"}]  # 0.5 + 0 over 2 -> 0.25 of 4 = 1
+    best = [{"step": "s1", "choice": "a"}, {"step": "s2", "choice": "a"}]
+    store.put("roleplays", "rp", {"current": [], "completed": [{"ending": "bad", "path": first},
+                                                               {"ending": "good", "path": best}]})
+    assert score_roleplay("rp", 4, folder=tmp_path, scoring="path", quality=QUALITY, best=["s1.a", "s2.a"]) == 1.0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["Role-play rp: 1 of 4 points for your first play (later plays were practice), ending 'bad'.",
+                   "  s1: you chose b (acceptable)", "  s2: you chose b (poor)", "Best path: s1.a, s2.a."]
+    # the same plays under completion scoring: full points, whatever the path
+    assert score_roleplay("rp", 4, folder=tmp_path) == 4.0
+    assert "completion credit" in capsys.readouterr().out
+
+
+def test_a_path_scored_play_gives_nothing_for_a_choice_not_in_its_key(tmp_path):
+    store = AnswerStore(tmp_path)
+    store.put("roleplays", "rp", {"completed": [{"ending": "x", "path": [{"step": "s1", "choice": "zz"},
+                                                                          {"step": "s2", "choice": "a"}]}]})
+    # zz: 0, s2.a: 1 -> 0.5 of 2 = 1
+    assert score_roleplay("rp", 2, folder=tmp_path, scoring="path", quality=QUALITY) == 1.0
+    store.put("roleplays", "rp", {"completed": [{"ending": "x", "path": []}]})
+    assert score_roleplay("rp", 2, folder=tmp_path, scoring="path", quality=QUALITY) == 0.0
