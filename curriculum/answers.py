@@ -5,6 +5,11 @@ notebook in a fresh, headless kernel. So every click is written at once to
 ``answers.json`` in the notebook's folder (the kernel's working directory).
 ``nbgrader submit`` carries that file with the notebook, ``collect`` and
 ``autograde`` copy it, and the hidden tests score what it holds.
+
+Reflections typed in the module page's text boxes are kept here too, under
+``"reflections"`` (keyed by the grade id of the reflection cell they fill): this
+file is the single source of a reflection's words, written into the graded cells
+at submit (:mod:`curriculum.reflections`).
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 ANSWERS_FILE = "answers.json"
+SECTIONS = ("questions", "roleplays", "reflections")
 
 
 class AnswerStore:
-    """A small JSON file: ``{"questions": {id: value}, "roleplays": {id: record}}``."""
+    """A small JSON file: ``{"questions": {id: value}, "roleplays": {id: record}, "reflections": {grade_id: text}}``."""
 
     def __init__(self, folder: Path | str = "."):
         self.path = Path(folder) / ANSWERS_FILE
@@ -29,13 +35,10 @@ class AnswerStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             # Missing or damaged: the learner simply has no saved answers.
-            return {"questions": {}, "roleplays": {}}
+            return {name: {} for name in SECTIONS}
         if not isinstance(data, dict):
-            return {"questions": {}, "roleplays": {}}
-        return {
-            "questions": data.get("questions") if isinstance(data.get("questions"), dict) else {},
-            "roleplays": data.get("roleplays") if isinstance(data.get("roleplays"), dict) else {},
-        }
+            return {name: {} for name in SECTIONS}
+        return {name: data.get(name) if isinstance(data.get(name), dict) else {} for name in SECTIONS}
 
     def get(self, section: str, key: str, default: Any = None) -> Any:
         return self.load()[section].get(key, default)

@@ -14,6 +14,10 @@ NBGRADER_SCHEMA = 3
 # (as a comment) and the text stub of a reflection.
 SOLUTION_HINT = "Your answer is saved as you click. Nothing to type here."
 REFLECTION_STUB = "Write your reflection here (double-click this box to edit it)."
+# The tag of a reflection's graded cell: the module page hides that cell (its words come from the
+# text box above it, curriculum.reflections); nbconvert's and Voila's templates add the class
+# ``celltag_<tag>`` to the rendered cell.
+REFLECTION_CELL_TAG = "hcwh-reflection-cell"
 
 
 def _nbgrader(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = False,
@@ -74,11 +78,18 @@ def written_answer(grade_id: str, source: str, points: float) -> NotebookNode:
     """A Markdown answer a person grades in formgrader (manual, partial credit)."""
     cell = new_markdown_cell(source, id=_cell_id(grade_id))
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, points=points)
+    cell.metadata["tags"] = [REFLECTION_CELL_TAG]
     return cell
 
 
 def is_graded(cell: NotebookNode) -> bool:
     return bool(cell.metadata.get("nbgrader", {}).get("grade"))
+
+
+def is_reflection(cell: NotebookNode) -> bool:
+    """A reflection's graded cell: Markdown, a solution a person grades."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
 
 
 def is_autograded_test(cell: NotebookNode) -> bool:
