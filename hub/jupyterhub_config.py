@@ -16,6 +16,8 @@
 #   HCWH_CONCURRENT_SPAWNS  training pages starting at once before "too many people" (default 10)
 #   HCWH_IDLE_TIMEOUT   seconds before an idle training page is stopped (default 7200)
 #   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
+#   HCWH_LEARNER_LANDING  where a learner's page opens (default /voila/tree: their modules as
+#                       pages, no code; /lab for JupyterLab)
 import grp
 import os
 import pwd
@@ -115,7 +117,9 @@ else:
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [str(LEARNER_ENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=False"]
-c.Spawner.default_url = "/lab"
+# A learner lands on their modules as pages (Voilà: text, role-plays, questions, reflection
+# boxes; no code, no IDE), not in JupyterLab. README "How a learner opens a module".
+c.Spawner.default_url = env("HCWH_LEARNER_LANDING", "/voila/tree")
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 90

@@ -138,8 +138,10 @@ def _learner_session(page, hub, name: str, option_text: str) -> None:
 
     t0 = time.monotonic()
     _enroll(page, hub, name)
-    page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=180_000)
-    page.wait_for_selector(".jp-LabShell", timeout=120_000)
+    # a learner lands on their modules as pages (Voilà's list), then opens JupyterLab's Assignments
+    page.wait_for_url(re.compile(rf"/user/{name}/voila/tree"), timeout=180_000)
+    page.goto(f"{hub.url}/user/{name}/lab")
+    page.wait_for_selector(".jp-LabShell .lm-MenuBar", timeout=120_000)
     FIGURES[f"enroll to JupyterLab ({name}) s"] = round(time.monotonic() - t0, 1)
     # the Assignments list, as a learner finds it: Nbgrader > Assignment List, then Fetch
     _assignment_list(page)
@@ -300,7 +302,7 @@ def test_a_cohort_on_the_hub(hub, browser):
         assert page.goto(hub.url + path).status == 403, path
     # no hub home or token page for a learner: their own page instead
     ana.goto(f"{hub.url}/hub/token")
-    ana.wait_for_url(re.compile(rf"/user/{ANA}/lab"))
+    ana.wait_for_url(re.compile(rf"/user/{ANA}/voila/tree"))
     status, user = hub.api("GET", f"/users/{TRAINER}")
     assert status == 200 and not user["admin"] and "admin" not in user["roles"]
     hub.ana, hub.ben = ana, ben
