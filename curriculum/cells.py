@@ -9,15 +9,13 @@ from __future__ import annotations
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
+from .tags import REFLECTION_CELL_TAG
+
 NBGRADER_SCHEMA = 3
 # What nbgrader's ClearSolutions writes into a learner's copy: the code stub of an answer cell
 # (as a comment) and the text stub of a reflection.
 SOLUTION_HINT = "Your answer is saved as you click. Nothing to type here."
 REFLECTION_STUB = "Write your reflection here (double-click this box to edit it)."
-# The tag of a reflection's graded cell: the module page hides that cell (its words come from the
-# text box above it, curriculum.reflections); nbconvert's and Voila's templates add the class
-# ``celltag_<tag>`` to the rendered cell.
-REFLECTION_CELL_TAG = "hcwh-reflection-cell"
 
 
 def _nbgrader(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = False,

@@ -21,7 +21,7 @@ import ipywidgets as w
 from IPython.display import display
 
 from .answers import AnswerStore
-from .cells import REFLECTION_CELL_TAG
+from .tags import REFLECTION_CELL_TAG
 
 FULL = w.Layout(width="100%", height="auto")
 NOT_ANSWERED = "(not answered yet)"

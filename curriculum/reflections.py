@@ -76,12 +76,13 @@ def filled_notebooks(folder: Path | str) -> tuple[dict[str, str], list[str]]:
     """Each notebook directly in ``folder`` that has reflection cells, filled from the folder's
     ``answers.json``: ``({file name: notebook text}, notes)``. Nothing is written.
 
-    A notebook that is a link is left alone (the exchange and preflight refuse links, naming
-    them); bad input raises :class:`ReflectionsRefused` naming the file."""
+    An ``answers.json`` or notebook that is a link (or a special file) is left alone: the hub
+    exchange and preflight refuse those, naming them. Bad input otherwise raises
+    :class:`ReflectionsRefused` naming the file."""
     folder = Path(folder)
     answers = folder / ANSWERS_FILE
     if answers.is_symlink() or (answers.exists() and not answers.is_file()):
-        raise ReflectionsRefused(f"{answers}: not a regular file")
+        return {}, []  # a link or special file: sent as it is, for the exchange and preflight to refuse by name
     try:
         data = json.loads(answers.read_text(encoding="utf-8")) if answers.exists() else {}
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -111,13 +111,17 @@ def test_bad_answers_are_refused_naming_the_file_and_nothing_is_written(folder, 
     assert sorted(p.name for p in folder.iterdir()) == sorted(["answers.json", RELEASED.name])
 
 
-def test_a_linked_answers_file_or_a_broken_notebook_is_refused(folder, tmp_path_factory):
+def test_a_linked_answers_file_is_left_for_the_exchange_to_refuse(folder, tmp_path_factory):
     elsewhere = tmp_path_factory.mktemp("other") / "answers.json"
-    elsewhere.write_text('{"reflections": {}}', encoding="utf-8")
+    first = reflection_ids(nbformat.read(folder / RELEASED.name, as_version=4))[0]
+    elsewhere.write_text(json.dumps({"reflections": {first: "another learner's words"}}), encoding="utf-8")
     (folder / "answers.json").symlink_to(elsewhere)
-    with pytest.raises(ReflectionsRefused, match="answers.json: not a regular file"):
-        fill_folder(folder)
-    (folder / "answers.json").unlink()
+    original = (folder / RELEASED.name).read_bytes()
+    assert filled_notebooks(folder) == ({}, [])  # not read through the link
+    assert fill_folder(folder) == [] and (folder / RELEASED.name).read_bytes() == original
+
+
+def test_a_broken_notebook_is_refused_naming_it(folder):
     (folder / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
     with pytest.raises(ReflectionsRefused, match=r"broken\.ipynb: not a readable notebook"):
         fill_folder(folder)
