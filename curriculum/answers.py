@@ -15,7 +15,8 @@ The file (``schema_version`` 2)::
          "current": [{"step": step id, "choice": choice id}, ...],     # the play under way
          "completed": [{"ending": ending id,                            # every play to an ending,
                         "path": [{"step", "choice", "quality"?}, ...]},  # first first
-                       ...]}}}
+                       ...]}},
+     "reflections": {grade id of a reflection cell: the words typed}}
 
 ``quality`` (best, acceptable, poor) is recorded with each choice of a ``completion`` play;
 a ``path``-scored play keeps its key in the hidden test, which prints each choice's quality
@@ -29,6 +30,11 @@ version had their choices named ``a``, ``b``, ``c`` in that order when ids came,
 show which choice the author wrote first; a version 1 record of one of them keeps its completed
 plays, but their choices match no id of the play and earn no path points.) A damaged file reads as empty, never
 raises: the learner simply has no saved answers.
+
+Reflections typed in the module page's text boxes are kept here too, under
+``"reflections"`` (keyed by the grade id of the reflection cell they fill): this
+file is the single source of a reflection's words, written into the graded cells
+at submit (:mod:`curriculum.reflections`).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from typing import Any
 
 ANSWERS_FILE = "answers.json"
 SCHEMA_VERSION = 2
-SECTIONS = ("questions", "roleplays")
+SECTIONS = ("questions", "roleplays", "reflections")
 
 
 def _path_v1_to_v2(path: Any) -> Any:

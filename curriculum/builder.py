@@ -26,24 +26,25 @@ from .schema import Module, Question, Reflection, RolePlay, load_module
 MODULES_DIR = Path(__file__).parent / "modules"
 
 HOW_IT_WORKS = """\
-## How this notebook works
+## How this module works
 
-You answer by **clicking**; you never need to write or change code.
+You answer by **clicking** and by typing a few sentences in text boxes; there is nothing else to do.
+(If you see grey code cells, this module opened in JupyterLab: choose *Run > Run All Cells* once, and
+the buttons and boxes appear; leave the grey cells as they are.)
 
-1. **Run the notebook first.** Choose *Run > Run All Cells* (or press Shift+Enter in each cell).
-   The buttons and answer boxes appear under the text. Grey code cells are part of the page; leave them as they are.
-2. **Role-plays**: read the situation, choose A, B or C with the mouse or with Tab and Enter.
+1. **Role-plays**: read the situation, choose A, B or C with the mouse or with Tab and Enter.
    You see how the resident reacts and coaching on your choice; what you chose earlier can change what
    happens later. Play to the ending, which recaps your path; you may play again.
-3. **Scenario questions**: pick your answer with the radio buttons, tick boxes or drop-down lists.
+2. **Scenario questions**: pick your answer with the radio buttons, tick boxes or drop-down lists.
    With the keyboard: Tab moves between answers, Space selects; open a drop-down list with Space
    (or Alt+Down), then choose with the arrow keys and Enter.
-   Each answer is **saved the moment you make it** (to `answers.json` beside this notebook), so a closed tab
-   or a restarted notebook loses nothing. The line under each question says what was saved.
-4. **Reflections**: double-click the box that says *Write your reflection here*, type your answer,
-   then press Shift+Enter. Save the notebook with Ctrl+S (Cmd+S on a Mac).
-5. **Submit**: in JupyterLab open the *Assignments* tab (Nbgrader > Assignments), choose *Validate* to check
-   the notebook runs, then *Submit*. You can submit again until the due date; the last submission counts.
+   Each answer is **saved the moment you make it**, so a closed tab loses nothing. The line under each
+   question says what was saved.
+3. **Reflections**: type your answer in the box under each reflection. It is saved as you type; the line
+   under the box says *Saved* once it is.
+4. **Submit**: open the *Assignments* list (in JupyterLab: Nbgrader > Assignment List) and choose *Submit*.
+   Your reflections are taken from the boxes on this page. You can submit again until the due date; the
+   last submission counts.
 
 **What is graded and how.** A practice role-play earns its points (completion credit) once you play it to
 an ending. A scored role-play earns points from your choices in your **first** complete play; it says so
@@ -263,11 +264,14 @@ def _reflection_cells(r: Reflection, n: int) -> list[NotebookNode]:
     intro = (
         f"### Reflection {n} ({r.points:g} points, graded by a trainer)\n\n{r.prompt}\n\n"
         f"**Rubric** (what the trainer looks for):\n\n| Criterion | Points |\n|---|---|\n{rubric}\n\n"
-        "Double-click the box below, write a few sentences, then press Shift+Enter."
+        "Write a few sentences in the box below; they are saved as you type."
     )
+    graded = f"{r.id}-answer"
     return [
         cells.text(f"{r.id}-prompt", intro),
-        cells.written_answer(f"{r.id}-answer", r.example_answer, r.points),
+        cells.setup(f"{r.id}-box", f"module.reflection({graded!r})"),
+        # what the trainer grades: filled from the box's words at submit (curriculum.reflections)
+        cells.written_answer(graded, r.example_answer, r.points),
     ]
 
 
@@ -302,9 +306,9 @@ def build(module: Module, framework: Framework | None = None) -> NotebookNode:
         out.append(cells.text(f"{module.id}-reflections", "## Reflections"))
         for n, r in enumerate(module.reflections, start=1):
             out += _reflection_cells(r, n)
-    out.append(cells.text(f"{module.id}-progress-title", "## Your progress\n\nWhat you have answered so far in this module (run the cell again, or press *Refresh*, to update it). Reflections are not listed: check that each reflection box holds your own words."))
+    out.append(cells.text(f"{module.id}-progress-title", "## Your progress\n\nWhat you have answered so far in this module (press *Refresh my progress* to update it). Reflections are not listed: check that each reflection box holds your own words."))
     out.append(_progress_cell(module))
-    out.append(cells.text(f"{module.id}-end", f"## You are done\n\nThis module is worth **{module.points:g} points**. Save the notebook (Ctrl+S), then validate and submit it from the *Assignments* tab."))
+    out.append(cells.text(f"{module.id}-end", f"## You are done\n\nThis module is worth **{module.points:g} points**. Everything you clicked and typed is saved; submit the module from the *Assignments* list."))
     nb.cells = out
     return nb
 

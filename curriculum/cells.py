@@ -9,6 +9,8 @@ from __future__ import annotations
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
+from .tags import REFLECTION_CELL_TAG
+
 NBGRADER_SCHEMA = 3
 # What nbgrader's ClearSolutions writes into a learner's copy: the code stub of an answer cell
 # (as a comment) and the text stub of a reflection.
@@ -74,11 +76,18 @@ def written_answer(grade_id: str, source: str, points: float) -> NotebookNode:
     """A Markdown answer a person grades in formgrader (manual, partial credit)."""
     cell = new_markdown_cell(source, id=_cell_id(grade_id))
     cell.metadata["nbgrader"] = _nbgrader(grade_id, grade=True, solution=True, points=points)
+    cell.metadata["tags"] = [REFLECTION_CELL_TAG]
     return cell
 
 
 def is_graded(cell: NotebookNode) -> bool:
     return bool(cell.metadata.get("nbgrader", {}).get("grade"))
+
+
+def is_reflection(cell: NotebookNode) -> bool:
+    """A reflection's graded cell: Markdown, a solution a person grades."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
 
 
 def is_autograded_test(cell: NotebookNode) -> bool:

@@ -11,7 +11,9 @@ operable with the keyboard; state is always said in words, never by colour.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,7 @@ from IPython.display import display
 
 from . import roleplay
 from .answers import AnswerStore
+from .tags import REFLECTION_CELL_TAG
 
 FULL = w.Layout(width="100%", height="auto")
 NOT_ANSWERED = "(not answered yet)"
@@ -44,6 +47,13 @@ WRAP_CSS = """<style>
 }
 .hcwh-question .widget-dropdown > select { flex: 1 1 20em; min-width: 0; max-width: 100%; }
 </style>"""
+
+
+# The module page (Voila) renders a reflection's graded cell too; its words come from the text
+# box, so that cell is hidden there (nbconvert's templates add ``celltag_<tag>``).
+HIDE_REFLECTION_CELL_CSS = f"<style>.celltag_{REFLECTION_CELL_TAG} {{ display: none; }}</style>"
+# How long typing must pause before a reflection is written to answers.json.
+REFLECTION_SAVE_DELAY_S = 0.8
 
 
 def _status(text: str) -> w.HTML:
@@ -184,6 +194,49 @@ class Module:
     def matching(self, question_id: str, items: Sequence[tuple[str, str]], options: Sequence[tuple[str, str]]) -> None:
         labels = [f"{text}:" for _, text in items]
         self._picks(question_id, labels, options, "For each item, choose the best match:")
+
+    # -- reflections ------------------------------------------------------------
+    def record_reflection(self, grade_id: str, text: str) -> None:
+        self.store.put("reflections", grade_id, text)
+
+    def reflection(self, grade_id: str) -> None:
+        """A text box for the reflection graded in cell ``grade_id``, saved as the learner types.
+
+        Each change restarts a short timer; when typing pauses the text is written to
+        answers.json, and only once the write has returned does the line under the box say
+        "Saved". Headless (autograde) nothing is typed and nothing is written."""
+        saved = self.store.get("reflections", grade_id)
+        saved = saved if isinstance(saved, str) else ""
+        box = w.Textarea(value=saved, description="Your reflection:", rows=7, continuous_update=True,
+                         layout=FULL, style={"description_width": "initial"})
+        status = _status("Saved." if saved else "Nothing written yet.")
+        pending: list[asyncio.TimerHandle] = []
+
+        def write() -> None:
+            pending.clear()
+            text = box.value
+            try:
+                self.record_reflection(grade_id, text)
+            except OSError as exc:
+                status.value = _status(f"Not saved: {exc.strerror or exc}. Your text is still in the box; "
+                                       "keep the page open and try again.").value
+                return
+            words = len(text.split())
+            status.value = _status(f"Saved at {time.strftime('%H:%M:%S')} ({words} word{'s' if words != 1 else ''}).").value
+
+        def changed(_change: dict) -> None:
+            for handle in pending:
+                handle.cancel()
+            pending.clear()
+            status.value = _status("Typing: not saved yet.").value
+            try:
+                pending.append(asyncio.get_running_loop().call_later(REFLECTION_SAVE_DELAY_S, write))
+            except RuntimeError:  # no event loop (a plain Python run): save at once
+                write()
+
+        box.observe(changed, names="value")
+        hide = w.HTML(HIDE_REFLECTION_CELL_CSS, layout=w.Layout(display="none"))
+        display(_answer_box([hide, box, status]))
 
     # -- progress ---------------------------------------------------------------
     def progress_text(self, items: Sequence[tuple[str, str]]) -> str:

@@ -16,6 +16,8 @@
 #   HCWH_CONCURRENT_SPAWNS  training pages starting at once before "too many people" (default 10)
 #   HCWH_IDLE_TIMEOUT   seconds before an idle training page is stopped (default 7200)
 #   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
+#   HCWH_LEARNER_LANDING  where a learner's page opens (default /voila/tree: their modules as
+#                       pages, no code; /lab for JupyterLab)
 import grp
 import os
 import pwd
@@ -124,7 +126,10 @@ c.Spawner.cmd = [str(LEARNER_ENV / "bin" / "jupyterhub-singleuser")]
 # kernels talk to their server over Unix sockets: the learners' firewall (below) refuses other local TCP
 c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=False",
                   "--KernelManager.transport=ipc"]
-c.Spawner.default_url = "/lab"
+# Where a learner lands: JupyterLab, whose Assignments list fetches and submits, until the module
+# list is a page too; HCWH_LEARNER_LANDING=/voila/tree lands them on their modules as pages (Voilà:
+# text, role-plays, questions, reflection boxes; no code, no IDE). README "How a learner opens a module".
+c.Spawner.default_url = env("HCWH_LEARNER_LANDING", "/lab")
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 90

@@ -4,7 +4,8 @@
 # makes uses a Python inside /root, which no other account may enter).
 #
 #   scripts/hub-env.sh learner DIR   learners' single-user servers: jupyterlab, nbgrader (its
-#                                    Assignments list), ipywidgets, jupyterhub-singleuser and the
+#                                    Assignments list), ipywidgets, voila (the module pages),
+#                                    jupyterhub-singleuser and the
 #                                    project's `curriculum` package, installed as a copy (never the
 #                                    content files with the keys: the wheel excludes them)
 #   scripts/hub-env.sh course DIR    the course account's services (formgrader, trainer console,
@@ -40,7 +41,7 @@ pip=("$dir/bin/python" -m pip install --quiet)
 case "$kind" in
     learner)
         "${pip[@]}" "jupyterhub==6.1.1" "jupyterlab>=4.2,<5" "nbgrader==0.9.6" "ipywidgets>=8.1,<9" \
-            "pydantic>=2.7,<3" "PyYAML>=6" "Jinja2>=3.1"
+            "voila==0.5.13" "pydantic>=2.7,<3" "PyYAML>=6" "Jinja2>=3.1"
         # A copy of the project built as a wheel: curriculum without curriculum/modules (the keys).
         tmp=$(mktemp -d)
         trap 'rm -rf "$tmp"' EXIT

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import nbformat
 
 from autograde import roster
 from autograde.config import Settings
@@ -84,13 +83,9 @@ def answer_ana(m, folder: Path) -> None:
     for rp in m.roleplays:
         path, ending = winning_path(rp)
         store.put("roleplays", rp.id, {"current": [], "completed": [{"ending": ending, "path": path}]})
-    nb_path = folder / f"{m.id}.ipynb"
-    nb = nbformat.read(nb_path, as_version=4)
-    wanted = {f"{r.id}-answer" for r in m.reflections}
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") in wanted:
-            cell.source = f"When my {PLANTED} came to the counter, I learned to listen first and stay myself."
-    nbformat.write(nb, nb_path)
+    for r in m.reflections:  # typed in the page's text boxes: answers.json, filled in at submit
+        store.put("reflections", f"{r.id}-answer",
+                  f"When my {PLANTED} came to the counter, I learned to listen first and stay myself.")
 
 
 def answer_ben(m, folder: Path) -> None:

@@ -24,6 +24,8 @@ def apply_nbgrader_config(c: Config, s: Settings) -> Config:
         c.Exchange.root = str(s.exchange_dir)
         # the shared folder: a learner's link is not followed (the hub exchange takes regular files only)
         c.ExchangeFactory.collect = "autograde.grading.nbhooks.LinkKeepingCollect"
+        # the reflections typed in the module page go into the submitted copy (the hub's submit does the same)
+        c.ExchangeFactory.submit = "autograde.grading.nbhooks.ReflectionFillingSubmit"
     c.ClearSolutions.code_stub = {"python": f"# {SOLUTION_HINT}"}
     c.ClearSolutions.text_stub = REFLECTION_STUB
     c.Execute.timeout = s.timeout

@@ -110,11 +110,14 @@ def _ignored(name: str, ignore: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in ignore)
 
 
-def pack(folder: Path, ignore: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> bytes:
+def pack(folder: Path, ignore: tuple[str, ...] = (), skip: tuple[str, ...] = (),
+         replace: dict[str, bytes] | None = None) -> bytes:
     """A tar archive of ``folder``: regular files by content (opened without following a link),
     links and special files as what they are (the service refuses them by name), never
     followed. Names matching ``ignore`` (nbgrader's CourseDirectory.ignore) are left out at
-    any depth, and top-level names in ``skip``."""
+    any depth, and top-level names in ``skip``. A top-level regular file named in ``replace``
+    is packed with that content instead of its own (the submit's filled reflections)."""
+    replace = replace or {}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         def walk(here: Path, rel: str) -> None:
@@ -129,6 +132,10 @@ def pack(folder: Path, ignore: tuple[str, ...] = (), skip: tuple[str, ...] = ())
                     info.type = tarfile.DIRTYPE
                     tar.addfile(info)
                     walk(Path(entry.path), name + "/")
+                elif stat.S_ISREG(st.st_mode) and not rel and entry.name in replace:
+                    content = replace[entry.name]
+                    info.size = len(content)
+                    tar.addfile(info, io.BytesIO(content))
                 elif stat.S_ISREG(st.st_mode):
                     fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
                     with os.fdopen(fd, "rb") as f:

@@ -27,6 +27,7 @@ from traitlets import Float, Unicode, default
 
 from autograde.exchange.archive import ArchiveRefused, Member, pack, pack_members, replace_folder, unpack, write_tree
 from autograde.exchange.service import CLAIM_HEADER, RESERVED
+from curriculum.reflections import ReflectionsRefused, filled_notebooks
 
 TOKEN_ENV = "HCWH_EXCHANGE_TOKEN"
 URL_ENV = "HCWH_EXCHANGE_URL"
@@ -120,7 +121,15 @@ class HubExchangeReleaseAssignment(HubExchange, abc.ExchangeReleaseAssignment):
         if not src.is_dir():
             self.fail(f"Assignment not found at: {src} (run `nbgrader generate_assignment {module}` first)")
         try:
-            body = pack(src, ignore=tuple(self.coursedir.ignore))
+            # the reflections' words from answers.json, in the copy sent (curriculum.reflections)
+            filled, notes = filled_notebooks(src)
+        except ReflectionsRefused as exc:
+            self.fail(f"Assignment {module} not submitted: {exc}")
+        for note in notes:
+            self.log.warning("Reflection %s", note)
+        try:
+            body = pack(src, ignore=tuple(self.coursedir.ignore),
+                        replace={name: text.encode("utf-8") for name, text in filled.items()})
         except OSError as exc:
             self.fail(f"cannot read {src}: {exc}")
         self.request("PUT", f"releases/{module}", body, query={"force": "1"} if self.force else None)
@@ -176,7 +185,15 @@ class HubExchangeSubmit(HubExchange, abc.ExchangeSubmit):
         if claimed and claimed != "*":
             headers[CLAIM_HEADER] = claimed  # checked by the service against the token's owner, never believed
         try:
-            body = pack(src, ignore=tuple(self.coursedir.ignore))
+            # the reflections' words from answers.json, in the copy sent (curriculum.reflections)
+            filled, notes = filled_notebooks(src)
+        except ReflectionsRefused as exc:
+            self.fail(f"Assignment {module} not submitted: {exc}")
+        for note in notes:
+            self.log.warning("Reflection %s", note)
+        try:
+            body = pack(src, ignore=tuple(self.coursedir.ignore),
+                        replace={name: text.encode("utf-8") for name, text in filled.items()})
         except OSError as exc:
             self.fail(f"cannot read {src}: {exc}")
         data, _ = self.request("POST", f"submissions/{module}", body, headers=headers)

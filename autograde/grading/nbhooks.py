@@ -25,11 +25,13 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.exchange.default.submit import ExchangeSubmit
 from nbgrader.preprocessors import ClearOutput, Execute, NbGraderPreprocessor, SaveAutoGrades
 from nbgrader.utils import ignore_patterns
 from traitlets import Bool, List, Unicode
 
 from autograde.grading import preflight
+from curriculum.reflections import ReflectionsRefused, fill_folder
 
 
 def _plain(nb) -> dict:
@@ -74,6 +76,23 @@ class LinkKeepingCollect(ExchangeCollect):
         shutil.copytree(src, dest, symlinks=True,
                         ignore=ignore_patterns(exclude=self.coursedir.ignore, include=self.coursedir.include,
                                                max_file_size=self.coursedir.max_file_size, log=self.log))
+
+
+class ReflectionFillingSubmit(ExchangeSubmit):
+    """nbgrader's shared-folder submit, with each copy it makes (the exchange's inbound one and
+    the learner's cache) holding the reflections typed in the module page, from answers.json
+    (``curriculum.reflections``); the learner's own folder is not changed. The hub exchange's
+    submit does the same in ``autograde/exchange/client.py``."""
+
+    def do_copy(self, src, dest, log=None):
+        super().do_copy(src, dest, log=log)
+        try:
+            notes = fill_folder(dest)
+        except ReflectionsRefused as exc:
+            shutil.rmtree(dest, ignore_errors=True)  # nothing half-made is left to collect
+            self.fail(f"Assignment {self.coursedir.assignment_id} not submitted: {exc}")
+        for note in notes:
+            self.log.warning("Reflection %s", note)
 
 
 class SafeOutputs(NbGraderPreprocessor):

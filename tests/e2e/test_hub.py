@@ -344,7 +344,7 @@ def test_a_cohort_on_the_hub(hub, browser):
         assert page.goto(hub.url + path).status == 403, path
     # no hub home or token page for a learner: their own page instead
     ana.goto(f"{hub.url}/hub/token")
-    ana.wait_for_url(re.compile(rf"/user/{ANA}/lab"))
+    ana.wait_for_url(re.compile(rf"/user/{ANA}/voila/tree"))
     status, user = hub.api("GET", f"/users/{TRAINER}")
     assert status == 200 and not user["admin"] and "admin" not in user["roles"]
     hub.ana, hub.ben = ana, ben

@@ -172,7 +172,8 @@ def instructor_notebook(nb: dict, folder: Path) -> None:
 
 def script_reflection(nb: dict, folder: Path) -> None:
     code_in("auth-q-casual-caller-answer", SCRIPT)(nb, folder)
-    nb["cells"][index(nb, "auth-r-balance-answer")]["source"] = SCRIPT_REFLECTION
+    # typed in the page's text box: answers.json, written into the graded cell at submit
+    AnswerStore(folder).put("reflections", "auth-r-balance-answer", SCRIPT_REFLECTION)
 
 
 # -- what a broken upload leaves in submitted/ (planted after collect) --------------------------------

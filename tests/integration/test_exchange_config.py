@@ -16,8 +16,10 @@ from autograde.exchange.client import PLUGINS
 def test_the_filesystem_exchange_stays_the_default(tmp_path):
     c = nbgrader_config(Settings(state_dir=tmp_path))
     assert c.Exchange.root == str(tmp_path / "exchange")
-    # nbgrader's own shared-folder exchange; only its collect keeps a learner's links as links
-    assert dict(c.ExchangeFactory) == {"collect": "autograde.grading.nbhooks.LinkKeepingCollect"}
+    # nbgrader's own shared-folder exchange; its collect keeps a learner's links as links, and its
+    # submit fills the reflections from answers.json into the copies it makes
+    assert dict(c.ExchangeFactory) == {"collect": "autograde.grading.nbhooks.LinkKeepingCollect",
+                                       "submit": "autograde.grading.nbhooks.ReflectionFillingSubmit"}
 
 
 def test_hcwh_exchange_hub_selects_every_plugin(tmp_path, monkeypatch):

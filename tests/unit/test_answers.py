@@ -37,7 +37,7 @@ def test_a_version_1_file_is_migrated_choice_places_to_ids(tmp_path):
 
 def test_a_version_2_file_is_read_as_it_is_and_other_keys_are_kept():
     v2 = {"schema_version": 2, "questions": {}, "roleplays": {"rp": {"current": [{"step": "s", "choice": "b"}]}},
-          "other": {"kept": True}}
+          "reflections": {"r1": "words"}, "other": {"kept": True}}
     assert migrate(v2) == v2
     assert migrate(v2) is not v2
 
@@ -45,7 +45,7 @@ def test_a_version_2_file_is_read_as_it_is_and_other_keys_are_kept():
 def test_damaged_files_read_as_empty_version_2(tmp_path):
     for text in ("{not json", "[1, 2]", '{"questions": 5, "roleplays": ["x"]}', ""):
         (tmp_path / "answers.json").write_text(text)
-        assert AnswerStore(tmp_path).load() == {"schema_version": 2, "questions": {}, "roleplays": {}}
+        assert AnswerStore(tmp_path).load() == {"schema_version": 2, "questions": {}, "roleplays": {}, "reflections": {}}
     # damaged entries inside a version 1 record are left for the readers, which skip them
     odd = {"roleplays": {"rp": {"current": [{"step": "s", "choice": True}, "x", {"step": "s", "choice": 99}]}}}
     assert migrate(odd)["roleplays"]["rp"]["current"] == [{"step": "s", "choice": True}, "x", {"step": "s", "choice": 99}]

@@ -1,0 +1,299 @@
+"""Issue 17: the module as a page (Voilà), used in a real browser, graded by real nbgrader.
+
+A temporary course releases 01-authenticity and a learner fetches it, as in
+``test_browser.py`` (whose server and browser helpers this test reuses). The same Jupyter
+server serves Voilà's page of the notebook, ``/voila/render/…``; Debian's Chromium opens it
+with every request that would leave 127.0.0.1 blocked (and recorded), and:
+
+- the page shows the module's text, role-plays, questions and reflection boxes, and no code,
+  no cell to run, no editor, no JupyterLab menu, no pop-up;
+- axe-core (``axe-playwright-python``'s own copy of axe.js, injected into the page; nothing is
+  fetched) checks the page before and after answering: any violation inside what the project
+  renders (the module's text, its widgets) fails the test; rules about the page around it
+  (Voilà's template) are listed separately in ``test-artifacts/page-accessibility.txt``;
+- by mouse: role-play 1 played to an ending, one question of each kind answered (single,
+  multiple, ordering, matching), and two reflections typed; ``answers.json`` holds each, and
+  each box says "Saved" only once its text is in the file.
+
+Then the learner's folder is submitted (nbgrader's submit, with the reflections filled in from
+``answers.json``), collected and autograded with real nbgrader. The gradebook must hold the
+score worked out here by hand from the module's key, and the submitted notebook's reflection
+cells the typed words.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograde.config import Settings
+from autograde.course import nbgrader_api as course
+from curriculum.answers import AnswerStore
+from curriculum.cells import REFLECTION_STUB, SOLUTION_HINT
+from curriculum.schema import load_module
+from tests.conftest import ROOT
+from tests.e2e.test_browser import (
+    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, Lab, _require_browser, by_mouse, module_points,
+    wait_for, walk,
+)
+
+MODULE_ID = "01-authenticity"
+STUDENT = "page-learner"
+# Words a learner would type; the second has a line break and characters Markdown cares about.
+TYPED = [
+    "I can be myself and still keep to the dress code: I greet people the way I would greet a neighbour.",
+    "When I don't know, I say so and find out.\nI write *exactly* what I promised, and by when.",
+]
+# axe rules about the page as a whole (landmarks, language, title): what Voilà's template
+# provides, not what the project renders inside it.
+PAGE_RULES = {"region", "landmark-one-main", "html-has-lang", "html-lang-valid", "document-title", "bypass",
+              "meta-viewport", "page-has-heading-one", "landmark-unique"}
+# Where the project's own markup is: the module's Markdown and the widgets' outputs.
+OURS_JS = """(selectors) => selectors.map(sel => {
+  const e = document.querySelector(sel);
+  return !!(e && e.closest('.jp-OutputArea-output, .jp-MarkdownOutput, .jp-RenderedMarkdown, .jupyter-widgets'));
+})"""
+
+
+def hand_scores(module, plan: dict) -> dict[str, float]:
+    """What each answered question earns, worked out here from the key (README "Question kinds")."""
+    out = {}
+    for q in module.questions:
+        key, given = list(q.answer), plan.get(q.id)
+        if given is None:
+            share = 0.0
+        elif q.kind == "single":
+            share = 1.0 if given == key[0] else 0.0
+        elif q.kind == "multiple":  # a share per right tick, one back per wrong tick, never below 0
+            share = max(0.0, (len(set(given) & set(key)) - len(set(given) - set(key))) / len(key))
+        elif q.kind == "ordering":  # only the key's own order is planned here: full points
+            assert given == key
+            share = 1.0
+        elif q.kind == "matching":  # a share per right match
+            share = sum(g == k for g, k in zip(given, key)) / len(key)
+        out[q.id] = round(q.points * share, 4)
+    return out
+
+
+def plan_answers(module) -> dict:
+    """One question of each kind, by hand: right, partly right, right order, two matches swapped."""
+    plan, seen = {}, set()
+    for q in module.questions:
+        if q.kind in seen:
+            continue
+        seen.add(q.kind)
+        key = list(q.answer)
+        if q.kind == "single":
+            plan[q.id] = key[0]
+        elif q.kind == "multiple":
+            plan[q.id] = key[:-1] + [next(o.id for o in q.options if o.id not in key)]
+        elif q.kind == "ordering":
+            plan[q.id] = key
+        elif q.kind == "matching":
+            plan[q.id] = [*key[:-2], key[-1], key[-2]]
+    assert seen == {"single", "multiple", "ordering", "matching"}, f"{MODULE_ID} lacks a kind: {seen}"
+    return plan
+
+
+def summary(lines: list[str]) -> list[str]:
+    """Findings of one rule together: how many nodes, and the first two."""
+    by_rule: dict[str, list[str]] = {}
+    for line in lines:
+        by_rule.setdefault(line.split(" ", 1)[0], []).append(line)
+    return [f"  {rule}: {len(found)} node(s), e.g.\n    " + "\n    ".join(found[:2]) for rule, found in by_rule.items()]
+
+
+def axe_violations(page) -> tuple[list[str], list[str]]:
+    """axe-core on the page as it is: (violations in the project's markup, those of the page around it)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
+                                                                            "wcag21aa", "best-practice"]}})
+    ours, theirs = [], []
+    for v in results.response["violations"]:
+        targets = [" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"]) for n in v["nodes"]]
+        inside = page.evaluate(OURS_JS, targets) if v["id"] not in PAGE_RULES else [False] * len(targets)
+        for target, node, mine in zip(targets, v["nodes"], inside):
+            line = f"{v['id']} ({v['impact']}): {v['help']} at {target}: {node['html'][:160]}"
+            (ours if mine else theirs).append(line)
+    return ours, theirs
+
+
+def test_a_learner_uses_the_module_page_and_is_graded_as_answered(tmp_path):
+    _require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    module = load_module(ROOT / "curriculum" / "modules" / f"{MODULE_ID}.yaml")
+    rp = module.roleplays[0]
+    path, ending_id, letters = walk(rp, by_mouse)
+    plan = plan_answers(module)
+    scores = hand_scores(module, plan)
+    typed_ids = [f"{r.id}-answer" for r in module.reflections[:2]]
+
+    state = Settings(state_dir=tmp_path / "state")
+    course.prepare(state, [MODULE_ID])
+    course.generate(state, MODULE_ID)
+    course.release(state, MODULE_ID)
+    home = tmp_path / "home"
+    folder = course.fetch(state, MODULE_ID, STUDENT, home)
+    released = (folder / f"{MODULE_ID}.ipynb").read_bytes()
+
+    lab = Lab(home, tmp_path / "server", state)
+    ARTIFACTS.mkdir(exist_ok=True)
+    findings: list[str] = []
+    outside: list[str] = []
+    try:
+        lab.start()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, env={
+                "XDG_CONFIG_HOME": str(tmp_path / "browser" / "config"),
+                "XDG_CACHE_HOME": str(tmp_path / "browser" / "cache"), "HOME": str(tmp_path / "browser")})
+            try:
+                context = browser.new_context(viewport=VIEWPORT)
+
+                def offline(route):  # the page, its widgets and axe work with nothing from outside
+                    if route.request.url.startswith(lab.base_url):
+                        return route.continue_()
+                    outside.append(route.request.url)
+                    return route.abort()
+
+                context.route("**/*", offline)
+                page = context.new_page()
+                page.set_default_timeout(TIMEOUT_MS)
+                expect.set_options(timeout=TIMEOUT_MS)
+                started = time.monotonic()
+                page.goto(f"{lab.base_url}/voila/render/{MODULE_ID}/{MODULE_ID}.ipynb?token={lab.token}")
+                boxes = page.get_by_role("textbox", name="Your reflection:")
+                expect(boxes).to_have_count(len(module.reflections))
+                expect(page.get_by_role("button", name="Refresh my progress")).to_be_visible()
+                findings.append(f"widgets ready {time.monotonic() - started:.1f} s after the request (one run)")
+
+                # -- only the module: no code, no cells to run, no IDE, no pop-up --------------
+                text = page.locator("body").inner_text()
+                for code in ("module.", "from curriculum", "import ", "BEGIN SOLUTION", "HIDDEN TESTS", SOLUTION_HINT):
+                    assert code not in text, f"code on the page: {code!r}"
+                assert page.locator(".jp-InputArea-editor, .cm-editor, .CodeMirror, .jp-InputPrompt, "
+                                    ".jp-OutputPrompt").count() == 0
+                # (Voilà's own page is a Lumino shell, id "main", with an empty banner: no menu in it)
+                ide = page.locator(".lm-MenuBar, .jp-FileBrowser, .jp-Toolbar, .jp-SideBar, .jp-Launcher, "
+                                   ".jp-NotebookPanel, [role=dialog], [role=alertdialog], .jp-toast-container")
+                assert ide.count() == 0, ide.evaluate_all("es => es.map(e => e.outerHTML.slice(0, 300))")
+                assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+                assert "error" not in text.lower().replace("errors", ""), "an error is shown on the page"
+                stubs = page.get_by_text(REFLECTION_STUB)  # the graded cells are on the page, hidden
+                expect(stubs).to_have_count(len(module.reflections))
+                assert stubs.evaluate_all("es => es.filter(e => e.checkVisibility()).length") == 0
+                expect(page.get_by_role("heading", name=module.title)).to_be_visible()
+                for r in module.reflections:
+                    assert r.prompt.split()[0] in text
+
+                ours_before, theirs_before = axe_violations(page)
+
+                # -- role-play 1 by mouse -------------------------------------------------
+                play = page.locator(".jp-OutputArea-output").filter(has=page.locator("h4", has_text=rp.title))
+                for n in range(len(path)):
+                    expect(play.get_by_text(f"Decision {n + 1}.")).to_be_visible()
+                    play.get_by_role("button", name=f"Choose {letters[n]}", exact=True).click()
+                    play.get_by_role("button", name="See the ending" if n == len(path) - 1 else "Continue",
+                                     exact=True).click()
+                ending = next(e for e in rp.endings if e.id == ending_id)
+                expect(play.get_by_text(f"Outcome: {ending.outcome}.")).to_be_visible()
+
+                # -- one question of each kind, by mouse ----------------------------------
+                for q in module.questions:
+                    if q.id not in plan:
+                        continue
+                    texts = {o.id: o.text for o in q.options}
+                    out = page.locator(".jp-OutputArea-output")
+                    for t in texts.values():
+                        out = out.filter(has_text=t)
+                    expect(out).to_have_count(1)
+                    answer = plan[q.id]
+                    if q.kind == "single":
+                        out.get_by_label(texts[answer], exact=True).click()
+                    elif q.kind == "multiple":
+                        for oid in answer:
+                            out.get_by_label(texts[oid], exact=True).click()
+                    else:
+                        labels = ([f"Step {k}:" for k in range(1, len(answer) + 1)] if q.kind == "ordering"
+                                  else [f"{item.text}:" for item in q.items])
+                        for label, oid in zip(labels, answer):
+                            out.get_by_label(label, exact=True).select_option(value=texts[oid])
+                    expect(out.get_by_role("status")).to_contain_text("Saved")
+
+                # -- two reflections, typed -------------------------------------------------
+                for n, words in enumerate(TYPED):
+                    area = page.locator(".hcwh-question").filter(has=page.get_by_role("textbox")).nth(n)
+                    box = area.get_by_role("textbox", name="Your reflection:")
+                    box.click()
+                    for k, line in enumerate(words.split("\n")):
+                        if k:
+                            box.press("Enter")
+                        box.press_sequentially(line, delay=5)
+                    status = area.get_by_role("status")
+                    expect(status).to_contain_text(f"({len(words.split())} words)")
+                    expect(status).to_contain_text("Saved at")
+                    assert wait_for(lambda: AnswerStore(folder).load()["reflections"].get(typed_ids[n]), words) == words
+
+                answers = AnswerStore(folder).load()
+                assert answers["reflections"] == dict(zip(typed_ids, TYPED))
+                got = {k: sorted(v) if isinstance(v, list) and k in plan and module.questions[
+                    [q.id for q in module.questions].index(k)].kind == "multiple" else v
+                       for k, v in answers["questions"].items()}
+                want = {k: sorted(v) if isinstance(v, list) and module.questions[
+                    [q.id for q in module.questions].index(k)].kind == "multiple" else v for k, v in plan.items()}
+                assert got == want
+                assert answers["roleplays"] == {rp.id: {"current": [], "completed": [{"ending": ending_id,
+                                                                                      "path": path}]}}
+
+                ours_after, theirs_after = axe_violations(page)
+                page.screenshot(path=str(ARTIFACTS / "page-01-authenticity.png"), full_page=True)
+                findings += [f"axe before answering, in the project's markup: {len(ours_before)}",
+                             *ours_before, f"axe after answering, in the project's markup: {len(ours_after)}",
+                             *ours_after, "axe, the page around it (Voilà's template), before answering:",
+                             *summary(theirs_before), "after answering:", *summary(theirs_after),
+                             f"requests that would have left 127.0.0.1 (blocked; the page works without them): "
+                             f"{sorted(set(outside))}"]
+                assert not ours_before and not ours_after, "\n".join(ours_before + ours_after)
+            except BaseException:
+                if "page" in locals():
+                    page.screenshot(path=str(ARTIFACTS / "page-failure.png"))
+                raise
+            finally:
+                browser.close()
+        lab.stop()
+    finally:
+        lab.kill()
+        (ARTIFACTS / "page-accessibility.txt").write_text("\n".join(findings) + "\n", encoding="utf-8")
+
+    # the learner's own notebook is never changed: the words live in answers.json
+    assert (folder / f"{MODULE_ID}.ipynb").read_bytes() == released
+
+    # -- submit, collect, autograde with real nbgrader -------------------------------
+    course.submit(state, MODULE_ID, STUDENT, home)
+    course.collect(state, MODULE_ID)
+    course.autograde(state, MODULE_ID, STUDENT)
+
+    submitted = nbformat.read(state.course_dir / "submitted" / STUDENT / MODULE_ID / f"{MODULE_ID}.ipynb",
+                              as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in submitted.cells}
+    for grade_id, words in zip(typed_ids, TYPED):
+        assert cells[grade_id].source == words
+    for r in module.reflections[2:]:
+        assert cells[f"{r.id}-answer"].source == REFLECTION_STUB
+
+    expected = {f"{q.id}-test": scores[q.id] for q in module.questions}
+    expected.update({f"{p.id}-done": float(p.points) if p is rp else 0.0 for p in module.roleplays})
+    expected.update({f"{r.id}-answer": 0.0 for r in module.reflections})  # a trainer scores them
+    with course.gradebook(state) as gb:
+        sub = gb.find_submission(MODULE_ID, STUDENT)
+        (nb_sub,) = sub.notebooks
+        assert {g.name: g.score for g in nb_sub.grades} == expected
+        assert sub.max_score == module_points(module)
+        manual = {g.name for g in nb_sub.grades if g.needs_manual_grade}
+        assert manual == set(typed_ids)  # the typed two wait for a trainer; the untouched one is "no response"
+    print(f"\npage session: {sum(expected.values()):g} of {module_points(module):g} autograded")
+    print("\n".join(findings))
