@@ -121,7 +121,7 @@ else:
     c.Authenticator.refresh_pre_spawn = True
 
 # -- learners' pages: their own OS account, Debian's Python ---------------------------
-c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+c.JupyterHub.spawner_class = "autograde.hub.spawner.CourseSpawner"  # a page that stops while starting fails at once
 c.Spawner.cmd = [str(LEARNER_ENV / "bin" / "jupyterhub-singleuser")]
 # kernels talk to their server over Unix sockets: the learners' firewall (below) refuses other local TCP
 c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=False",

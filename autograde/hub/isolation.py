@@ -3,8 +3,8 @@
 Two parts, both set up by the hub (root) and both switchable off only by name, for a host that
 cannot have them (README "Isolation between learners"):
 
-- ``IsolatedSpawner``: JupyterHub's ``LocalProcessSpawner`` (a server per learner, as their own OS
-  account) whose server starts in **its own mount namespace**, made after the fork and before
+- ``IsolatedSpawner``: the course's spawner (``autograde/hub/spawner.py``: JupyterHub's
+  ``LocalProcessSpawner``, a server per learner as their own OS account) whose server starts in **its own mount namespace**, made after the fork and before
   privileges are dropped: a private, empty ``/tmp``, ``/var/tmp``, ``/dev/shm`` and ``/run/lock``
   (tmpfs, gone with the server), and ``/proc`` mounted again with ``hidepid=invisible`` (a learner
   sees their own processes only), and ``no_new_privs`` (no set-uid program such as ``sudo`` gives
@@ -33,8 +33,9 @@ import shutil
 import subprocess
 import sys
 
-from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import List, Unicode
+
+from autograde.hub.spawner import CourseSpawner
 
 CHAIN = "hcwh-learners"
 LEARNERS_GROUP = "hcwh-learners"
@@ -107,8 +108,8 @@ def check_private_view(keep_visible: list[str], tmp_size: str) -> None:
                              f"to run without them (not on a city server: README \"Isolation between learners\")")
 
 
-class IsolatedSpawner(LocalProcessSpawner):
-    """LocalProcessSpawner, each server in its own mount namespace (private /tmp, hidepid /proc)."""
+class IsolatedSpawner(CourseSpawner):
+    """The course's spawner (autograde/hub/spawner.py), each server in its own mount namespace (private /tmp, hidepid /proc)."""
 
     keep_visible = List(Unicode(), help="Folders under /tmp etc. bound read-only into each learner's view").tag(
         config=True)
