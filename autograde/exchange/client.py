@@ -45,6 +45,21 @@ class HubExchange(abc.Exchange):
     request_timeout = Float(120.0, help="seconds to wait for the service").tag(config=True)
     cache = Unicode("", help="unused: the service, not the learner's folder, remembers submissions").tag(config=True)
 
+    def packed(self, module: str, src: Path, action: str = "submitted") -> bytes:
+        """``src`` as the tar sent, its notebooks' reflection cells holding the words from answers.json
+        (curriculum.reflections); a damaged answers file stops the send, naming it."""
+        try:
+            filled, notes = filled_notebooks(src)
+        except ReflectionsRefused as exc:
+            self.fail(f"Assignment {module} not {action}: {exc}")
+        for note in notes:
+            self.log.warning("Reflection %s", note)
+        try:
+            return pack(src, ignore=tuple(self.coursedir.ignore),
+                        replace={name: text.encode("utf-8") for name, text in filled.items()})
+        except OSError as exc:
+            self.fail(f"cannot read {src}: {exc}")
+
     @default("url")
     def _url_default(self):
         return os.environ.get(URL_ENV, "")
@@ -120,18 +135,7 @@ class HubExchangeReleaseAssignment(HubExchange, abc.ExchangeReleaseAssignment):
         src = Path(self.coursedir.format_path(self.coursedir.release_directory, ".", module))
         if not src.is_dir():
             self.fail(f"Assignment not found at: {src} (run `nbgrader generate_assignment {module}` first)")
-        try:
-            # the reflections' words from answers.json, in the copy sent (curriculum.reflections)
-            filled, notes = filled_notebooks(src)
-        except ReflectionsRefused as exc:
-            self.fail(f"Assignment {module} not submitted: {exc}")
-        for note in notes:
-            self.log.warning("Reflection %s", note)
-        try:
-            body = pack(src, ignore=tuple(self.coursedir.ignore),
-                        replace={name: text.encode("utf-8") for name, text in filled.items()})
-        except OSError as exc:
-            self.fail(f"cannot read {src}: {exc}")
+        body = self.packed(module, src, action="released")
         self.request("PUT", f"releases/{module}", body, query={"force": "1"} if self.force else None)
         self.log.info("Released as: %s %s", self.coursedir.course_id, module)
 
@@ -184,18 +188,7 @@ class HubExchangeSubmit(HubExchange, abc.ExchangeSubmit):
         claimed = self.coursedir.student_id
         if claimed and claimed != "*":
             headers[CLAIM_HEADER] = claimed  # checked by the service against the token's owner, never believed
-        try:
-            # the reflections' words from answers.json, in the copy sent (curriculum.reflections)
-            filled, notes = filled_notebooks(src)
-        except ReflectionsRefused as exc:
-            self.fail(f"Assignment {module} not submitted: {exc}")
-        for note in notes:
-            self.log.warning("Reflection %s", note)
-        try:
-            body = pack(src, ignore=tuple(self.coursedir.ignore),
-                        replace={name: text.encode("utf-8") for name, text in filled.items()})
-        except OSError as exc:
-            self.fail(f"cannot read {src}: {exc}")
+        body = self.packed(module, src)
         data, _ = self.request("POST", f"submissions/{module}", body, headers=headers)
         receipt = json.loads(data)
         self.timestamp = nbgrader_time(receipt["received_at"])

@@ -116,6 +116,24 @@ def planned_answer(q: Question, first_single: bool) -> object:
     raise AssertionError(f"no plan for question kind {q.kind!r}")
 
 
+def answer_by_mouse(out, q: Question, answer) -> None:
+    """Give ``answer`` to question ``q`` in its output ``out`` by mouse, then wait for its "Saved"."""
+    from playwright.sync_api import expect
+
+    texts = {o.id: o.text for o in q.options}
+    if q.kind == "single":
+        out.get_by_label(texts[answer], exact=True).check()
+    elif q.kind == "multiple":
+        for oid in answer:
+            out.get_by_label(texts[oid], exact=True).check()
+    else:
+        labels = ([f"Step {k}:" for k in range(1, len(answer) + 1)] if q.kind == "ordering"
+                  else [f"{item.text}:" for item in q.items])
+        for label, oid in zip(labels, answer):
+            out.get_by_label(label, exact=True).select_option(value=texts[oid])
+    expect(out.get_by_role("status")).to_contain_text("Saved")
+
+
 def walk(rp: RolePlay, pick: Callable[[int, int], int]) -> tuple[list[dict], str, list[str]]:
     """The path (as answers.json records it), ending and letters pressed when
     ``pick(decision_no, n_choices)`` chooses by the place a choice is shown at (the builder's
@@ -534,20 +552,7 @@ def test_a_learner_session_in_a_real_browser_is_graded_as_answered(tmp_path):
 
                 # -- the scenario questions --------------------------------------
                 for q in module.questions:
-                    texts = {o.id: o.text for o in q.options}
-                    out = output_for(page, list(texts.values()))
-                    answer = plan[q.id]
-                    if q.kind == "single":
-                        out.get_by_label(texts[answer], exact=True).check()
-                    elif q.kind == "multiple":
-                        for oid in answer:
-                            out.get_by_label(texts[oid], exact=True).check()
-                    else:
-                        labels = ([f"Step {k}:" for k in range(1, len(answer) + 1)] if q.kind == "ordering"
-                                  else [f"{item.text}:" for item in q.items])
-                        for label, oid in zip(labels, answer):
-                            out.get_by_label(label, exact=True).select_option(value=texts[oid])
-                    expect(out.get_by_role("status")).to_contain_text("Saved")
+                    answer_by_mouse(output_for(page, [o.text for o in q.options]), q, plan[q.id])
                 lap("questions answered")
 
                 # every click reached answers.json (the kernel writes it as they come)

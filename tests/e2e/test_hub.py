@@ -60,7 +60,6 @@ def hub(machine_hub_lock):
     h = Hub(state)
     h.learners = [ANA, BEN, CAT]
     h.extra_env = {"HCWH_CONCURRENT_SPAWNS": "1"}
-    h.cat_go, h.cat_fail = root / "cat-may-start", root / "cat-start-fails"
     try:
         setup_hub(state)
         t0 = time.monotonic()
@@ -77,6 +76,9 @@ def hub(machine_hub_lock):
         h.add_out = as_course(["roster", "add", BEN, "Ben", "Okafor", "ben@example.org", "Streets", "2026-12-01",
                                "test-cohort"], state).stdout
         as_course(["roster", "add", CAT, "Cat", "Nguyen", "cat@example.org", "Parks", "2026-12-01", "test-cohort"], state)
+        # in her own home: her page has a /tmp of its own
+        cat_home = Path(pwd.getpwnam(CAT).pw_dir)
+        h.cat_go, h.cat_fail = cat_home / ".may-start", cat_home / ".start-fails"
         _slow_start(CAT, h.cat_go, h.cat_fail)
         as_course(["staff", "add", TRAINER, "--role", "trainer"], state)
         as_course(["staff", "add", HR, "--role", "hr"], state)
@@ -145,7 +147,9 @@ def _slow_start(name: str, go: Path, fail: Path) -> None:
         os.chown(f, p.pw_uid, p.pw_gid)
 
 
-def _learner_session(page, hub, name: str, option_text: str, crowded=None) -> None:
+def _learner_session(page, hub, name: str, option_text: str, crowded=None, as_page: bool = False) -> None:
+    """Enroll, fetch in the Assignments list, answer QUESTION with ``option_text`` (on the module page
+    in Voilà if ``as_page``, else in JupyterLab after Run All), then submit in the Assignments list."""
     from playwright.sync_api import expect
 
     t0 = time.monotonic()
@@ -164,6 +168,43 @@ def _learner_session(page, hub, name: str, option_text: str, crowded=None) -> No
     expect(page.locator("#fetched_assignments_list .list_item", has_text=MODULE).first).to_be_visible(timeout=120_000)
     home = Path("/home") / name
     assert (home / MODULE / f"{MODULE}.ipynb").is_file()
+    if as_page:
+        _answer_on_the_page(page, hub, name, option_text)
+    else:
+        _answer_in_jupyterlab(page, hub, name, option_text)
+    answers = home / MODULE / "answers.json"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (answers.exists() and QUESTION in answers.read_text()):
+        time.sleep(0.2)
+    saved = json.loads(answers.read_text())["questions"][QUESTION]
+    assert saved == ("a" if option_text == RIGHT else "b")
+    assert answers.stat().st_uid == pwd.getpwnam(name).pw_uid  # written as the learner
+    # and Submit, in the Assignments list
+    if as_page:
+        page.goto(f"{hub.url}/user/{name}/lab")
+        page.wait_for_selector(".jp-LabShell .lm-MenuBar", timeout=120_000)
+    _assignment_list(page)
+    fetched = page.locator("#fetched_assignments_list .list_item", has_text=MODULE).first
+    fetched.get_by_role("button", name="Submit").click()
+    expect(page.locator("#submitted_assignments_list .list_item", has_text=MODULE).first).to_be_visible(timeout=120_000)
+
+
+def _answer_on_the_page(page, hub, name: str, option_text: str) -> None:
+    """The module as a page (Voilà, in the learner's own server under the hub's isolation): no code."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{hub.url}/user/{name}/voila/render/{MODULE}/{MODULE}.ipynb")
+    radio = page.locator(".widget-radio-box label", has_text=option_text).first
+    expect(radio).to_be_visible(timeout=120_000)
+    assert page.locator(".jp-InputArea-editor, .cm-editor, .lm-MenuBar").count() == 0  # no code, no IDE
+    radio.click()
+    out = page.locator(".jp-OutputArea-output").filter(has=page.locator("label", has_text=option_text))
+    expect(out.get_by_role("status")).to_contain_text("Saved")
+
+
+def _answer_in_jupyterlab(page, hub, name: str, option_text: str) -> None:
+    from playwright.sync_api import expect
+
     page.goto(f"{hub.url}/user/{name}/lab/tree/{MODULE}/{MODULE}.ipynb")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
     expect(page.locator(".jp-NotebookPanel .jp-Toolbar-kernelName")).to_have_text("Python 3 (ipykernel)", timeout=120_000)
@@ -191,18 +232,6 @@ def _learner_session(page, hub, name: str, option_text: str, crowded=None) -> No
     radio.click()
     out = page.locator(".jp-Notebook .jp-OutputArea-output").filter(has=page.locator("label", has_text=option_text))
     expect(out.get_by_role("status")).to_contain_text("Saved")
-    deadline = time.monotonic() + 20
-    answers = home / MODULE / "answers.json"
-    while time.monotonic() < deadline and not (answers.exists() and QUESTION in answers.read_text()):
-        time.sleep(0.2)
-    saved = json.loads(answers.read_text())["questions"][QUESTION]
-    assert saved == ("a" if option_text == RIGHT else "b")
-    assert answers.stat().st_uid == __import__("pwd").getpwnam(name).pw_uid  # written as the learner
-    # and Submit, in the same list
-    _assignment_list(page)
-    fetched = page.locator("#fetched_assignments_list .list_item", has_text=MODULE).first
-    fetched.get_by_role("button", name="Submit").click()
-    expect(page.locator("#submitted_assignments_list .list_item", has_text=MODULE).first).to_be_visible(timeout=120_000)
 
 
 def _assignment_list(page) -> None:
@@ -226,7 +255,7 @@ def test_a_cohort_on_the_hub(hub, browser):
         assert oct((hub.state / "hub" / f).stat().st_mode & 0o777) == "0o600", f
 
     ana, ben = _page(browser), _page(browser)
-    _learner_session(ana, hub, ANA, RIGHT)
+    _learner_session(ana, hub, ANA, RIGHT, as_page=True)  # Ana on the module page, Ben in JupyterLab
     # Cat enrolls and her page starts (and waits): she is told in words her page is being made ready;
     # with one start at a time, Ben is then told to wait, and reloads
     cat = _page(browser)
@@ -344,7 +373,7 @@ def test_a_cohort_on_the_hub(hub, browser):
         assert page.goto(hub.url + path).status == 403, path
     # no hub home or token page for a learner: their own page instead
     ana.goto(f"{hub.url}/hub/token")
-    ana.wait_for_url(re.compile(rf"/user/{ANA}/voila/tree"))
+    ana.wait_for_url(re.compile(rf"/user/{ANA}/lab"))
     status, user = hub.api("GET", f"/users/{TRAINER}")
     assert status == 200 and not user["admin"] and "admin" not in user["roles"]
     hub.ana, hub.ben = ana, ben

@@ -36,7 +36,7 @@ from curriculum.cells import REFLECTION_STUB, SOLUTION_HINT
 from curriculum.schema import load_module
 from tests.conftest import ROOT
 from tests.e2e.test_browser import (
-    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, Lab, _require_browser, by_mouse, module_points,
+    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, Lab, _require_browser, answer_by_mouse, by_mouse, module_points,
     wait_for, walk,
 )
 
@@ -211,18 +211,7 @@ def test_a_learner_uses_the_module_page_and_is_graded_as_answered(tmp_path):
                     for t in texts.values():
                         out = out.filter(has_text=t)
                     expect(out).to_have_count(1)
-                    answer = plan[q.id]
-                    if q.kind == "single":
-                        out.get_by_label(texts[answer], exact=True).click()
-                    elif q.kind == "multiple":
-                        for oid in answer:
-                            out.get_by_label(texts[oid], exact=True).click()
-                    else:
-                        labels = ([f"Step {k}:" for k in range(1, len(answer) + 1)] if q.kind == "ordering"
-                                  else [f"{item.text}:" for item in q.items])
-                        for label, oid in zip(labels, answer):
-                            out.get_by_label(label, exact=True).select_option(value=texts[oid])
-                    expect(out.get_by_role("status")).to_contain_text("Saved")
+                    answer_by_mouse(out, q, plan[q.id])
 
                 # -- two reflections, typed -------------------------------------------------
                 for n, words in enumerate(TYPED):
