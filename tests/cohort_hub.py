@@ -52,6 +52,19 @@ def chromium(profile: Path):
             b.close()
 
 
+def api_request(url: str, token: str, method: str = "GET", body: dict | None = None,
+                timeout: float = 60) -> tuple[int, object]:
+    """A Jupyter REST call with ``token``: (status, the JSON reply or None); an HTTP error is its code."""
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            data = r.read()
+            return r.status, json.loads(data) if data else None
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
 def free_ports(n: int) -> list[int]:
     socks, ports = [], []
     for _ in range(n):
@@ -172,16 +185,10 @@ class Hub:
         except (urllib.error.URLError, OSError):
             return 0
 
-    def api(self, method: str, path: str):
+    def api(self, method: str, path: str, body: dict | None = None):
+        """The hub's REST API with the account helper's token: (status, JSON or None)."""
         token = (self.state / "hub" / "accounts-service.token").read_text().strip()
-        req = urllib.request.Request(f"{self.url}/hub/api{path}", method=method,
-                                     headers={"Authorization": f"token {token}"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                body = r.read()
-                return r.status, json.loads(body) if body else None
-        except urllib.error.HTTPError as e:
-            return e.code, None
+        return api_request(f"{self.url}/hub/api{path}", token, method, body)
 
     def log_tail(self, n: int = 60) -> str:
         try:

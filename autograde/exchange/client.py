@@ -45,21 +45,6 @@ class HubExchange(abc.Exchange):
     request_timeout = Float(120.0, help="seconds to wait for the service").tag(config=True)
     cache = Unicode("", help="unused: the service, not the learner's folder, remembers submissions").tag(config=True)
 
-    def packed(self, module: str, src: Path, action: str = "submitted") -> bytes:
-        """``src`` as the tar sent, its notebooks' reflection cells holding the words from answers.json
-        (curriculum.reflections); a damaged answers file stops the send, naming it."""
-        try:
-            filled, notes = filled_notebooks(src)
-        except ReflectionsRefused as exc:
-            self.fail(f"Assignment {module} not {action}: {exc}")
-        for note in notes:
-            self.log.warning("Reflection %s", note)
-        try:
-            return pack(src, ignore=tuple(self.coursedir.ignore),
-                        replace={name: text.encode("utf-8") for name, text in filled.items()})
-        except OSError as exc:
-            self.fail(f"cannot read {src}: {exc}")
-
     @default("url")
     def _url_default(self):
         return os.environ.get(URL_ENV, "")
@@ -135,7 +120,10 @@ class HubExchangeReleaseAssignment(HubExchange, abc.ExchangeReleaseAssignment):
         src = Path(self.coursedir.format_path(self.coursedir.release_directory, ".", module))
         if not src.is_dir():
             self.fail(f"Assignment not found at: {src} (run `nbgrader generate_assignment {module}` first)")
-        body = self.packed(module, src, action="released")
+        try:
+            body = pack(src, ignore=tuple(self.coursedir.ignore))
+        except OSError as exc:
+            self.fail(f"cannot read {src}: {exc}")
         self.request("PUT", f"releases/{module}", body, query={"force": "1"} if self.force else None)
         self.log.info("Released as: %s %s", self.coursedir.course_id, module)
 
@@ -161,6 +149,21 @@ class HubExchangeFetchAssignment(HubExchange, abc.ExchangeFetchAssignment):
 
 
 class HubExchangeSubmit(HubExchange, abc.ExchangeSubmit):
+    def packed(self, module: str, src: Path) -> bytes:
+        """``src`` as the tar sent, its notebooks' reflection cells holding the words from answers.json
+        (curriculum.reflections); a damaged answers file stops the submit, naming it."""
+        try:
+            filled, notes = filled_notebooks(src)
+        except ReflectionsRefused as exc:
+            self.fail(f"Assignment {module} not submitted: {exc}")
+        for note in notes:
+            self.log.warning("Reflection %s", note)
+        try:
+            return pack(src, ignore=tuple(self.coursedir.ignore),
+                        replace={name: text.encode("utf-8") for name, text in filled.items()})
+        except OSError as exc:
+            self.fail(f"cannot read {src}: {exc}")
+
     def check_notebooks(self, module: str, src: Path) -> None:
         """nbgrader's check before a submit: the release's notebooks against the learner's folder;
         with ``strict`` a missing notebook stops the submit, otherwise it is a warning."""

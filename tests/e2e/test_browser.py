@@ -116,6 +116,17 @@ def planned_answer(q: Question, first_single: bool) -> object:
     raise AssertionError(f"no plan for question kind {q.kind!r}")
 
 
+def released_and_fetched(tmp_path: Path, student: str) -> tuple[Settings, Path, Path]:
+    """The trainer releases MODULE_ID (real nbgrader, a course under ``tmp_path``) and ``student``
+    fetches it into ``tmp_path/home``: (the course's settings, the home, the fetched folder)."""
+    state = Settings(state_dir=tmp_path / "state")
+    course.prepare(state, [MODULE_ID])
+    course.generate(state, MODULE_ID)
+    course.release(state, MODULE_ID)
+    home = tmp_path / "home"
+    return state, home, course.fetch(state, MODULE_ID, student, home)
+
+
 def answer_by_mouse(out, q: Question, answer) -> None:
     """Give ``answer`` to question ``q`` in its output ``out`` by mouse, then wait for its "Saved"."""
     from playwright.sync_api import expect
@@ -454,12 +465,7 @@ def test_a_learner_session_in_a_real_browser_is_graded_as_answered(tmp_path):
     assert any(0 < s < q.points for q, s in zip(module.questions, scores.values()))
 
     # -- the trainer releases; the learner fetches --------------------------
-    state = Settings(state_dir=tmp_path / "state")
-    course.prepare(state, [MODULE_ID])
-    course.generate(state, MODULE_ID)
-    course.release(state, MODULE_ID)
-    home = tmp_path / "home"
-    folder = course.fetch(state, MODULE_ID, STUDENT, home)
+    state, home, folder = released_and_fetched(tmp_path, STUDENT)
     notebook_path = folder / f"{MODULE_ID}.ipynb"
     assert notebook_path.is_file() and not (folder / "answers.json").exists()
     lap("release and fetch")

@@ -40,7 +40,8 @@ import psycopg2
 import pytest
 
 from autograde.hub import isolation
-from tests.cohort_hub import MODULE, Hub, as_course, enrollment_codes, free_ports, prepare_envs, remove_accounts, setup_hub
+from tests.cohort_hub import (MODULE, Hub, api_request, as_course, enrollment_codes, free_ports, prepare_envs,
+                              remove_accounts, setup_hub)
 from tests.postgres_server import postgres_server
 
 TEST_PREFIX = "hcwhtest-"
@@ -73,42 +74,24 @@ def _enroll(hub: Hub, name: str, code: str) -> None:
         assert e.code == 302, f"enrolling {name}: HTTP {e.code}"
 
 
-def _api_json(hub: Hub, method: str, path: str, body: dict | None = None):
-    token = (hub.state / "hub" / "accounts-service.token").read_text().strip()
-    req = urllib.request.Request(f"{hub.url}/hub/api{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        data = r.read()
-        return r.status, json.loads(data) if data else None
-
-
 def _spawn(hub: Hub, name: str) -> str:
-    status, _ = _api_json(hub, "POST", f"/users/{name}/server")
+    status, _ = hub.api("POST", f"/users/{name}/server")
     assert status in (201, 202)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        _, user = _api_json(hub, "GET", f"/users/{name}")
+        _, user = hub.api("GET", f"/users/{name}")
         server = (user.get("servers") or {}).get("")
         if server and server.get("ready"):
             break
         time.sleep(0.5)
     else:
         raise AssertionError(f"{name}'s server did not become ready:\n{hub.log_tail()}")
-    _, tok = _api_json(hub, "POST", f"/users/{name}/tokens", {"note": "isolation test", "expires_in": 3600})
+    _, tok = hub.api("POST", f"/users/{name}/tokens", {"note": "isolation test", "expires_in": 3600})
     return tok["token"]
 
 
 def _user_api(hub: Hub, name: str, token: str, method: str, path: str, body: dict | None = None):
-    req = urllib.request.Request(f"{hub.url}/user/{name}/api{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            data = r.read()
-            return r.status, json.loads(data) if data else None
-    except urllib.error.HTTPError as e:
-        return e.code, None
+    return api_request(f"{hub.url}/user/{name}/api{path}", token, method, body)
 
 
 def run_in_kernel(hub: Hub, name: str, token: str, code: str, timeout: float = 120) -> str:

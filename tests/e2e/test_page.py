@@ -23,13 +23,10 @@ cells the typed words.
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import nbformat
 
-from autograde.config import Settings
 from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
 from curriculum.cells import REFLECTION_STUB, SOLUTION_HINT
@@ -37,6 +34,7 @@ from curriculum.schema import load_module
 from tests.conftest import ROOT
 from tests.e2e.test_browser import (
     ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, Lab, _require_browser, answer_by_mouse, by_mouse, module_points,
+    released_and_fetched,
     wait_for, walk,
 )
 
@@ -133,12 +131,7 @@ def test_a_learner_uses_the_module_page_and_is_graded_as_answered(tmp_path):
     scores = hand_scores(module, plan)
     typed_ids = [f"{r.id}-answer" for r in module.reflections[:2]]
 
-    state = Settings(state_dir=tmp_path / "state")
-    course.prepare(state, [MODULE_ID])
-    course.generate(state, MODULE_ID)
-    course.release(state, MODULE_ID)
-    home = tmp_path / "home"
-    folder = course.fetch(state, MODULE_ID, STUDENT, home)
+    state, home, folder = released_and_fetched(tmp_path, STUDENT)
     released = (folder / f"{MODULE_ID}.ipynb").read_bytes()
 
     lab = Lab(home, tmp_path / "server", state)
