@@ -33,8 +33,9 @@ build: install          ## content -> source/ notebooks -> release/ (nbgrader)
 demo: install system-deps  ## build, then the whole cycle on a synthetic cohort
 	$(BIN)/hcwh demo
 
-test: install system-deps  ## the whole suite, release notebooks run headless by nbval
-	$(BIN)/pytest --nbval-lax tests release
+TEST_WORKERS ?= 2
+test: install system-deps  ## the whole suite, release notebooks run headless by nbval, on TEST_WORKERS workers
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 --nbval-lax tests release
 
 test-unit: install  ## the fast layer only: pure rules, seconds (tests/unit/)
 	$(BIN)/pytest -m unit tests/unit

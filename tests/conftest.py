@@ -60,14 +60,24 @@ def tiny_cohort_copy(tiny_cohort, tmp_path):
 
 
 LAYERS = ("unit", "integration", "e2e")
+HUB_GROUP = "machine-hub"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its hook runs after ours)
 def pytest_collection_modifyitems(config, items):
     """Each test carries its folder's layer as a marker (``pytest -m unit``); a test file
-    outside the three folders is an error, so no test escapes its layer."""
+    outside the three folders is an error, so no test escapes its layer.
+
+    Each file is one ``xdist_group`` (``make test`` runs two workers with ``--dist loadgroup``): a
+    file's module-scoped fixtures start once, and a notebook's cells (nbval) run in order in one
+    kernel. Every file with a test holding ``machine_hub_lock`` joins one group, so the hub tests run
+    one after another on one worker instead of one worker waiting on the other for the lock."""
     tests = Path(__file__).parent
+    hub_files = {str(item.fspath) for item in items if "machine_hub_lock" in getattr(item, "fixturenames", ())}
     for item in items:
         path = Path(str(item.fspath))
+        group = HUB_GROUP if str(path) in hub_files else str(path.relative_to(ROOT) if ROOT in path.parents else path)
+        item.add_marker(pytest.mark.xdist_group(group))
         if tests not in path.parents:
             continue  # release/ notebooks run by nbval
         layer = path.relative_to(tests).parts[0]
