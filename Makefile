@@ -35,7 +35,7 @@ demo: install system-deps  ## build, then the whole cycle on a synthetic cohort
 
 TEST_WORKERS ?= 2
 test: install system-deps  ## the whole suite, release notebooks run headless by nbval, on TEST_WORKERS workers
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 --nbval-lax tests release
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25 --nbval-lax tests release
 
 test-unit: install  ## the fast layer only: pure rules, seconds (tests/unit/)
 	$(BIN)/pytest -m unit tests/unit

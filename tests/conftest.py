@@ -60,24 +60,37 @@ def tiny_cohort_copy(tiny_cohort, tmp_path):
 
 
 LAYERS = ("unit", "integration", "e2e")
-HUB_GROUP = "machine-hub"
+# ``make test`` runs two workers (pytest-xdist). Each file goes whole to one worker, so a file's
+# module-scoped fixtures start once and a notebook's cells (nbval) run in order in one kernel; the
+# files whose tests hold ``machine_hub_lock`` go together to one worker, so the hub tests run one
+# after another there instead of one worker waiting on the other for the lock.
+HUB_FILES = {"test_exchange.py", "test_hub.py", "test_isolation.py", "test_ldap.py"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its hook runs after ours)
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's scope scheduling, with our scopes: a file, or all of ``HUB_FILES`` as one.
+    (Its ``--dist loadgroup`` marks no longer reach the scheduler under pytest 9.2, which stopped
+    reading the node id xdist rewrites.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesAndHub(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return "machine-hub" if Path(file).name in HUB_FILES else file
+
+    return FilesAndHub(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """Each test carries its folder's layer as a marker (``pytest -m unit``); a test file
-    outside the three folders is an error, so no test escapes its layer.
-
-    Each file is one ``xdist_group`` (``make test`` runs two workers with ``--dist loadgroup``): a
-    file's module-scoped fixtures start once, and a notebook's cells (nbval) run in order in one
-    kernel. Every file with a test holding ``machine_hub_lock`` joins one group, so the hub tests run
-    one after another on one worker instead of one worker waiting on the other for the lock."""
+    outside the three folders is an error, so no test escapes its layer; a test holding the
+    machine's hub lock outside ``HUB_FILES`` is an error, so no hub test runs beside another."""
     tests = Path(__file__).parent
-    hub_files = {str(item.fspath) for item in items if "machine_hub_lock" in getattr(item, "fixturenames", ())}
     for item in items:
         path = Path(str(item.fspath))
-        group = HUB_GROUP if str(path) in hub_files else str(path.relative_to(ROOT) if ROOT in path.parents else path)
-        item.add_marker(pytest.mark.xdist_group(group))
+        if "machine_hub_lock" in getattr(item, "fixturenames", ()) and path.name not in HUB_FILES:
+            raise pytest.UsageError(f"{path}: a test holding machine_hub_lock belongs in tests/conftest.py's HUB_FILES")
         if tests not in path.parents:
             continue  # release/ notebooks run by nbval
         layer = path.relative_to(tests).parts[0]
