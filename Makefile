@@ -5,13 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PROXY  := hub/node_modules/.bin/configurable-http-proxy
 
-.PHONY: install system-deps check build demo test test-unit lab clean learner-env course-env hub bench-hub
+.PHONY: lock install system-deps check build demo test test-unit lab clean learner-env course-env hub bench-hub
 
-# The virtual environment, re-made whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
+# The virtual environment, re-made whenever the lock changes: every package at its locked version,
+# checked against its hash (requirements/project.txt, written by `make lock`), then the project itself.
+$(STAMP): pyproject.toml requirements/project.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/project.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # The hub's proxy, locally from hub/package-lock.json (never a global npm install).
@@ -20,6 +22,9 @@ $(PROXY): hub/package.json hub/package-lock.json
 	touch $(PROXY)
 
 install: $(STAMP) $(PROXY)
+
+lock:                   ## re-lock requirements/*.txt with hashes, from PyPI (after a dependency change)
+	bash scripts/lock.sh
 
 system-deps:            ## Debian packages pip cannot provide (chromium, bubblewrap, postgresql)
 	bash scripts/system-deps.sh

@@ -27,7 +27,7 @@ fi
 # What the environment is built from: the package list, and for learners the project's code
 # (curriculum, and autograde for the exchange's client).
 # The course env is an editable install, so the checkout's path is part of what it is built from.
-want=$( { echo "$kind"; [ "$kind" = learner ] || echo "$here"; cat "$here/pyproject.toml"; [ "$kind" = course ] || find "$here/curriculum" "$here/autograde" -name '*.py' -o -path '*/framework/*' | grep -v '/modules/' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+want=$( { echo "$kind"; [ "$kind" = learner ] || echo "$here"; cat "$here/pyproject.toml" "$here/requirements/$([ "$kind" = learner ] && echo learner || echo project).txt"; [ "$kind" = course ] || find "$here/curriculum" "$here/autograde" -name '*.py' -o -path '*/framework/*' | grep -v '/modules/' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
 if [ -f "$dir/.hcwh-stamp" ] && [ "$(cat "$dir/.hcwh-stamp")" = "$want" ]; then
     echo "hub-env: $dir is up to date"
     exit 0
@@ -40,8 +40,7 @@ pip=("$dir/bin/python" -m pip install --quiet)
 "${pip[@]}" --upgrade pip setuptools wheel
 case "$kind" in
     learner)
-        "${pip[@]}" "jupyterhub==6.1.1" "jupyterlab>=4.2,<5" "nbgrader==0.9.6" "ipywidgets>=8.1,<9" \
-            "voila==0.5.13" "pydantic>=2.7,<3" "PyYAML>=6" "Jinja2>=3.1"
+        "${pip[@]}" --require-hashes -r "$here/requirements/learner.txt"
         # A copy of the project built as a wheel: curriculum without curriculum/modules (the keys).
         tmp=$(mktemp -d)
         trap 'rm -rf "$tmp"' EXIT
@@ -59,7 +58,8 @@ case "$kind" in
         "$dir/bin/jupyter" labextension disable --level=sys_prefix @jupyter/nbgrader:create-assignment >/dev/null 2>&1 || true
         ;;
     course)
-        "${pip[@]}" -e "$here"
+        "${pip[@]}" --require-hashes -r "$here/requirements/project.txt"
+        "${pip[@]}" --no-deps --no-build-isolation -e "$here"
         ;;
     *)
         echo "hub-env: unknown kind '$kind' (learner or course)" >&2

@@ -43,3 +43,14 @@ install -d -m 0755 -o "$course" -g "$course" "$state/exchange"
 install -d -m 0700 -o "$course" -g "$course" "$state/course"
 install -d -m 0700 -o root -g root "$state/hub"
 echo "hub-setup: accounts $course and $proxy, helper /usr/local/sbin/hcwh-account, state $state"
+
+# Grading runs learners' code in a bubblewrap sandbox as the course account: check now, as that
+# account, that this kernel lets it build one, and say what to ask IT for if not.
+course_env=${HCWH_COURSE_ENV:-/opt/hcwh/course-env}
+if [ -x "$course_env/bin/python" ]; then
+    if ! why=$(cd / && setpriv --reuid="$course" --regid="$course" --clear-groups -- \
+            "$course_env/bin/python" -c 'from autograde.grading.sandbox import require_sandbox; require_sandbox(True)' 2>&1); then
+        echo "hub-setup: WARNING: autograde will refuse to grade on this server until this is fixed:" >&2
+        echo "$why" | grep -v '^Traceback\|^  File\|^    ' >&2
+    fi
+fi

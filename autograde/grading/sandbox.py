@@ -156,6 +156,35 @@ def _probe(bwrap: str) -> str | None:
     return None if done.returncode == 0 else (done.stderr.strip() or f"exit status {done.returncode}")
 
 
+# The kernel settings that decide whether an account other than root may create the user namespaces
+# bwrap needs: (file under /proc/sys, the value that allows it, what to ask IT for).
+USERNS_SETTINGS = (
+    ("user/max_user_namespaces", lambda v: int(v) > 0, "user.max_user_namespaces = 10000 (it is {v})"),
+    ("kernel/unprivileged_userns_clone", lambda v: v == "1", "kernel.unprivileged_userns_clone = 1 (Debian; it is {v})"),
+    ("kernel/apparmor_restrict_unprivileged_userns", lambda v: v == "0",
+     "kernel.apparmor_restrict_unprivileged_userns = 0, or an AppArmor profile allowing bwrap (Ubuntu 24.04; it is {v})"),
+)
+
+
+def userns_advice(proc_sys: Path = Path("/proc/sys")) -> list[str]:
+    """The sysctl settings to ask the server's administrator for, so that the course account can
+    build the grading sandbox; empty when the kernel allows it (settings absent on this kernel are
+    not in the way)."""
+    asks = []
+    for name, allows, ask in USERNS_SETTINGS:
+        try:
+            value = (proc_sys / name).read_text().strip()
+        except OSError:
+            continue
+        try:
+            ok = allows(value)
+        except ValueError:
+            ok = False
+        if not ok:
+            asks.append(ask.format(v=value))
+    return asks
+
+
 def require_sandbox(enabled: bool | None = None) -> bool:
     """Check, before grading, that learners' notebooks can be sandboxed.
 
@@ -183,9 +212,10 @@ def require_sandbox(enabled: bool | None = None) -> bool:
     why = _probe(bwrap)
     if why is not None:
         raise SandboxUnavailable(
-            f"Autograde runs learners' code in a bubblewrap sandbox, but {bwrap} cannot create one here: {why}\n"
-            "(in a container, bwrap needs user namespaces; on the host it needs "
-            f"kernel.unprivileged_userns_clone or root). To grade WITHOUT a sandbox, set {NO_SANDBOX_ENV}=1."
+            f"Autograde runs learners' code in a bubblewrap sandbox, but {bwrap} cannot create one here: {why}"
+            + ("".join(f"\n  ask the server's administrator for: {a}" for a in userns_advice())
+               or "\n(in a container, bwrap needs user namespaces: the container must allow them)")
+            + f"\nTo grade WITHOUT a sandbox, set {NO_SANDBOX_ENV}=1."
         )
     return True
 
