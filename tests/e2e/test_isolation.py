@@ -837,7 +837,8 @@ def test_more_time_tells_the_hub_at_once_and_answers_the_warning_times(world):
 
 def test_the_idle_culler_stops_an_idle_page_and_only_that(world):
     h = world["hub"]
-    culler = [(user, pid) for user, pid, _, args in _ps() if "jupyterhub_idle_culler" in args]
+    # this hub's own culler: a service is the hub's child (other checkouts' hubs may run beside it)
+    culler = [(user, pid) for user, pid, ppid, args in _ps() if "jupyterhub_idle_culler" in args and ppid == h.proc.pid]
     assert len(culler) == 1 and culler[0][0] == "hcwh-culler", culler
     environ = dict(kv.split("=", 1) for kv in Path(f"/proc/{culler[0][1]}/environ").read_text().split("\0") if "=" in kv)
     token = environ["JUPYTERHUB_API_TOKEN"]
