@@ -550,6 +550,8 @@ def run_once(args, n: int) -> dict:
     hub = Hub(state)
     names = [f"{PREFIX}{i:03d}" for i in range(1, n + 1)]
     hub.learners = names
+    # the benchmark looks for the largest cohort: the hub's own cap on running pages must not decide it
+    hub.extra_env["HCWH_ACTIVE_SERVERS"] = str(max(n, 40))
     print(f"[{n} learners] setting up the hub in {root}", flush=True)
     try:
         setup_hub(state)

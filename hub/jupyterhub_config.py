@@ -12,9 +12,12 @@
 #   HCWH_COURSE_ENV     the course account's environment (default /opt/hcwh/course-env)
 #   HCWH_COURSE_USER    the course account: owns the state folder, runs the services (hcwh-course)
 #   HCWH_PROXY_USER     the account the proxy runs as (default hcwh-proxy; never root)
+#   HCWH_CULLER_USER    the account the idle culler runs as (default hcwh-culler; never root)
 #   HCWH_AUTHENTICATOR  pilot (default: roster logins with enrollment codes) or ldap
-#   HCWH_CONCURRENT_SPAWNS  training pages starting at once before "too many people" (default 10)
-#   HCWH_IDLE_TIMEOUT   seconds before an idle training page is stopped (default 7200)
+#   HCWH_LEARNER_*, HCWH_IDLE_*, HCWH_KERNEL_*, HCWH_CONCURRENT_SPAWNS, HCWH_ACTIVE_SERVERS,
+#   HCWH_START_TIMEOUT, HCWH_HTTP_TIMEOUT   a learner's page: memory, processes, CPU, idle stop and
+#                       its warning, kernel culling, pages starting and running at once
+#                       (autograde/limits.py LearnerLimits: each variable, its default and why)
 #   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
 #   HCWH_LEARNER_LANDING  where a learner's page opens (default /voila/tree: their modules as
 #                       pages, no code; /lab for JupyterLab)
@@ -32,6 +35,7 @@ sys.path.insert(0, str(PROJECT))
 from autograde.config import Settings  # noqa: E402
 from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
+from autograde.limits import LearnerLimits  # noqa: E402
 
 c = get_config()  # noqa: F821 (given by JupyterHub when it loads this file)
 
@@ -46,6 +50,7 @@ LEARNER_ENV = Path(env("HCWH_LEARNER_ENV", "/opt/hcwh/learner-env"))
 COURSE_ENV = Path(env("HCWH_COURSE_ENV", "/opt/hcwh/course-env"))
 COURSE_USER = env("HCWH_COURSE_USER", "hcwh-course")
 PROXY_USER = env("HCWH_PROXY_USER", "hcwh-proxy")
+CULLER_USER = env("HCWH_CULLER_USER", "hcwh-culler")
 HELP = env("HCWH_HELP_CONTACT", "your trainer (the city's help contact is still to confirm)")
 API_PORT = int(env("HCWH_HUB_API_PORT", "8081"))
 SERVICE_PORT = int(env("HCWH_SERVICE_PORT", "8010"))
@@ -100,7 +105,6 @@ if _login_kind not in ("pilot", "ldap"):
 DIRECTORY_LOGIN = _login_kind == "ldap"
 c.JupyterHub.template_vars = {"help_contact": HELP, "directory_login": DIRECTORY_LOGIN}
 c.JupyterHub.default_url = auth.landing
-c.JupyterHub.concurrent_spawn_limit = int(env("HCWH_CONCURRENT_SPAWNS", "10"))
 c.JupyterHub.shutdown_on_logout = True  # a shared computer: logging out ends the page too
 c.JupyterHub.allow_named_servers = False
 
@@ -131,8 +135,21 @@ c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root
 # text, role-plays, questions, reflection boxes; no code, no IDE). README "How a learner opens a module".
 c.Spawner.default_url = env("HCWH_LEARNER_LANDING", "/lab")
 c.Spawner.notebook_dir = "~"
-c.Spawner.start_timeout = 120
-c.Spawner.http_timeout = 90
+# -- learners' limits and housekeeping (issue 13 point 3; autograde/limits.py, README "Limits and housekeeping") --
+try:
+    LIMITS = LearnerLimits.from_env(os.environ)
+except ValueError as exc:
+    sys.exit(f"hub/jupyterhub_config.py: {exc}")
+c.JupyterHub.concurrent_spawn_limit = LIMITS.concurrent_spawns
+c.JupyterHub.active_server_limit = LIMITS.active_servers
+c.Spawner.start_timeout = LIMITS.start_timeout
+c.Spawner.http_timeout = LIMITS.http_timeout
+# kernels no page is connected to (a closed tab, Voilà's included: Voilà's server extension uses the
+# server's kernel manager) are shut down when idle; a page left open keeps its kernel until the idle stop
+c.Spawner.args += [f"--MappingKernelManager.cull_idle_timeout={LIMITS.kernel_idle_timeout}",
+                   f"--MappingKernelManager.cull_interval={LIMITS.kernel_cull_interval}",
+                   "--MappingKernelManager.cull_connected=False", "--MappingKernelManager.cull_busy=False"]
+# -- end of learners' limits --
 c.Spawner.pre_spawn_hook = auth.spawn_only_learners
 # nbgrader for learners: the course and the hub exchange (autograde.exchange.client, in the
 # learner environment's copy of the project; the service decides who submitted and when).
@@ -144,13 +161,18 @@ LEARNER_CONFIG.mkdir(exist_ok=True)
     "from autograde.exchange import apply_nbgrader_config\n"
     f"apply_nbgrader_config(c, {EXCHANGE_URL!r})\n"
 )
+# the idle warning with its "I need more time" button (autograde/idlenotice.py) in every learner's page
+(LEARNER_CONFIG / "jupyter_server_config.json").write_text(
+    '{"ServerApp": {"jpserver_extensions": {"autograde.idlenotice": true}}}\n')
 os.chmod(LEARNER_CONFIG, 0o755)
 os.chmod(LEARNER_CONFIG / "nbgrader_config.py", 0o644)
+os.chmod(LEARNER_CONFIG / "jupyter_server_config.json", 0o644)
 c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": str(LEARNER_CONFIG),
     "PATH": f"{LEARNER_ENV / 'bin'}:/usr/bin:/bin",
     "HCWH_EXCHANGE": "hub",
     "HCWH_EXCHANGE_URL": EXCHANGE_URL,
+    **LIMITS.as_env(),  # the idle warning reads the same figures as the culler (LearnerLimits.from_env)
 }
 
 
@@ -166,17 +188,26 @@ c.Spawner.server_token_scopes = _server_token_scopes
 # Each server in its own mount namespace (private /tmp, /var/tmp, /dev/shm, /run/lock; /proc with
 # hidepid), and an owner-matched egress rule: learners' processes reach only the proxy and the hub's
 # API on 127.0.0.1. Either is turned off only by name, for a host that cannot have it.
+# Each server also in its own cgroup (memory, processes, CPU: LIMITS above); HCWH_LEARNER_LIMITS=off.
 if os.geteuid() == 0:
     from autograde.hub import isolation  # noqa: E402
 
+    c.JupyterHub.spawner_class = isolation.IsolatedSpawner
     if env("HCWH_LEARNER_NAMESPACE", "on") != "off":
-        c.JupyterHub.spawner_class = isolation.IsolatedSpawner
         # the learners' nbgrader config stays readable when the state folder is under /tmp (tests)
         c.IsolatedSpawner.keep_visible = [str(LEARNER_CONFIG)]
         try:
             isolation.check_private_view([str(LEARNER_CONFIG)], "16m")
         except isolation.IsolationError as exc:
             isolation.fail(str(exc))
+    else:
+        c.IsolatedSpawner.private_namespace = False
+    if env("HCWH_LEARNER_LIMITS", "on") != "off":
+        try:
+            isolation.check_limits(LIMITS)
+        except isolation.IsolationError as exc:
+            isolation.fail(str(exc))
+        c.IsolatedSpawner.learner_limits = LIMITS
     if env("HCWH_LEARNER_FIREWALL", "on") != "off":
         import atexit  # noqa: E402
 
@@ -247,9 +278,11 @@ services = [
                    [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "console"]),
     course_service("hr-report", SERVICE_PORT + 2,
                    [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "report"]),
+    # the idle culler: pages idle longer than LIMITS.idle_timeout stopped (LearnerLimits), as its own account
+    # with no files (hcwh-culler, scripts/hub-setup.sh) and the role "idle-culler" above
     {"name": "idle-culler", "command": [str(COURSE_ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
-                                        f"--timeout={env('HCWH_IDLE_TIMEOUT', '7200')}"],
-     "environment": {"PATH": _course_env["PATH"]}, **({"user": COURSE_USER} if _course else {})},
+                                        f"--timeout={LIMITS.idle_timeout}", f"--cull-every={LIMITS.cull_every}"],
+     "environment": {"PATH": _course_env["PATH"]}, "cwd": "/", **({"user": CULLER_USER} if _course else {})},
     {"name": "hcwh-accounts", "api_token": secret_file("accounts-service.token")},
 ]
 # `hcwh` on the command line (release, collect, feedback as the course account): a trainer-side

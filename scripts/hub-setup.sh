@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The hub's system part, run as root by `make hub` (idempotent):
 #   - the course account (hcwh-course: owns the state folder, runs formgrader, the trainer
-#     console, HR's report and `hcwh`) and the proxy's account (hcwh-proxy), both system
-#     accounts with no login shell;
+#     console, HR's report and `hcwh`), the proxy's account (hcwh-proxy) and the idle
+#     culler's (hcwh-culler), system accounts with no login shell;
 #   - the learners' group (hcwh-learners);
 #   - the account helper, installed root-owned as /usr/local/sbin/hcwh-account, the state
 #     folder it may touch in /etc/hcwh/state-dir, and (if sudo is installed) the one sudoers
@@ -15,6 +15,7 @@ state=${1:?usage: hub-setup.sh STATE_DIR}
 here=$(cd "$(dirname "$0")/.." && pwd)
 course=${HCWH_COURSE_USER:-hcwh-course}
 proxy=${HCWH_PROXY_USER:-hcwh-proxy}
+culler=${HCWH_CULLER_USER:-hcwh-culler}
 [ "$(id -u)" -eq 0 ] || { echo "hub-setup: run as root (the hub starts each learner's page as their own account)" >&2; exit 1; }
 
 getent group hcwh-learners >/dev/null || groupadd --system hcwh-learners
@@ -23,6 +24,8 @@ id "$course" >/dev/null 2>&1 || useradd --system --user-group --shell /usr/sbin/
 chmod 0700 "/var/lib/$course"
 id "$proxy" >/dev/null 2>&1 || useradd --system --user-group --shell /usr/sbin/nologin \
     --no-create-home --home-dir /nonexistent --comment "How Can We Help? proxy" "$proxy"
+id "$culler" >/dev/null 2>&1 || useradd --system --user-group --shell /usr/sbin/nologin \
+    --no-create-home --home-dir /nonexistent --comment "How Can We Help? idle culler" "$culler"
 
 install -d -m 0755 -o root -g root /usr/local/lib/hcwh /etc/hcwh
 install -m 0644 -o root -g root "$here/autograde/identity.py" /usr/local/lib/hcwh/identity.py
@@ -42,7 +45,7 @@ chown "$course:$course" "$state" && chmod 0711 "$state"
 install -d -m 0755 -o "$course" -g "$course" "$state/exchange"
 install -d -m 0700 -o "$course" -g "$course" "$state/course"
 install -d -m 0700 -o root -g root "$state/hub"
-echo "hub-setup: accounts $course and $proxy, helper /usr/local/sbin/hcwh-account, state $state"
+echo "hub-setup: accounts $course, $proxy and $culler, helper /usr/local/sbin/hcwh-account, state $state"
 
 # Grading runs learners' code in a bubblewrap sandbox as the course account: check now, as that
 # account, that this kernel lets it build one, and say what to ask IT for if not.

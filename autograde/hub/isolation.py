@@ -19,6 +19,14 @@ cannot have them (README "Isolation between learners"):
   One hub per machine: the chain holds the running hub's ports. ``HCWH_LEARNER_FIREWALL=off``
   turns it off (the host's own firewall must then do it).
 
+- **Limits** (issue 13 point 3): each learner's page and everything it starts (kernels, Voilà's
+  kernels, anything a kernel forks) in its own cgroup, ``hcwh-learner-<login>``
+  (``autograde/grading/cgroup.py``, the grading sandbox's code): memory, processes (and threads),
+  a CPU weight and a CPU quota, from ``autograde.limits.LearnerLimits``. The hub (root) makes the
+  group before the page starts; the page's first process enters it before it drops root, so
+  nothing it starts is outside it. The group, and anything still in it, goes when the page stops
+  (or is found stopped). ``HCWH_LEARNER_LIMITS=off`` turns it off.
+
 Kernels talk to their server over Unix sockets (``KernelManager.transport=ipc``, set in
 ``hub/jupyterhub_config.py``), since the firewall refuses a learner's TCP to any other local port.
 
@@ -27,15 +35,18 @@ Standard library plus JupyterHub's spawner; runs in the hub's process, as root.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import shutil
 import subprocess
 import sys
 
-from traitlets import List, Unicode
+from traitlets import Any, Bool, List, Unicode
 
+from autograde.grading import cgroup
 from autograde.hub.spawner import CourseSpawner
+from autograde.limits import LearnerLimits
 
 CHAIN = "hcwh-learners"
 LEARNERS_GROUP = "hcwh-learners"
@@ -108,19 +119,81 @@ def check_private_view(keep_visible: list[str], tmp_size: str) -> None:
                              f"to run without them (not on a city server: README \"Isolation between learners\")")
 
 
+def check_limits(limits: LearnerLimits) -> None:
+    """Make and remove one throwaway group with ``limits`` (the hub's start-up check): an
+    ``IsolationError`` if this host cannot cap a learner's page."""
+    group = cgroup.create(limits.processes, limits.memory_bytes, cpu_weight=limits.cpu_weight, cpus=limits.cpus,
+                          name="hcwh-learner-check")
+    if group is None:
+        raise IsolationError("learners' memory, process and CPU limits cannot be set on this host: no cgroup with the "
+                             "pids, memory and cpu controllers can be made beside the hub's own (run the hub as root on "
+                             "a host with cgroups); set HCWH_LEARNER_LIMITS=off to run without them (not on a city "
+                             "server: README \"Limits and housekeeping\")")
+    group.remove()
+
+
 class IsolatedSpawner(CourseSpawner):
-    """The course's spawner (autograde/hub/spawner.py), each server in its own mount namespace (private /tmp, hidepid /proc)."""
+    """The course's spawner (autograde/hub/spawner.py), each server in its own mount namespace (private /tmp,
+    hidepid /proc) and its own cgroup (memory, processes, CPU)."""
 
     keep_visible = List(Unicode(), help="Folders under /tmp etc. bound read-only into each learner's view").tag(
         config=True)
     private_tmp_size = Unicode("512m", help="Size of each learner's private /tmp (tmpfs size=)").tag(config=True)
+    private_namespace = Bool(True, help="Each page in its own mount namespace (HCWH_LEARNER_NAMESPACE)").tag(config=True)
+    learner_limits = Any(None, help="autograde.limits.LearnerLimits for each page's cgroup; None: no caps").tag(
+        config=True)
+
+    _group = None
+
+    @property
+    def cgroup_name(self) -> str:
+        return f"hcwh-learner-{self.user.name}"  # login names are letters, digits, - and _ (autograde/identity.py)
+
+    async def start(self):
+        limits = self.learner_limits
+        if limits is not None:
+            loop = asyncio.get_running_loop()
+            self._group = await loop.run_in_executor(None, lambda: cgroup.create(
+                limits.processes, limits.memory_bytes, cpu_weight=limits.cpu_weight, cpus=limits.cpus,
+                name=self.cgroup_name))
+            if self._group is None:
+                raise RuntimeError(f"the limits of {self.user.name}'s page cannot be set (no cgroup {self.cgroup_name}); "
+                                   "the page was not started")
+        try:
+            return await super().start()
+        except BaseException:
+            await self._remove_group()
+            raise
+
+    async def stop(self, now=False):
+        try:
+            await super().stop(now=now)
+        finally:
+            await self._remove_group()
+
+    async def poll(self):
+        status = await super().poll()
+        if status is not None and self.pending != "spawn":  # the page is gone: so is its group
+            await self._remove_group()
+        return status
+
+    async def _remove_group(self) -> None:
+        if self.learner_limits is None:
+            return
+        self._group = None
+        # kills whatever is left in it (a kernel whose server died), then removes it; off the hub's event loop
+        await asyncio.get_running_loop().run_in_executor(None, lambda: cgroup.named(self.cgroup_name).remove())
 
     def make_preexec_fn(self, name):
         drop = super().make_preexec_fn(name)
-        enter = private_view(self.keep_visible, self.private_tmp_size)
+        enter = private_view(self.keep_visible, self.private_tmp_size) if self.private_namespace else None
+        group = self._group
 
         def preexec():
-            enter()
+            if group is not None:
+                group.enter()  # first, as root: everything the page starts is counted
+            if enter is not None:
+                enter()
             drop()
 
         return preexec
@@ -200,5 +273,5 @@ def fail(message: str) -> None:
     raise SystemExit(2)
 
 
-__all__ = ["IsolatedSpawner", "IsolationError", "apply_firewall", "check_private_view", "firewall_rules",
+__all__ = ["IsolatedSpawner", "IsolationError", "apply_firewall", "check_limits", "check_private_view", "firewall_rules",
            "remove_firewall", "firewall_active", "fail", "private_view"]

@@ -10,6 +10,13 @@ the tests assert them one by one. A PostgreSQL server (tests/postgres_server.py)
 127.0.0.1, and a listener on the machine's own non-loopback address: root's process reaches both
 (so a refusal is the firewall's, not an absent server). A must still read and write its own files.
 
+Issue 13, point 3, on the same hub: each learner's page in its own cgroup (memory, processes, CPU),
+so a memory hog and a fork bomb from A's kernel are stopped by A's caps (the cgroup's own counters
+say so; each has its own backstop, so a broken cap cannot take the machine down) while B's kernel
+runs code and the hub answers; the idle culler (its own account, its token's role) stops B's page
+once nothing keeps it active, with a tiny idle time set for this hub, while A's page, kept active by
+the "I need more time" request its idle warning sends (autograde/idlenotice.py), stays.
+
 What this host cannot enforce (no mount namespaces, no iptables) is a visible skip, never a pass:
 the hub is then started with that switch off and the checks that rest on it skip with the reason.
 
@@ -48,10 +55,17 @@ TEST_PREFIX = "hcwhtest-"
 ANA, BEN = "hcwhtest-iso-ana", "hcwhtest-iso-ben"
 PASSWORD = {ANA: "ana keeps to her own", BEN: "ben keeps to his own"}
 B_TMP_FILE = "/tmp/hcwh-isolation-ben.txt"
+# The limits and idle figures this hub runs with (autograde/limits.py LearnerLimits, from the
+# environment): a small memory cap keeps the hog light; the idle culler stops a page idle 30 s.
+LIMITS_ENV = {"HCWH_LEARNER_MEMORY_MB": "512", "HCWH_LEARNER_PROCESSES": "256", "HCWH_LEARNER_CPU_WEIGHT": "50",
+              "HCWH_LEARNER_CPUS": "1", "HCWH_IDLE_TIMEOUT": "30", "HCWH_IDLE_CULL_EVERY": "5",
+              "HCWH_IDLE_WARN_BEFORE": "10"}
+KEEP_ALIVE_EVERY = 3  # s between "I need more time" requests for the pages kept active (idle timeout: 30 s)
 FIGURES: dict[str, object] = {}
 # Files in the state folder meant for every learner's server to read: configuration, no secret
 # (each is also checked to hold none of the secrets' values).
-PUBLIC = {"learner-config/nbgrader_config.py", "formgrader-config/jupyter_server_config.json"}
+PUBLIC = {"learner-config/nbgrader_config.py", "learner-config/jupyter_server_config.json",
+          "formgrader-config/jupyter_server_config.json"}
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -186,6 +200,52 @@ def _can_firewall(port: int) -> str | None:
         isolation.remove_firewall()
 
 
+def _can_limit() -> str | None:
+    from autograde.limits import LearnerLimits
+
+    try:
+        isolation.check_limits(LearnerLimits.from_env(LIMITS_ENV))
+        return None
+    except isolation.IsolationError as e:
+        return str(e)
+
+
+CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
+
+
+def _cgroup_dirs(pid: int) -> dict[str, Path]:
+    """controller -> the cgroup folder process ``pid`` is in (cgroup v1, read from /proc, not from the code under test)."""
+    mounts = {}
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        if right.split()[0] == "cgroup":
+            for opt in right.split()[2].split(","):
+                mounts.setdefault(opt, Path(left.split()[4]))
+    out = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        for name in names.split(","):
+            if name in CGROUP_CONTROLLERS and name in mounts:
+                out[name] = mounts[name] / path.lstrip("/")
+    return out
+
+
+def _server_pid(name: str) -> int:
+    """The pid of ``name``'s jupyterhub-singleuser (their page's first process)."""
+    found = [pid for user, pid, _, args in _ps() if user == name and "jupyterhub-singleuser" in args]
+    assert len(found) == 1, f"{name} should have one page process, found {found}"
+    return found[0]
+
+
+def _counter(path: Path, key: str) -> int:
+    """A ``key value`` line of a cgroup file (memory.oom_control, pids.events); 0 when absent."""
+    for line in path.read_text().splitlines():
+        k, _, v = line.partition(" ")
+        if k == key:
+            return int(v)
+    return 0
+
+
 def _pids_of(user: str) -> list[int]:
     uid = pwd.getpwnam(user).pw_uid
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid]
@@ -205,6 +265,36 @@ def _ps() -> list[tuple[str, int, int, str]]:
         user, pid, ppid, *args = line.split(None, 3)
         rows.append((user, int(pid), int(ppid), args[0] if args else ""))
     return rows
+
+
+class KeepAlive:
+    """Keeps learners' pages active the way their idle warning does: POST <page>/hcwh/activity (the
+    "I need more time" request) every few seconds, with the learner's own token."""
+
+    def __init__(self, hub: Hub):
+        self.hub, self.tokens, self.failures = hub, {}, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def add(self, name: str, token: str) -> None:
+        self.poke(name, token)
+        self.tokens[name] = token
+
+    def poke(self, name: str, token: str):
+        status, times = api_request(f"{self.hub.url}/user/{name}/hcwh/activity", token, "POST", timeout=20)
+        if status != 200:
+            self.failures.append((name, status))
+        return status, times
+
+    def _run(self):
+        while not self.stop.wait(KEEP_ALIVE_EVERY):
+            for name, token in list(self.tokens.items()):
+                self.poke(name, token)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(30)
 
 
 PROBE = r'''
@@ -310,7 +400,11 @@ def world(machine_hub_lock):
     state = root / "state"
     h = Hub(state)
     h.learners = [ANA, BEN]
-    skips = {"namespace": _can_namespace(), "firewall": _can_firewall(h.port)}
+    h.extra_env.update(LIMITS_ENV)
+    keep = None
+    skips = {"namespace": _can_namespace(), "firewall": _can_firewall(h.port), "limits": _can_limit()}
+    if skips["limits"]:
+        h.extra_env["HCWH_LEARNER_LIMITS"] = "off"
     if skips["namespace"]:
         h.extra_env["HCWH_LEARNER_NAMESPACE"] = "off"
     if skips["firewall"]:
@@ -338,9 +432,11 @@ def world(machine_hub_lock):
             FIGURES["firewall chain in place while the hub runs"] = isolation.firewall_active()
             t0 = time.monotonic()
             tokens = {}
+            keep = KeepAlive(h)
             for name in (ANA, BEN):
                 _enroll(h, name, codes[name])
                 tokens[name] = _spawn(h, name)
+                keep.add(name, tokens[name])  # the idle culler stops a page idle 30 s on this hub
             FIGURES["two learners enrolled and their servers ready s"] = round(time.monotonic() - t0, 1)
             # B works: an answer saved in the module folder, a scratch file in B's /tmp
             b_home = Path(pwd.getpwnam(BEN).pw_dir)
@@ -377,8 +473,11 @@ print("ok")
             with psycopg2.connect(host="127.0.0.1", port=pg_port, user="hcwh", dbname="gradebook") as conn:
                 controls["pg_sql"] = conn.server_version > 0
             yield {"hub": h, "out": json.loads(raw), "params": params, "skips": skips, "tokens": tokens,
-                   "controls": controls, "ps": _ps(), "state": state, "files": files}
+                   "controls": controls, "ps": _ps(), "state": state, "files": files, "keep": keep,
+                   "groups": {n: _cgroup_dirs(_server_pid(n)) for n in (ANA, BEN)}}
     finally:
+        if keep:
+            keep.close()
         h.stop()
         FIGURES["firewall chain left after the hub stopped"] = isolation.firewall_active()
         isolation.remove_firewall()  # a hub killed outright leaves it: never leave it for the next hub
@@ -561,9 +660,217 @@ def test_the_privilege_map_holds_on_the_running_hub(world):
             users.setdefault("proxy", set()).add(user)
         elif "jupyterhub-singleuser" in args and "formgrader" in args:
             users.setdefault("formgrader", set()).add(user)
-        elif "autograde.hub.services" in args or "autograde.exchange.service" in args or "idle_culler" in args:
+        elif "idle_culler" in args:
+            users.setdefault("idle culler", set()).add(user)
+        elif "autograde.hub.services" in args or "autograde.exchange.service" in args:
             users.setdefault("services", set()).add(user)
         elif "jupyterhub-singleuser" in args:
             users.setdefault("learners' servers", set()).add(user)
     assert users == {"proxy": {"hcwh-proxy"}, "formgrader": {"hcwh-course"}, "services": {"hcwh-course"},
-                     "learners' servers": {ANA, BEN}}
+                     "idle culler": {"hcwh-culler"}, "learners' servers": {ANA, BEN}}
+
+
+# -- limits (issue 13 point 3): each page in its own capped cgroup ---------------------------------------
+
+MiB = 1024 * 1024
+CAP_MEMORY = 512 * MiB  # LIMITS_ENV, by hand
+CAP_PIDS = 256
+
+
+def test_each_page_and_its_kernel_are_in_their_own_capped_group(world):
+    _need(world, "limits")
+    for name in (ANA, BEN):
+        dirs = world["groups"][name]
+        assert set(dirs) == set(CGROUP_CONTROLLERS), dirs
+        for controller, folder in dirs.items():
+            assert folder.name == f"hcwh-learner-{name}", (controller, folder)
+        assert (dirs["memory"] / "memory.limit_in_bytes").read_text().strip() == str(CAP_MEMORY)
+        assert (dirs["pids"] / "pids.max").read_text().strip() == str(CAP_PIDS)
+        assert (dirs["cpu"] / "cpu.shares").read_text().strip() == str(50 * 1024 // 100)  # weight 50 of 100
+        assert (dirs["cpu"] / "cpu.cfs_quota_us").read_text().strip() == "100000"  # one core's time per
+        assert (dirs["cpu"] / "cpu.cfs_period_us").read_text().strip() == "100000"  # 100 ms period
+    # what the page starts is in the group too: A's kernel, from its own /proc/self/cgroup
+    h = world["hub"]
+    seen = run_in_kernel(h, ANA, world["tokens"][ANA], "print(open('/proc/self/cgroup').read())")
+    assert seen.count(f"/hcwh-learner-{ANA}\n") == 3, seen  # memory, pids, cpu
+    # and kernels no page is connected to are culled (LearnerLimits' defaults: 20 min idle, looked at every 2 min)
+    args = next(a for u, _, _, a in world["ps"] if u == ANA and "jupyterhub-singleuser" in a)
+    assert "--MappingKernelManager.cull_idle_timeout=1200" in args and "--MappingKernelManager.cull_interval=120" in args
+    FIGURES["A's page: processes and threads in its group, idle"] = int(
+        (world["groups"][ANA]["pids"] / "pids.current").read_text())
+
+
+HOG = r"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (BACKSTOP, BACKSTOP))  # if the cap failed: a MemoryError, not the machine
+chunks = []
+try:
+    while True:
+        chunks.append(bytearray(16 * 1024 * 1024))  # zero-filled: every page touched
+        print(len(chunks) * 16, flush=True)
+except MemoryError:
+    print("backstop", flush=True)
+    sys.exit(3)
+"""
+
+
+def test_a_memory_hog_is_stopped_by_a_s_cap_and_b_still_works(world):
+    _need(world, "limits")
+    h, tokens = world["hub"], world["tokens"]
+    mem = world["groups"][ANA]["memory"]
+    kills = _counter(mem / "memory.oom_control", "oom_kill")
+    backstop = 3 * CAP_MEMORY
+    raw = run_in_kernel(h, ANA, tokens[ANA], f"""
+import json, subprocess, sys
+done = subprocess.run([sys.executable, "-c", {HOG.replace("BACKSTOP", str(backstop))!r}], capture_output=True,
+                      text=True, timeout=300)
+print(json.dumps({{"rc": done.returncode, "last": (done.stdout.split() or ["0"])[-1]}}))
+""")
+    got = json.loads(raw)
+    FIGURES["memory hog: MiB reached before the cap stopped it"] = got["last"]
+    assert got["last"] != "backstop", "the hog reached its own backstop: the cgroup's cap did not stop it"
+    assert got["rc"] == -9, f"the hog should be killed (SIGKILL, the cgroup's OOM kill): {got}"
+    assert int(got["last"]) < CAP_MEMORY // MiB
+    # the group's own cap did it: its peak is the cap, and its OOM killer killed the hog (memory.failcnt stays
+    # 0 on this kernel's v1 emulation: measured, so it is not the evidence)
+    assert int((mem / "memory.max_usage_in_bytes").read_text()) == CAP_MEMORY
+    assert _counter(mem / "memory.oom_control", "oom_kill") > kills
+    # B's kernel runs code and answers; A's page and kernel live on; the hub answers
+    assert run_in_kernel(h, BEN, tokens[BEN], "print(sum(range(10**6)))") == "499999500000\n"
+    assert run_in_kernel(h, ANA, tokens[ANA], "print(6 * 7)") == "42\n"
+    status, user = h.api("GET", f"/users/{ANA}")
+    assert status == 200 and user["servers"][""]["ready"]
+
+
+BOMB = r"""
+import json, os, resource, sys, time
+resource.setrlimit(resource.RLIMIT_NPROC, (BACKSTOP, BACKSTOP))  # if the cap failed: A's own limit, not the machine
+kids, err = [], None
+while len(kids) < CEILING:
+    try:
+        pid = os.fork()
+    except OSError as e:
+        err = e.errno
+        break
+    if pid == 0:
+        time.sleep(HOLD)
+        os._exit(0)
+    kids.append(pid)
+print(json.dumps({"forked": len(kids), "errno": err}), flush=True)
+deadline = time.monotonic() + HOLD  # hold the cap until the test has tried B (or HOLD s)
+while time.monotonic() < deadline and not os.path.exists(RELEASE):
+    time.sleep(0.1)
+for k in kids:
+    os.kill(k, 9)
+for k in kids:
+    os.waitpid(k, 0)
+"""
+
+
+def test_a_fork_bomb_is_stopped_by_a_s_cap_while_b_works(world):
+    _need(world, "limits")
+    h, tokens = world["hub"], world["tokens"]
+    pids = world["groups"][ANA]["pids"]
+    hits = _counter(pids / "pids.events", "max")
+    release = Path(pwd.getpwnam(ANA).pw_dir) / ".hcwh-bomb-release"
+    bomb = (BOMB.replace("BACKSTOP", "1000").replace("CEILING", "900").replace("HOLD", "90")
+            .replace("RELEASE", repr(str(release))))
+    result: dict = {}
+
+    def in_a():
+        try:
+            result["out"] = run_in_kernel(h, ANA, tokens[ANA], f"""
+import subprocess, sys
+p = subprocess.Popen([sys.executable, "-c", {bomb!r}], stdout=subprocess.PIPE, text=True)
+print(p.stdout.readline(), end="")
+p.wait(timeout=120)
+""", timeout=200)
+        except BaseException as e:  # reported below
+            result["error"] = e
+
+    a = threading.Thread(target=in_a)
+    a.start()
+    try:
+        deadline = time.monotonic() + 120
+        while _counter(pids / "pids.events", "max") == hits and a.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        at_cap = int((pids / "pids.current").read_text())
+        FIGURES["fork bomb: A's group at the cap, processes"] = at_cap
+        # while A's group is full: B's kernel starts and answers, the hub answers
+        assert run_in_kernel(h, BEN, tokens[BEN], "import os; print(len(os.listdir('.')) >= 0)") == "True\n"
+        status, _ = h.api("GET", f"/users/{BEN}")
+        assert status == 200
+        still = int((pids / "pids.current").read_text())
+    finally:
+        release.write_text("go")
+        a.join(200)
+        release.unlink(missing_ok=True)
+    assert "error" not in result, result.get("error")
+    got = json.loads(result["out"])
+    FIGURES["fork bomb: forks before the cap stopped it"] = got["forked"]
+    assert got["errno"] == errno.EAGAIN and got["forked"] < CAP_PIDS, got  # stopped, far below its backstop
+    assert _counter(pids / "pids.events", "max") > hits  # by the group's cap
+    assert at_cap >= CAP_PIDS - 5 and still >= CAP_PIDS - 5, (at_cap, still)  # B ran while A was full
+    assert run_in_kernel(h, ANA, tokens[ANA], "print(6 * 7)") == "42\n"  # A's page recovers
+
+
+# -- idle: the warning's "I need more time", the culler ---------------------------------------------------
+
+
+def test_more_time_tells_the_hub_at_once_and_answers_the_warning_times(world):
+    from datetime import datetime, timedelta, timezone
+
+    h, token = world["hub"], world["tokens"][ANA]
+    before = datetime.now(timezone.utc) - timedelta(seconds=1)  # the hub keeps milliseconds
+    status, times = api_request(f"{h.url}/user/{ANA}/hcwh/activity", token, "POST")
+    assert status == 200
+    # 30 s idle timeout, warned 10 s before, the culler looking every 5 s (LIMITS_ENV), by hand:
+    assert times == {"warn_in": 20, "stop_from": 30, "stop_by": 35}
+    _, user = h.api("GET", f"/users/{ANA}")
+    seen = datetime.fromisoformat(user["servers"][""]["last_activity"].replace("Z", "+00:00"))
+    assert seen >= before
+    req = urllib.request.Request(f"{h.url}/user/{ANA}/hcwh/idle-notice.js", headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 200 and "I need more time" in r.read().decode()
+    assert api_request(f"{h.url}/user/{ANA}/hcwh/activity", world["tokens"][BEN], "POST")[0] == 403
+
+
+def test_the_idle_culler_stops_an_idle_page_and_only_that(world):
+    h = world["hub"]
+    # this hub's own culler: a service is the hub's child (other checkouts' hubs may run beside it)
+    culler = [(user, pid) for user, pid, ppid, args in _ps() if "jupyterhub_idle_culler" in args and ppid == h.proc.pid]
+    assert len(culler) == 1 and culler[0][0] == "hcwh-culler", culler
+    environ = dict(kv.split("=", 1) for kv in Path(f"/proc/{culler[0][1]}/environ").read_text().split("\0") if "=" in kv)
+    token = environ["JUPYTERHUB_API_TOKEN"]
+    api = f"{h.url}/hub/api"
+    status, me = api_request(f"{api}/user", token)
+    assert status == 200 and me["kind"] == "service" and me["name"] == "idle-culler"
+    assert {"list:users", "read:users:activity", "read:servers", "delete:servers"} <= set(me["scopes"])
+    assert not {"admin:users", "admin:servers", "servers", "tokens", "access:servers", "users"} & set(me["scopes"])
+    assert api_request(f"{api}/users", token)[0] == 200  # what it needs works
+    assert api_request(f"{api}/users/{BEN}/server", token, "POST")[0] == 403  # nothing more
+    assert api_request(f"{api}/users/{BEN}/tokens", token)[0] == 403
+    FIGURES["keep-alive requests refused (A's page full of processes during the bomb)"] = world["keep"].failures
+    # nothing keeps B active from now: the culler stops B's page; A's, kept active, stays
+    world["keep"].tokens.pop(BEN)
+    t0 = time.monotonic()
+    deadline = t0 + 180
+    while time.monotonic() < deadline:
+        _, user = h.api("GET", f"/users/{BEN}")
+        if not user["servers"]:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError(f"the idle culler did not stop {BEN}'s page:\n{h.log_tail()}")
+    FIGURES["B's page stopped by the culler, s after its last activity"] = round(time.monotonic() - t0, 1)
+    assert f"Culling server {BEN}" in h.log_path.read_text(errors="replace")  # the culler did it (its log line)
+    _, a = h.api("GET", f"/users/{ANA}")
+    assert a["servers"][""]["ready"]
+    assert _user_api(h, ANA, world["tokens"][ANA], "GET", "/status")[0] == 200
+    # B's group went with B's page, and none of B's processes is left
+    if not world["skips"]["limits"]:
+        assert not any(folder.exists() for folder in world["groups"][BEN].values()), world["groups"][BEN]
+    deadline = time.monotonic() + 30  # killed: gone from /proc once reaped
+    while _pids_of(BEN) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _pids_of(BEN) == []
