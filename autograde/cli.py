@@ -33,9 +33,15 @@ def _release(args, s: Settings) -> None:
     from autograde.course.build import check
 
     module_ids = args.modules or [m.id for m in check()]
+    from autograde.record.versions import record_release
+
+    released_by = _operator()
+    approved_by = args.approved_by or released_by
     course.prepare(s, module_ids)
     for n, module_id in enumerate(module_ids, start=1):
         course.generate(s, module_id)
+        version = record_release(s, module_id, released_by, approved_by)
+        print(f"[{n}/{len(module_ids)}] {module_id} version {version[:12]} (approved by {approved_by}) archived")
         if course.release(s, module_id):
             print(f"[{n}/{len(module_ids)}] released {module_id} again to {s.exchange_dir}: it replaces the copy "
                   "released before; learners who already fetched the module keep their copy (and their answers) "
@@ -43,6 +49,32 @@ def _release(args, s: Settings) -> None:
         else:
             print(f"[{n}/{len(module_ids)}] released {module_id} to {s.exchange_dir}")
     print(f"Gradebook: {s.gradebook_url}")
+
+
+def _operator() -> str:
+    """Who runs this command: the OS account's name (the audit trail's released_by/by)."""
+    import getpass
+
+    return getpass.getuser()
+
+
+def _audit_verify(args, s: Settings) -> int:
+    from autograde.record import audit
+
+    filed = None
+    if args.head:
+        lines, _, sha = args.head.partition(":")
+        if not lines.isdigit() or len(sha) != 64:
+            print(f"error: --head {args.head!r} is not LINES:SHA256 (as in a report's manifest.json)", file=sys.stderr)
+            return 2
+        filed = audit.Head(int(lines), sha)
+    path = Path(args.log) if args.log else audit.log_path(s)
+    verdict = audit.verify(path, filed)
+    if verdict.ok:
+        print(f"{path}: {verdict.head.lines} lines, chain intact; head {verdict.head.lines}:{verdict.head.sha256}")
+        return 0
+    print(f"{path}: line {verdict.line}: {verdict.problem}", file=sys.stderr)
+    return 1
 
 
 def _demo(args, s: Settings) -> None:
@@ -101,7 +133,10 @@ def _cohorts_import(args, s: Settings) -> None:
 def _collect(args, s: Settings) -> None:
     from autograde.course.cycle import collect
 
+    from autograde.record import audit
+
     collect(s, args.modules)
+    audit.record(s, "collect", by=_operator(), assignments=args.modules or "every released module")
 
 
 def _autograde(args, s: Settings) -> int:
@@ -119,6 +154,10 @@ def _autograde(args, s: Settings) -> int:
         print(f"autograde {exc or 'stopped by Ctrl-C'}: the learner in progress was put back as before; "
               "run hcwh autograde again to finish.", file=sys.stderr)
         return EXIT_STOPPED
+    from autograde.record import audit
+
+    audit.record(s, "autograde", by=_operator(), assignments=args.modules or "every released module",
+                 failures=len(report.failures))
     return 1 if report.failures else 0
 
 
@@ -177,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--modules", default=str(MODULES_DIR), help="folder of module YAML files")
         if name == "release":
             p.add_argument("modules", nargs="*", help="module ids (default: all)")
+            p.add_argument("--approved-by", help="who approved this release, for the audit trail "
+                                                 "(default: the account running the release)")
     for name, func, help_text in (
         ("roster", _roster_import, "import the roster CSV (employee_id,first_name,last_name,email,department,hire_date,cohort)"),
         ("cohorts", _cohorts_import, "import the cohorts CSV (cohort,module,due_date[,assigned])"),
@@ -217,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
                                 "nbgrader: nbgrader's own autograde, one learner at a time")
             p.add_argument("--workers", type=int, default=_default(autograde, "workers"),
                            help="fast engine: worker processes (default: one per core)")
+    p = sub.add_parser("audit", help="the hash-chained audit trail")
+    v = p.add_subparsers(dest="verb", required=True).add_parser(
+        "verify", help="check every line of the audit log; exit 1 naming the first edited, removed or moved line")
+    v.add_argument("--head", help="LINES:SHA256, a head filed earlier (a report manifest's audit_head)")
+    v.add_argument("--log", help="the log to check (default: <state>/record/audit.jsonl)")
+    v.set_defaults(func=_audit_verify)
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
     p.add_argument("--cohort", help="only this cohort (default: all)")

@@ -13,7 +13,8 @@ nbgrader's schema). Two writers, one function (``recorded``):
   which wraps ``cycle.set_manual_score``.
 
 The record's row is written in the same step as the gradebook's commit: if the gradebook
-refuses the score, no row is kept.
+refuses the score, no row is kept. Each kept row is also a "manual score" line of the audit trail
+(``autograde/record/audit.py``), the learner named by pseudonym.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograde.config import Settings
+from autograde.record import audit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manual_grades (
@@ -72,6 +74,9 @@ def recorded(s: Settings, grade, trainer: str, via: str):
         row = (datetime.now(timezone.utc).isoformat(), trainer, via, grade.id, nb.assignment.name, nb.student.id,
                nb.name, grade.name, old[0], grade.manual_score, old[1], grade.extra_credit)
         db.execute(f"INSERT INTO manual_grades ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", row)
+        audit.record(s, "manual score", learner=nb.student.id, trainer=trainer, via=via, grade_id=grade.id,
+                     assignment=nb.assignment.name, notebook=nb.name, cell=grade.name, old_manual_score=old[0],
+                     new_manual_score=grade.manual_score, old_extra_credit=old[1], new_extra_credit=grade.extra_credit)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

@@ -7,8 +7,9 @@
   department, the overdue and at-risk lists, per-learner totals;
 * ``completion.csv`` (one row per learner × module), ``learners.csv``,
   ``overdue.csv``, ``at-risk.csv``, and ``report.xlsx`` with every table;
-* ``manifest.json``: when, as of which date, for which cohort, and the SHA-256
-  of each file, for audit.
+* ``manifest.json``: when, as of which date, for which cohort, the SHA-256
+  of each file, and ``audit_head``, the audit trail's head then (lines and the last line's
+  hash; ``hcwh audit verify --head LINES:SHA256`` checks the log against a filed copy).
 
 Every file is created mode 0600 (the folder 0700): they name employees. They
 hold scores and dates only; no reflection text and no answer is ever read.
@@ -31,6 +32,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from autograde.catalog import module_catalog
 from autograde.config import Settings
 from autograde.private import create_private, private_dir
+from autograde.record import audit
 from autograde.reporting import completion, xlsx
 from autograde.reporting.completion import AT_RISK_DAYS, STATUSES
 
@@ -273,8 +275,9 @@ def snapshot_folder(reports_dir: Path, when: datetime) -> Path:
     raise RuntimeError(f"too many reports for {base} in {reports_dir}")
 
 
-def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_name: str) -> ReportFiles:
-    """Write one snapshot of ``t``; returns the paths."""
+def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_name: str,
+                audit_head: audit.Head) -> ReportFiles:
+    """Write one snapshot of ``t`` (``audit_head`` into its manifest, for filing); returns the paths."""
     folder = snapshot_folder(reports_dir, generated_at)
     files = ReportFiles(
         folder=folder, html=folder / "report.html", xlsx=folder / "report.xlsx",
@@ -304,6 +307,7 @@ def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_n
         "rows": {"completion": len(t.completion), "learners": len(t.learners), "overdue": len(t.overdue),
                  "at_risk": len(t.at_risk)},
         "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.all() if p != files.manifest},
+        "audit_head": audit_head.as_dict(),  # file it: hcwh audit verify --head LINES:SHA256 checks the log against it
     }
     with create_private(files.manifest) as f:
         json.dump(manifest, f, indent=1)
@@ -319,7 +323,7 @@ def write_report(s: Settings, as_of: date | None = None, cohort: str | None = No
     generated_at = (now or datetime.now(ZoneInfo(s.timezone))).astimezone(ZoneInfo(s.timezone))
     tables = make_tables(table, as_of, cohort, at_risk_days)
     tables.extra["completion_credit"] = completion_credit(module_catalog(s).values())
-    return write_files(s.reports_dir, tables, generated_at, s.timezone)
+    return write_files(s.reports_dir, tables, generated_at, s.timezone, audit.head(s))
 
 
 def completion_credit(modules) -> list[dict]:

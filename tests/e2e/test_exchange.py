@@ -498,6 +498,13 @@ def test_a_trainers_manual_score_is_recorded_with_their_hub_identity(hub, honest
         (TRAINER, "formgrader", first_id, ANA, max_score), (TRAINER, "hcwh", second_id, ANA, 1.0)]
     assert new[0]["old_manual_score"] is None and new[0]["assignment"] == MODULE
     assert attribution.record_path(s).stat().st_mode & 0o777 == 0o600
+    from autograde.record import audit
+
+    trail = [json.loads(line) for line in audit.log_path(s).read_text().splitlines()]
+    scores = [(e["trainer"], e["via"], e["grade_id"], e["learner"]) for e in trail if e["event"] == "manual score"]
+    assert scores[-2:] == [(TRAINER, "formgrader", first_id, audit.pseudonym(s, ANA)),
+                           (TRAINER, "hcwh", second_id, audit.pseudonym(s, ANA))]
+    assert audit.verify(audit.log_path(s)).ok
     with course.gradebook(s) as gb:
         assert gb.find_grade_by_id(first_id).manual_score == max_score
         assert gb.find_grade_by_id(second_id).manual_score == 1.0

@@ -4,6 +4,7 @@ no tracebacks (the review's B10; issue 12 point 5). Real nbgrader, a real exchan
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,25 @@ def test_releasing_again_replaces_the_exchange_copy_and_says_so(tmp_path, capsys
     assert "learners who already fetched the module keep their copy" in out.out
     assert not stale.exists() and (outbound / f"{MODULE}.ipynb").is_file()  # the exchange copy was replaced whole
     assert (fetched / f"{MODULE}.ipynb").is_file()  # the learner's copy is untouched
+
+
+def test_a_release_records_the_modules_version_and_its_approver(tmp_path, capsys):
+    import hashlib
+
+    from autograde.record import audit, versions
+    from curriculum.builder import MODULES_DIR
+
+    state = tmp_path / "state"
+    assert main(["--state-dir", str(state), "release", MODULE, "--approved-by", "hr.lead"]) == 0
+    s = Settings(state_dir=state)
+    sha = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (
+        Path(__file__).parents[2] / "curriculum" / "framework" / "customer-service-framework.txt",
+        MODULES_DIR / f"{MODULE}.yaml", s.release_dir / MODULE / f"{MODULE}.ipynb")]
+    by_hand = hashlib.sha256(f"framework {sha[0]}\nmodule {sha[1]}\nnotebook {sha[2]}\n".encode()).hexdigest()
+    [row] = versions.released(s, MODULE)
+    assert (row["version"], row["approved_by"], row["notebook_sha256"]) == (by_hand, "hr.lead", sha[2])
+    assert f"{MODULE} version {by_hand[:12]} (approved by hr.lead) archived" in capsys.readouterr().out
+    assert {p.name for p in versions.archive_dir(s).iterdir()} == set(sha)
+    [line] = audit.log_path(s).read_text().splitlines()
+    assert json.loads(line)["event"] == "release" and json.loads(line)["approved_by"] == "hr.lead"
+    assert main(["--state-dir", str(state), "audit", "verify"]) == 0

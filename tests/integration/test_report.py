@@ -15,6 +15,7 @@ import pandas as pd
 
 from autograde import roster
 from autograde.cli import main
+from autograde.record import audit
 from autograde.reporting import report
 from tests.hr_cohort import AS_OF, MODULE, PLANTED, ROSTER_CSV, grade_ana, module
 from tests.integration.test_no_keys import key_fingerprints, leaks
@@ -40,6 +41,7 @@ def test_report_has_the_tables_and_no_reflection_text_or_answer(tiny_cohort_copy
     grade_ana(s)
     # the planted reflection really is in Ana's submission, so its absence below means something
     assert PLANTED in (s.course_dir / "submitted" / "ana" / MODULE / f"{MODULE}.ipynb").read_text()
+    filed = audit.record(s, "collect", by="trainer1")  # the head the manifest must carry
     files = report.write_report(s, as_of=AS_OF, now=NOW)
 
     assert files.folder == s.reports_dir / "2026-11-26T0930"
@@ -78,6 +80,9 @@ def test_report_has_the_tables_and_no_reflection_text_or_answer(tiny_cohort_copy
 
     manifest = json.loads(files.manifest.read_text())
     assert manifest["as_of"] == "2026-11-26" and manifest["cohort"] is None
+    last = json.loads(audit.log_path(s).read_text().splitlines()[-1])
+    assert last["sha256"] == filed["sha256"]
+    assert manifest["audit_head"] == {"lines": last["n"], "sha256": filed["sha256"]}
     for name, digest in manifest["sha256"].items():
         assert hashlib.sha256((files.folder / name).read_bytes()).hexdigest() == digest
 

@@ -1,0 +1,87 @@
+"""The record's database: SQLite at ``<state>/record/record.db`` (0600), the project's own tables,
+keyed by nbgrader's ids (the assignment name is nbgrader's ``Assignment.name``); never a column
+in nbgrader's schema.
+
+Migrations are numbered steps in ``MIGRATIONS``; ``schema_version`` holds the last one applied.
+``connect`` applies the missing ones in order, each in one transaction with its version row, so a
+step either happens whole or not at all. A database newer than this code is refused by name.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from autograde.config import Settings
+from autograde.errors import HcwhError
+from autograde.private import FILE_MODE, private_dir
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+CREATE TABLE module_versions (
+    assignment TEXT NOT NULL,        -- nbgrader's assignment name, e.g. 01-authenticity or 01-authenticity-2027
+    version TEXT NOT NULL,           -- versions.version_of: sha256 over the three archived files
+    framework_sha256 TEXT NOT NULL,  -- the framework text, archived under archive/<sha256>
+    module_sha256 TEXT NOT NULL,     -- the module YAML
+    notebook_sha256 TEXT NOT NULL,   -- the built learner notebook (release/)
+    released_at TEXT NOT NULL,       -- UTC, ISO 8601
+    released_by TEXT NOT NULL,
+    approved_by TEXT NOT NULL,
+    PRIMARY KEY (assignment, version)
+);
+"""),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+class RecordError(HcwhError, RuntimeError):
+    """The record cannot be opened or used; the message names the file and why."""
+
+
+def record_dir(s: Settings) -> Path:
+    return s.state_dir / "record"
+
+
+def db_path(s: Settings) -> Path:
+    return record_dir(s) / "record.db"
+
+
+def schema_version(con: sqlite3.Connection) -> int:
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = con.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return row[0] or 0
+
+
+def migrate(con: sqlite3.Connection, where: Path) -> int:
+    """Apply the missing migrations; return the version now in force."""
+    current = schema_version(con)
+    con.commit()
+    if current > LATEST:
+        raise RecordError(f"{where}: the record is at schema version {current}, newer than this code knows "
+                          f"({LATEST}); upgrade the project before opening it")
+    for number, sql in MIGRATIONS:
+        if number <= current:
+            continue
+        try:
+            con.execute("BEGIN")
+            for statement in filter(str.strip, sql.split(";")):
+                con.execute(statement)
+            con.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+            con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            con.execute("ROLLBACK")
+            raise RecordError(f"{where}: migration {number} failed, nothing of it kept: {exc}") from exc
+        current = number
+    return current
+
+
+def connect(s: Settings) -> sqlite3.Connection:
+    path = db_path(s)
+    private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    con = sqlite3.connect(path, isolation_level=None)  # autocommit; migrate() opens its own transactions
+    con.row_factory = sqlite3.Row
+    migrate(con, path)
+    return con
