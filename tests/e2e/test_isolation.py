@@ -51,7 +51,8 @@ B_TMP_FILE = "/tmp/hcwh-isolation-ben.txt"
 FIGURES: dict[str, object] = {}
 # Files in the state folder meant for every learner's server to read: configuration, no secret
 # (each is also checked to hold none of the secrets' values).
-PUBLIC = {"learner-config/nbgrader_config.py", "formgrader-config/jupyter_server_config.json"}
+PUBLIC = {"learner-config/nbgrader_config.py", "learner-config/jupyter_server_config.json",
+          "formgrader-config/jupyter_server_config.json"}
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
