@@ -116,6 +116,12 @@ def _roster_leave(args, s: Settings) -> None:
     print(people.leave(s, args.employee_id))
 
 
+def _roster_jupyterlab(args, s: Settings) -> None:
+    from autograde.hub import people
+
+    print(people.set_jupyterlab(s, args.employee_id, args.switch == "on"))
+
+
 def _staff_add(args, s: Settings) -> None:
     from autograde.hub import people
 
@@ -237,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             lv = verbs.add_parser("leave", help="on a hub: a learner who left is locked out at once; records kept")
             lv.add_argument("employee_id")
             lv.set_defaults(func=_roster_leave)
+            jl = verbs.add_parser("jupyterlab", help="on a hub: give one learner JupyterLab (and a link to it) "
+                                  "from their next page start, or take it away")
+            jl.add_argument("employee_id")
+            jl.add_argument("switch", choices=("on", "off"))
+            jl.set_defaults(func=_roster_jupyterlab)
     p = sub.add_parser("staff", help="on a hub: logins for trainers, HR and IT's break-glass admin")
     st = p.add_subparsers(dest="verb", required=True).add_parser("add", help="a login and its enrollment code")
     st.add_argument("name", help="login name (lower case)")

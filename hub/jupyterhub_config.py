@@ -19,8 +19,8 @@
 #                       its warning, kernel culling, pages starting and running at once
 #                       (autograde/limits.py LearnerLimits: each variable, its default and why)
 #   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
-#   HCWH_LEARNER_LANDING  where a learner's page opens (default /voila/tree: their modules as
-#                       pages, no code; /lab for JupyterLab)
+#   HCWH_LEARNER_LANDING  where a learner's page opens (default /hcwh/: My modules, their own
+#                       pages, no code; /lab for JupyterLab for every learner)
 import grp
 import os
 import pwd
@@ -130,10 +130,10 @@ c.Spawner.cmd = [str(LEARNER_ENV / "bin" / "jupyterhub-singleuser")]
 # kernels talk to their server over Unix sockets: the learners' firewall (below) refuses other local TCP
 c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=False",
                   "--KernelManager.transport=ipc"]
-# Where a learner lands: JupyterLab, whose Assignments list fetches and submits, until the module
-# list is a page too; HCWH_LEARNER_LANDING=/voila/tree lands them on their modules as pages (Voilà:
-# text, role-plays, questions, reflection boxes; no code, no IDE). README "How a learner opens a module".
-c.Spawner.default_url = env("HCWH_LEARNER_LANDING", "/lab")
+# Where a learner lands: their own pages (autograde/learner: My modules, submit, feedback, how the
+# course works), with no link into JupyterLab; `hcwh roster jupyterlab ID on` gives one learner
+# JupyterLab (below). README "How a learner opens a module".
+c.Spawner.default_url = env("HCWH_LEARNER_LANDING", "/hcwh/")
 c.Spawner.notebook_dir = "~"
 # -- learners' limits and housekeeping (issue 13 point 3; autograde/limits.py, README "Limits and housekeeping") --
 try:
@@ -150,7 +150,19 @@ c.Spawner.args += [f"--MappingKernelManager.cull_idle_timeout={LIMITS.kernel_idl
                    f"--MappingKernelManager.cull_interval={LIMITS.kernel_cull_interval}",
                    "--MappingKernelManager.cull_connected=False", "--MappingKernelManager.cull_busy=False"]
 # -- end of learners' limits --
-c.Spawner.pre_spawn_hook = auth.spawn_only_learners
+
+
+def _pre_spawn(spawner):
+    """Only learners have a page; a learner given JupyterLab lands there, with a link to it on their pages."""
+    from autograde.hub.people import jupyterlab_learners
+
+    auth.spawn_only_learners(spawner)
+    lab = spawner.user.name in jupyterlab_learners(STATE)  # read at each start: on and off take effect then
+    spawner.default_url = "/lab" if lab else c.Spawner.default_url
+    spawner.environment = {**c.Spawner.environment, **({"HCWH_JUPYTERLAB_LINK": "1"} if lab else {})}
+
+
+c.Spawner.pre_spawn_hook = _pre_spawn
 # nbgrader for learners: the course and the hub exchange (autograde.exchange.client, in the
 # learner environment's copy of the project; the service decides who submitted and when).
 LEARNER_CONFIG = STATE / "learner-config"
@@ -161,9 +173,10 @@ LEARNER_CONFIG.mkdir(exist_ok=True)
     "from autograde.exchange import apply_nbgrader_config\n"
     f"apply_nbgrader_config(c, {EXCHANGE_URL!r})\n"
 )
-# the idle warning with its "I need more time" button (autograde/idlenotice.py) in every learner's page
+# in every learner's page: the idle warning with its "I need more time" button (autograde/idlenotice.py)
+# and the learners' own pages (autograde/learner), server extensions beside Voilà
 (LEARNER_CONFIG / "jupyter_server_config.json").write_text(
-    '{"ServerApp": {"jpserver_extensions": {"autograde.idlenotice": true}}}\n')
+    '{"ServerApp": {"jpserver_extensions": {"autograde.idlenotice": true, "autograde.learner": true}}}\n')
 os.chmod(LEARNER_CONFIG, 0o755)
 os.chmod(LEARNER_CONFIG / "nbgrader_config.py", 0o644)
 os.chmod(LEARNER_CONFIG / "jupyter_server_config.json", 0o644)
@@ -173,6 +186,8 @@ c.Spawner.environment = {
     "HCWH_EXCHANGE": "hub",
     "HCWH_EXCHANGE_URL": EXCHANGE_URL,
     **LIMITS.as_env(),  # the idle warning reads the same figures as the culler (LearnerLimits.from_env)
+    "HCWH_HELP_CONTACT": HELP,  # on the learner's pages
+    "HCWH_TIMEZONE": env("HCWH_TIMEZONE", "UTC"),  # receipts' times on the city's clock
 }
 
 

@@ -26,7 +26,7 @@ from nbgrader.api import Grade, Gradebook, MissingEntry
 
 from autograde.config import Settings
 from autograde.course import nbgrader_api as course
-from autograde.course import rejections
+from autograde.course import rejections, results
 from autograde.course.nbconfig import nbgrader_config
 from autograde.errors import MachineFault, NbgraderError, Stopped, as_machine_fault, machine_fault_in
 from autograde.grading import cgroup, journal, preflight, sandbox
@@ -482,6 +482,8 @@ def feedback(s: Settings, module_ids: list[str] | None = None, progress: Progres
             continue
         course.generate_feedback(s, module_id)
         rejected = rejections.write_feedback(s, module_id)
+        with course.gradebook(s) as gb:  # the learner's own feedback page's data, beside nbgrader's HTML
+            results.write(s, module_id, gb)
         course.release_feedback(s, module_id)
         files = sorted((s.course_dir / "feedback").glob(f"*/{module_id}/*.html"))
         out[module_id] = len(files)

@@ -26,6 +26,7 @@ from nbgrader.exchange import abc
 from traitlets import Float, Unicode, default
 
 from autograde.exchange.archive import ArchiveRefused, Member, pack, pack_members, replace_folder, unpack, write_tree
+from autograde.exchange.names import RESULTS_FILE
 from autograde.exchange.service import CLAIM_HEADER, RESERVED
 from curriculum.reflections import ReflectionsRefused, filled_notebooks
 
@@ -294,7 +295,9 @@ class HubExchangeReleaseFeedback(HubExchange, abc.ExchangeReleaseFeedback):
             if receipt is None or receipt["learner"] != learner:
                 self.log.error("Feedback for %s's %s matches no submission in the exchange; not released", learner, module)
                 continue
-            members = [Member(p.name, p.read_bytes()) for p in sorted(folder.glob("*.html"))]
+            # nbgrader's HTML, and the learner's feedback page's data (autograde/course/results.py)
+            files = [*sorted(folder.glob("*.html")), *([folder / RESULTS_FILE] if (folder / RESULTS_FILE).is_file() else [])]
+            members = [Member(p.name, p.read_bytes()) for p in files]
             self.request("PUT", f"feedback/{module}", pack_members(members),
                          query={"learner": learner, "version": str(receipt["version"])})
             self.log.info("Releasing feedback for student '%s' on assignment '%s/%s' (%s)", learner,

@@ -191,6 +191,15 @@ def _swap_in(final: Path, members: list[Member], meta: dict, meta_name: str, mak
 # -- "my plan" ---------------------------------------------------------------------
 
 
+def plan_status(received_at: str | None, due: date, today: date, tz: ZoneInfo) -> str:
+    """A module's status for its learner: the last submission counts, late when the city's calendar
+    day of its receipt (the server's clock) is after the due date, as HR's report judges it."""
+    if received_at:
+        local = datetime.fromisoformat(received_at).astimezone(tz)
+        return "submitted late" if local.date() > due else "submitted"
+    return "overdue" if today > due else "not started"
+
+
 def my_plan(s: Settings, store: Store, learner: str, today: date | None = None) -> dict:
     """The learner's own modules: due dates from their cohort's plan, status from their own
     receipts and feedback. Nothing about anyone else."""
@@ -205,11 +214,7 @@ def my_plan(s: Settings, store: Store, learner: str, today: date | None = None) 
         receipts = store.receipts(learner, module)
         due = date.fromisoformat(plan.due_date)
         last = receipts[-1] if receipts else None
-        if last:
-            local = datetime.fromisoformat(last["received_at"]).astimezone(tz)
-            status = "submitted late" if local.date() > due else "submitted"
-        else:
-            status = "overdue" if today > due else "not started"
+        status = plan_status(last["received_at"] if last else None, due, today, tz)
         fb = store.feedback(learner, module)
         modules.append({
             "module": module, "assigned": plan.assigned, "due_date": plan.due_date, "status": status,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -163,5 +164,33 @@ def add_staff(s: Settings, name: str, role: str, full_name: str = "") -> Account
     return report
 
 
+# -- JupyterLab for one learner ----------------------------------------------------------
+# Learners land on their own pages (autograde/learner) with no link into JupyterLab. A trainer
+# who wants one learner to have it asks for ``hcwh roster jupyterlab ID on``: the hub reads this
+# file as that learner's page starts (hub/jupyterhub_config.py), lands them in JupyterLab and
+# gives their pages a JupyterLab link; ``off`` takes it away at their next start.
+JUPYTERLAB_FILE = "jupyterlab-learners.json"
+
+
+def jupyterlab_learners(state_dir: Path) -> set[str]:
+    """The learners given JupyterLab (none if the file is missing or unreadable)."""
+    try:
+        found = json.loads((state_dir / JUPYTERLAB_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {x for x in found if isinstance(x, str)} if isinstance(found, list) else set()
+
+
+def set_jupyterlab(s: Settings, employee_id: str, on: bool) -> str:
+    """``hcwh roster jupyterlab ID on|off``: one learner's JupyterLab, from their next page start."""
+    if employee_id not in roster.load(s).learners:
+        raise AccountError(f"'{employee_id}' is not a learner on the roster (hcwh roster import or add first)")
+    names = jupyterlab_learners(s.state_dir)
+    names = names | {employee_id} if on else names - {employee_id}
+    replace_private(s.state_dir / JUPYTERLAB_FILE, json.dumps(sorted(names)) + "\n")
+    return (f"{employee_id}: JupyterLab {'on' if on else 'off'} from their next page start "
+            f"(stop and start their page, or they log out and in again)")
+
+
 __all__ = ["AccountError", "AccountsReport", "TEST_PREFIX", "add_learner", "add_staff", "hub_enabled",
-           "import_with_accounts", "leave"]
+           "import_with_accounts", "jupyterlab_learners", "leave", "set_jupyterlab"]

@@ -22,12 +22,16 @@ import subprocess
 import tempfile
 import time
 import urllib.parse
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from curriculum.schema import load_module
 from tests.cohort_hub import (CHROMIUM, COURSE_ID, MODULE, ROOT, Hub, as_course, chromium, enrollment_codes, prepare_envs,
                               remove_accounts, setup_hub)
+from tests.e2e.test_browser import module_points
+from tests.e2e.test_page import axe_all
 
 TEST_PREFIX = "hcwhtest-"
 ANA, BEN, TRAINER, HR = "hcwhtest-ana", "hcwhtest-ben", "hcwhtest-trainer", "hcwhtest-hr"
@@ -41,7 +45,9 @@ PASSWORDS = {ANA: "ana chooses a long one", BEN: "ben picks his own words", CAT:
 # By hand, from curriculum/modules/01-authenticity.yaml: question auth-q-casual-caller is worth 3
 # and its key is option a (the first option's text starts with "Hey! Oh no").
 QUESTION, RIGHT, WRONG, POINTS = "auth-q-casual-caller", '"Hey! Oh no', '"Dude, the plow', 3.0
-REFLECTION = "auth-r-balance-answer"  # worth 3; the trainer gives Ana 2
+REFLECTION = "auth-r-balance-answer"  # worth 3; Ana types TYPED in it, the trainer gives her 2
+TYPED = "I greet people as myself."
+MISSED, TITLE, DUE_WORDS = "auth-q-trail-question", "Module 01: Authenticity", "31 January 2030"  # by hand
 TIMEOUT_MS = 60_000
 FIGURES: dict[str, float] = {}
 
@@ -75,6 +81,8 @@ def hub(machine_hub_lock):
         # Ben is a new hire not yet on the roster file: added the same day, one command
         h.add_out = as_course(["roster", "add", BEN, "Ben", "Okafor", "ben@example.org", "Streets", "2026-12-01",
                                "test-cohort"], state).stdout
+        # Ben alone is given JupyterLab (learners land on their own pages with no link into it)
+        h.lab_out = as_course(["roster", "jupyterlab", BEN, "on"], state).stdout
         as_course(["roster", "add", CAT, "Cat", "Nguyen", "cat@example.org", "Parks", "2026-12-01", "test-cohort"], state)
         # in her own home: her page has a /tmp of its own
         cat_home = Path(pwd.getpwnam(CAT).pw_dir)
@@ -148,8 +156,9 @@ def _slow_start(name: str, go: Path, fail: Path) -> None:
 
 
 def _learner_session(page, hub, name: str, option_text: str, crowded=None, as_page: bool = False) -> None:
-    """Enroll, fetch in the Assignments list, answer QUESTION with ``option_text`` (on the module page
-    in Voilà if ``as_page``, else in JupyterLab after Run All), then submit in the Assignments list."""
+    """Enroll, then: with ``as_page``, on her own pages (My modules, Start, the module page in Voilà,
+    Submit); else in JupyterLab (fetch in the Assignments list, Run All, submit in the list).
+    QUESTION is answered with ``option_text``."""
     from playwright.sync_api import expect
 
     t0 = time.monotonic()
@@ -159,6 +168,8 @@ def _learner_session(page, hub, name: str, option_text: str, crowded=None, as_pa
         assert hub.help_contact in page.locator("#hcwh-error").inner_text()
         crowded()  # until the other start has ended
         page.reload()
+    if as_page:
+        return _on_my_pages(page, hub, name, option_text, t0)
     page.wait_for_url(re.compile(rf"/user/{name}/lab"), timeout=180_000)
     page.wait_for_selector(".jp-LabShell", timeout=120_000)
     FIGURES[f"enroll to JupyterLab ({name}) s"] = round(time.monotonic() - t0, 1)
@@ -166,34 +177,114 @@ def _learner_session(page, hub, name: str, option_text: str, crowded=None, as_pa
     _assignment_list(page)
     page.locator("#released_assignments_list .list_item", has_text=MODULE).get_by_role("button", name="Fetch").click()
     expect(page.locator("#fetched_assignments_list .list_item", has_text=MODULE).first).to_be_visible(timeout=120_000)
-    home = Path("/home") / name
-    assert (home / MODULE / f"{MODULE}.ipynb").is_file()
-    if as_page:
-        _answer_on_the_page(page, hub, name, option_text)
-    else:
-        _answer_in_jupyterlab(page, hub, name, option_text)
-    answers = home / MODULE / "answers.json"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not (answers.exists() and QUESTION in answers.read_text()):
-        time.sleep(0.2)
-    saved = json.loads(answers.read_text())["questions"][QUESTION]
-    assert saved == ("a" if option_text == RIGHT else "b")
-    assert answers.stat().st_uid == pwd.getpwnam(name).pw_uid  # written as the learner
+    assert (Path("/home") / name / MODULE / f"{MODULE}.ipynb").is_file()
+    _answer_in_jupyterlab(page, hub, name, option_text)
+    _saved(name, option_text)
     # and Submit, in the Assignments list
-    if as_page:
-        page.goto(f"{hub.url}/user/{name}/lab")
-        page.wait_for_selector(".jp-LabShell .lm-MenuBar", timeout=120_000)
     _assignment_list(page)
     fetched = page.locator("#fetched_assignments_list .list_item", has_text=MODULE).first
     fetched.get_by_role("button", name="Submit").click()
     expect(page.locator("#submitted_assignments_list .list_item", has_text=MODULE).first).to_be_visible(timeout=120_000)
 
 
-def _answer_on_the_page(page, hub, name: str, option_text: str) -> None:
+def _saved(name: str, option_text: str) -> None:
+    """QUESTION's answer is in the learner's answers.json, written as the learner."""
+    answers = Path("/home") / name / MODULE / "answers.json"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (answers.exists() and QUESTION in answers.read_text()):
+        time.sleep(0.2)
+    saved = json.loads(answers.read_text())["questions"][QUESTION]
+    assert saved == ("a" if option_text == RIGHT else "b")
+    assert answers.stat().st_uid == pwd.getpwnam(name).pw_uid  # written as the learner
+
+
+def _row(page):
+    """MODULE's row on My modules."""
+    return page.locator("tr", has=page.get_by_role("rowheader", name=TITLE))
+
+
+def _no_axe_violations(page, what: str) -> None:
+    found = axe_all(page)
+    FIGURES[f"axe violations, {what}"] = len(found)
+    assert not found, "\n".join(found)
+
+
+def _on_my_pages(page, hub, name: str, option_text: str, t0: float) -> None:
+    """Her own pages (autograde/learner): My modules, Start, the module page, Submit and what was sent."""
+    from playwright.sync_api import expect
+
+    page.wait_for_url(re.compile(rf"/user/{name}/hcwh/?$"), timeout=180_000)
+    expect(page.locator("h1")).to_have_text("My modules")
+    FIGURES[f"enroll to My modules ({name}) s"] = round(time.monotonic() - t0, 1)
+    row = _row(page)
+    expect(row).to_contain_text(DUE_WORDS)
+    expect(row).to_contain_text("Not started")
+    assert "/lab" not in page.content() and page.get_by_role("link", name="JupyterLab").count() == 0
+    expect(page.get_by_role("link", name="Get help").first).to_be_visible()
+    _no_axe_violations(page, "My modules")
+    row.get_by_role("button", name=f"Start {TITLE}").click()  # fetched through the hub exchange, then opened
+    page.wait_for_url(re.compile(rf"/user/{name}/voila/render/{MODULE}/{MODULE}.ipynb"), timeout=120_000)
+    assert (Path("/home") / name / MODULE / f"{MODULE}.ipynb").is_file()
+    _answer_on_the_page(page, hub, name, option_text, go=False)
+    _saved(name, option_text)
+    area = page.locator(".hcwh-question").filter(has=page.get_by_role("textbox")).first
+    area.get_by_role("textbox", name="Your reflection:").press_sequentially(TYPED, delay=5)
+    expect(area.get_by_role("status")).to_contain_text("Saved at")
+    # back to My modules: Open and Submit now
+    page.goto(f"{hub.url}/user/{name}/hcwh/")
+    expect(_row(page).get_by_role("link", name=f"Open {TITLE}")).to_be_visible()
+    _row(page).get_by_role("button", name=f"Submit {TITLE}").click()
+    expect(page.locator("h1")).to_have_text(f"{TITLE} is submitted", timeout=120_000)
+    (receipt,) = [json.loads(p.read_text()) for p in
+                  (hub.state / "hub-exchange" / "submissions" / name / MODULE).glob("*/receipt.json")]
+    got = datetime.fromisoformat(receipt["received_at"]).astimezone(timezone.utc)  # the hub's zone: UTC
+    when = f"{got.day} {got:%B %Y} at {got:%H:%M:%S}"
+    expect(page.get_by_role("status")).to_contain_text(f"received your submission on {when} (city time)")
+    expect(page.get_by_role("status")).to_contain_text("submission number 1")
+    sent = page.locator("main ul").inner_text()
+    assert "Questions answered: 1" in sent and f"Reflection 1: {len(TYPED.split())} words" in sent, sent
+    _no_axe_violations(page, "submitted")
+    # nothing before grading: no feedback, no key
+    page.goto(f"{hub.url}/user/{name}/hcwh/feedback/{MODULE}")
+    expect(page.get_by_text("There is no feedback for this module yet")).to_be_visible()
+    assert "Why:" not in page.content() and "right answer" not in page.content()
+
+
+def _feedback_page(page, hub, name: str) -> None:
+    """After the trainer released feedback: her feedback page, checked against the key by hand."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{hub.url}/user/{name}/hcwh/")
+    expect(_row(page)).to_contain_text("Feedback ready")
+    _row(page).get_by_role("link", name=f"Read the feedback on {TITLE}").click()
+    expect(page.locator("h1")).to_have_text(f"Feedback: {TITLE}", timeout=120_000)
+    module = load_module(ROOT / "curriculum" / "modules" / f"{MODULE}.yaml")
+    expect(page.locator("main")).to_contain_text(f"Your score: {POINTS + 2:g} of {module_points(module):g} points")
+    options = {q.id: {o.id: o.text for o in q.options} for q in module.questions}
+    picked = page.locator(".exercise", has=page.get_by_role("heading", name=f"Question: {POINTS:g} of {POINTS:g} points"))
+    expect(picked).to_contain_text("You chose:")
+    expect(picked.locator(".chosen")).to_have_text(options[QUESTION]["a"])
+    expect(picked).to_contain_text("That is right.")
+    assert picked.locator(".right").count() == 0
+    missed = next(q for q in module.questions if q.id == MISSED)
+    section = page.locator(".exercise", has_text=missed.prompt[:60])
+    expect(section).to_contain_text("You did not answer this question.")
+    expect(section.locator(".right")).to_have_text(options[MISSED][missed.answer[0]])
+    expect(section).to_contain_text(f"Why: {missed.explanation[:60]}")
+    reflection = page.locator(".exercise", has=page.get_by_role("heading", name="Reflection: 2 of 3 points"))
+    expect(reflection).to_contain_text(f"You wrote {len(TYPED.split())} words.")
+    text = page.locator("body").inner_text()
+    for code in ("No response", "VBox(", "import ", "BEGIN SOLUTION", "HIDDEN TESTS", TYPED):
+        assert code not in text, f"{code!r} on the feedback page"
+    _no_axe_violations(page, "feedback")
+
+
+def _answer_on_the_page(page, hub, name: str, option_text: str, go: bool = True) -> None:
     """The module as a page (Voilà, in the learner's own server under the hub's isolation): no code."""
     from playwright.sync_api import expect
 
-    page.goto(f"{hub.url}/user/{name}/voila/render/{MODULE}/{MODULE}.ipynb")
+    if go:
+        page.goto(f"{hub.url}/user/{name}/voila/render/{MODULE}/{MODULE}.ipynb")
     radio = page.locator(".widget-radio-box label", has_text=option_text).first
     expect(radio).to_be_visible(timeout=120_000)
     assert page.locator(".jp-InputArea-editor, .cm-editor, .lm-MenuBar").count() == 0  # no code, no IDE
@@ -277,9 +368,12 @@ def test_a_cohort_on_the_hub(hub, browser):
         assert hub.help_contact in cat.locator("#hcwh-not-running").inner_text()
         hub.cat_fail.unlink()
 
-    _learner_session(ben, hub, BEN, WRONG, crowded=cat_start_fails)
+    _learner_session(ben, hub, BEN, WRONG, crowded=cat_start_fails)  # Ben was given JupyterLab: he lands there
+    assert "JupyterLab on from their next page start" in hub.lab_out
+    ben.goto(f"{hub.url}/user/{BEN}/hcwh/")
+    expect(ben.get_by_role("link", name="JupyterLab")).to_be_visible()  # and his own pages link to it
     cat.get_by_role("button", name="Try again").click()  # now it starts
-    cat.wait_for_url(re.compile(rf"/user/{CAT}/lab"), timeout=180_000)
+    cat.wait_for_url(re.compile(rf"/user/{CAT}/hcwh/?$"), timeout=180_000)
     # a page that does not exist, in words, with the help contact
     assert ana.goto(f"{hub.url}/hub/no-such-page").status == 404
     assert ana.locator("#hcwh-error h1").inner_text() == "There is nothing here"
@@ -336,7 +430,8 @@ def test_a_cohort_on_the_hub(hub, browser):
     assert rows == [(TRAINER, "formgrader", ANA, REFLECTION, 2.0)], rows
 
     # -- each learner fetches only their own feedback -----------------------------------
-    for page, name, score in ((ana, ANA, POINTS + 2), (ben, BEN, 0.0)):
+    _feedback_page(ana, hub, ANA)  # Ana on her own feedback page
+    for page, name, score in ((ben, BEN, 0.0),):  # Ben in JupyterLab's Assignments list
         # the Assignments list's Fetch Feedback button, on the submitted module
         page.goto(f"{hub.url}/user/{name}/lab")
         page.wait_for_selector(".jp-LabShell", timeout=120_000)
@@ -373,7 +468,7 @@ def test_a_cohort_on_the_hub(hub, browser):
         assert page.goto(hub.url + path).status == 403, path
     # no hub home or token page for a learner: their own page instead
     ana.goto(f"{hub.url}/hub/token")
-    ana.wait_for_url(re.compile(rf"/user/{ANA}/lab"))
+    ana.wait_for_url(re.compile(rf"/user/{ANA}/hcwh/?$"))
     status, user = hub.api("GET", f"/users/{TRAINER}")
     assert status == 200 and not user["admin"] and "admin" not in user["roles"]
     hub.ana, hub.ben = ana, ben

@@ -104,14 +104,25 @@ def summary(lines: list[str]) -> list[str]:
     return [f"  {rule}: {len(found)} node(s), e.g.\n    " + "\n    ".join(found[:2]) for rule, found in by_rule.items()]
 
 
-def axe_violations(page) -> tuple[list[str], list[str]]:
-    """axe-core on the page as it is: (violations in the project's markup, those of the page around it)."""
+def _axe(page) -> list[dict]:
+    """axe-core's violations on the page as it is: WCAG 2.0/2.1 A and AA, and axe's best practices."""
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
                                                                             "wcag21aa", "best-practice"]}})
+    return results.response["violations"]
+
+
+def axe_all(page) -> list[str]:
+    """Every violation on a page the project renders whole (the learner's own pages, autograde/learner)."""
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {n['target']}: {n['html'][:160]}"
+            for v in _axe(page) for n in v["nodes"]]
+
+
+def axe_violations(page) -> tuple[list[str], list[str]]:
+    """axe-core on the page as it is: (violations in the project's markup, those of the page around it)."""
     ours, theirs = [], []
-    for v in results.response["violations"]:
+    for v in _axe(page):
         targets = [" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"]) for n in v["nodes"]]
         inside = page.evaluate(OURS_JS, targets) if v["id"] not in PAGE_RULES else [False] * len(targets)
         for target, node, mine in zip(targets, v["nodes"], inside):
