@@ -101,7 +101,10 @@ def _write_codes(s: Settings, enrolled: list[Enrollment]) -> Path:
     for e in enrolled:
         w.writerow([e.name, e.full_name, e.role, e.code, e.expires])
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%S")
-    path = folder / f"codes-{stamp}.csv"
+    path, n = folder / f"codes-{stamp}.csv", 1
+    while path.exists():  # two imports in one second: never overwrite the first one's codes
+        n += 1
+        path = folder / f"codes-{stamp}-{n}.csv"
     replace_private(path, buf.getvalue())
     return path
 
