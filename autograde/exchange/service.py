@@ -421,6 +421,9 @@ def main() -> None:
     app = make_app(s, prefix)
     app.listen(url.port, address=url.hostname or "127.0.0.1", max_body_size=MAX_ARCHIVE_BYTES)
     print(f"{SERVICE_NAME}: serving {store_dir(s)} at {url.geturl()} ({prefix})", file=sys.stderr, flush=True)
+    from autograde.lifeline import end_with_parent
+
+    end_with_parent(SERVICE_NAME)
     IOLoop.current().start()
 
 

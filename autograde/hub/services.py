@@ -207,6 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
     app.listen(url.port, url.hostname or "127.0.0.1")
     print(f"hcwh {kind} service on {url.hostname}:{url.port}", flush=True)
+    from autograde.lifeline import end_with_parent
+
+    end_with_parent(f"hcwh {kind} service")
     try:
         ioloop.IOLoop.current().start()
     except KeyboardInterrupt:  # the hub stopping us
