@@ -23,8 +23,8 @@ $(PROXY): hub/package.json hub/package-lock.json
 
 install: $(STAMP) $(PROXY)
 
-lock:                   ## re-lock requirements/*.txt with hashes, from PyPI (after a dependency change)
-	bash scripts/lock.sh
+lock:                   ## re-lock requirements/*.txt with hashes, from PyPI (LOCK_ARGS=--upgrade takes upgrades)
+	bash scripts/lock.sh $(LOCK_ARGS)
 
 system-deps:            ## Debian packages pip cannot provide (chromium, bubblewrap, postgresql)
 	bash scripts/system-deps.sh
