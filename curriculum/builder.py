@@ -306,6 +306,12 @@ def build(module: Module, framework: Framework | None = None) -> NotebookNode:
         out.append(cells.text(f"{module.id}-reflections", "## Reflections"))
         for n, r in enumerate(module.reflections, start=1):
             out += _reflection_cells(r, n)
+    if module.find_out:
+        checklist = "\n".join(f"- {item}" for item in module.find_out)
+        out.append(cells.text(f"{module.id}-find-out", "## Find out in your first two weeks\n\n"
+                              "Some answers belong to the city and to your department, not to this course. Go through "
+                              "this list with your supervisor and write down what you learn (it is not graded).\n\n"
+                              + checklist))
     out.append(cells.text(f"{module.id}-progress-title", "## Your progress\n\nWhat you have answered so far in this module (press *Refresh my progress* to update it). Reflections are not listed: check that each reflection box holds your own words."))
     out.append(_progress_cell(module))
     out.append(cells.text(f"{module.id}-end", f"## You are done\n\nThis module is worth **{module.points:g} points**. Everything you clicked and typed is saved; submit the module from the *Assignments* list."))

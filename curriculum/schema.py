@@ -182,6 +182,11 @@ class Module(Record):
     roleplays: list[RolePlay] = Field(default_factory=list)
     questions: list[Question] = Field(default_factory=list)
     reflections: list[Reflection] = Field(default_factory=list)
+    find_out: list[Text] = Field(
+        default_factory=list,
+        description="facts that belong to the city (a contact, a procedure, a legal position) for the learner to "
+                    "confirm with their supervisor: a 'Find out in your first two weeks' checklist, not graded",
+    )
 
     @property
     def points(self) -> float:
