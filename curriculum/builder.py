@@ -42,9 +42,9 @@ the buttons and boxes appear; leave the grey cells as they are.)
    question says what was saved.
 3. **Reflections**: type your answer in the box under each reflection. It is saved as you type; the line
    under the box says *Saved* once it is.
-4. **Submit**: open the *Assignments* list (in JupyterLab: Nbgrader > Assignment List) and choose *Submit*.
-   Your reflections are taken from the boxes on this page. You can submit again until the due date; the
-   last submission counts.
+4. **Submit**: go back to *My modules* and choose *Submit* beside this module (in JupyterLab: the
+   *Assignments* list). Your reflections are taken from the boxes on this page. You can submit again at
+   any time; the last submission counts, and one after the due date is marked late.
 
 **What is graded and how.** A practice role-play earns its points (completion credit) once you play it to
 an ending. A scored role-play earns points from your choices in your **first** complete play; it says so
@@ -307,13 +307,14 @@ def build(module: Module, framework: Framework | None = None) -> NotebookNode:
         for n, r in enumerate(module.reflections, start=1):
             out += _reflection_cells(r, n)
     if module.find_out:
-        items = "\n".join(f"- [ ] {item}" for item in module.find_out)
+        checklist = "\n".join(f"- {item}" for item in module.find_out)
         out.append(cells.text(f"{module.id}-find-out", "## Find out in your first two weeks\n\n"
-                              "Not graded. These answers belong to the city, not to this course: ask your supervisor "
-                              "and write down what you learn.\n\n" + items))
+                              "Some answers belong to the city and to your department, not to this course. Go through "
+                              "this list with your supervisor and write down what you learn (it is not graded).\n\n"
+                              + checklist))
     out.append(cells.text(f"{module.id}-progress-title", "## Your progress\n\nWhat you have answered so far in this module (press *Refresh my progress* to update it). Reflections are not listed: check that each reflection box holds your own words."))
     out.append(_progress_cell(module))
-    out.append(cells.text(f"{module.id}-end", f"## You are done\n\nThis module is worth **{module.points:g} points**. Everything you clicked and typed is saved; submit the module from the *Assignments* list."))
+    out.append(cells.text(f"{module.id}-end", f"## You are done\n\nThis module is worth **{module.points:g} points**. Everything you clicked and typed is saved; submit the module from *My modules*."))
     nb.cells = out
     return nb
 

@@ -185,7 +185,7 @@ class Module(Record):
     find_out: list[Text] = Field(
         default_factory=list,
         description="facts that belong to the city (a contact, a procedure, a legal position) for the learner to "
-                    "confirm with their supervisor: shown as 'Find out in your first two weeks', not graded",
+                    "confirm with their supervisor: a 'Find out in your first two weeks' checklist, not graded",
     )
 
     @property

@@ -109,3 +109,32 @@ def test_no_invented_policy_details(modules):
     pattern = re.compile(r"\$\s?\d|\b\d{3}[-.\s]\d{3,4}\b|https?://|www\.|\bordinance\b|\bsection \d|\bcode \d", re.I)
     found = [(where, pattern.search(text).group(0)) for m in modules for where, text in _texts(m) if pattern.search(text)]
     assert found == []
+
+
+def test_a_find_out_checklist_is_a_section_before_the_progress_and_absent_when_empty(modules):
+    from curriculum.builder import build
+
+    base = modules[1].model_copy(update={"find_out": []})
+    listed = base.model_copy(update={"find_out": ["Who answers the after-hours line.", "Where the guides live."]})
+    plain_ids = [c.id for c in build(base).cells]
+    cells = build(listed).cells
+    ids = [c.id for c in cells]
+    where = f"{base.id}-find-out"
+    assert where not in plain_ids
+    assert ids.index(where) == ids.index(f"{base.id}-progress-title") - 1  # just before the progress
+    assert ids.index(where) > max(n for n, c in enumerate(cells) if c.id.endswith("-answer"))  # after every exercise
+    text = cells[ids.index(where)].source
+    assert text.startswith("## Find out in your first two weeks")
+    assert text.endswith("- Who answers the after-hours line.\n- Where the guides live.")
+    assert cells[ids.index(where)].metadata["nbgrader"]["grade"] is False  # not graded
+
+
+def test_an_empty_find_out_item_is_refused():
+    from curriculum.schema import ContentError, parse_module
+    from tests.conftest import ROOT
+
+    text = (ROOT / "curriculum" / "modules" / "05-accountability.yaml").read_text()
+    text = text.replace("find_out:\n", "find_out:\n  - \"\"\n", 1)
+    with pytest.raises(ContentError) as exc:
+        parse_module(text, "curriculum/modules/05-accountability.yaml")
+    assert exc.value.problems == [("field 'find_out[0]'", "String should have at least 1 character")]
