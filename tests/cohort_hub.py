@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import re
 import json
 import os
 import pwd
@@ -121,6 +122,12 @@ def as_course(args: list[str], state: Path, check: bool = True,
     if check and done.returncode != 0:
         raise AssertionError(f"hcwh {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def my_modules(name: str) -> re.Pattern:
+    """The URL of a learner's My modules page (autograde/learner), with or without the empty query
+    (``/hcwh/?``) that the server's redirect from ``/user/<name>/`` leaves in the address bar."""
+    return re.compile(rf"/user/{re.escape(name)}/hcwh/?\??$")
 
 
 def enrollment_codes(state: Path) -> dict[str, str]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from curriculum.schema import load_module
-from tests.cohort_hub import (CHROMIUM, COURSE_ID, MODULE, ROOT, Hub, as_course, chromium, enrollment_codes, prepare_envs,
+from tests.cohort_hub import (CHROMIUM, COURSE_ID, MODULE, ROOT, Hub, as_course, chromium, enrollment_codes, my_modules, prepare_envs,
                               remove_accounts, setup_hub)
 from tests.e2e.test_browser import module_points
 from tests.e2e.test_page import axe_all
@@ -213,7 +213,7 @@ def _on_my_pages(page, hub, name: str, option_text: str, t0: float) -> None:
     """Her own pages (autograde/learner): My modules, Start, the module page, Submit and what was sent."""
     from playwright.sync_api import expect
 
-    page.wait_for_url(re.compile(rf"/user/{name}/hcwh/?$"), timeout=180_000)
+    page.wait_for_url(my_modules(name), timeout=180_000)
     expect(page.locator("h1")).to_have_text("My modules")
     FIGURES[f"enroll to My modules ({name}) s"] = round(time.monotonic() - t0, 1)
     row = _row(page)
@@ -373,7 +373,7 @@ def test_a_cohort_on_the_hub(hub, browser):
     ben.goto(f"{hub.url}/user/{BEN}/hcwh/")
     expect(ben.get_by_role("link", name="JupyterLab")).to_be_visible()  # and his own pages link to it
     cat.get_by_role("button", name="Try again").click()  # now it starts
-    cat.wait_for_url(re.compile(rf"/user/{CAT}/hcwh/?$"), timeout=180_000)
+    cat.wait_for_url(my_modules(CAT), timeout=180_000)
     # a page that does not exist, in words, with the help contact
     assert ana.goto(f"{hub.url}/hub/no-such-page").status == 404
     assert ana.locator("#hcwh-error h1").inner_text() == "There is nothing here"
@@ -468,7 +468,7 @@ def test_a_cohort_on_the_hub(hub, browser):
         assert page.goto(hub.url + path).status == 403, path
     # no hub home or token page for a learner: their own page instead
     ana.goto(f"{hub.url}/hub/token")
-    ana.wait_for_url(re.compile(rf"/user/{ANA}/hcwh/?$"))
+    ana.wait_for_url(my_modules(ANA))
     status, user = hub.api("GET", f"/users/{TRAINER}")
     assert status == 200 and not user["admin"] and "admin" not in user["roles"]
     hub.ana, hub.ben = ana, ben

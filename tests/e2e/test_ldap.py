@@ -397,7 +397,7 @@ def test_directory_logins_through_the_running_hub(slapd, machine_hub_lock):
 
     from playwright.sync_api import expect
 
-    from tests.cohort_hub import CHROMIUM, Hub, as_course, chromium, prepare_envs, remove_accounts, setup_hub
+    from tests.cohort_hub import CHROMIUM, Hub, as_course, chromium, my_modules, prepare_envs, remove_accounts, setup_hub
 
     if os.geteuid() != 0:
         pytest.skip("the hub test needs root: the hub starts each learner's page as their own OS account")
@@ -448,7 +448,7 @@ def test_directory_logins_through_the_running_hub(slapd, machine_hub_lock):
 
             # the learner: her own page, started as her own OS account
             learner = login("hana.lee", PASSWORD["hana.lee"])
-            learner.wait_for_url(re.compile(rf"/user/{hana}/hcwh/?$"), timeout=180_000)  # her own pages
+            learner.wait_for_url(my_modules(hana), timeout=180_000)  # her own pages
             expect(learner.locator("h1")).to_have_text("My modules", timeout=120_000)
             status, user = hub.api("GET", f"/users/{hana}")
             assert status == 200 and user["groups"] == ["learners"] and not user["admin"]
@@ -456,7 +456,7 @@ def test_directory_logins_through_the_running_hub(slapd, machine_hub_lock):
             owners = {p.stat().st_uid for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, hana)}
             assert owners == {uid}, owners  # her page, as her own account
             learner.goto(f"{hub.url}/hub/token")  # no token page: her own page instead
-            learner.wait_for_url(re.compile(rf"/user/{hana}/hcwh/?$"))
+            learner.wait_for_url(my_modules(hana))
             # the trainer and HR: their pages by directory group; no admin
             trainer = login("carla.diaz", PASSWORD["carla.diaz"])
             trainer.wait_for_url(re.compile(r"/services/trainer-console/"))
