@@ -3,11 +3,16 @@
 #
 #   HCWH_STATE_DIR      the course's state folder (default: <checkout>/var); the hub's own
 #                       state is <state>/hub (0700, root): database, cookie secret, proxy token
-#   HCWH_HUB_IP         where the hub listens for browsers (default 127.0.0.1)
+#   HCWH_HUB_IP         where the hub listens for browsers (default 127.0.0.1; beyond loopback
+#                       only with TLS: HCWH_TLS_CERT + HCWH_TLS_KEY, or HCWH_TLS_PROXY)
 #   HCWH_HUB_PORT       its port (default 8000)
+#   HCWH_TLS_CERT, HCWH_TLS_KEY  the city CA's certificate (PEM chain) and key (PEM, 0600, the
+#                       proxy account's): the proxy serves HTTPS (autograde/hub/origin.py)
+#   HCWH_TLS_PROXY      instead: the address of the city's TLS reverse proxy in front
 #   HCWH_HUB_API_PORT   the hub's internal API port, on 127.0.0.1 (default 8081)
 #   HCWH_PROXY_API_PORT the proxy's internal API port, on 127.0.0.1 (default 8001)
-#   HCWH_SERVICE_PORT   first of the ports the services use on 127.0.0.1 (default 8010; 4 ports)
+#   HCWH_SERVICE_PORT   first of the ports the services use on 127.0.0.1 (default 8010; 4 ports;
+#                       the last is the exchange's, which learners' servers reach directly)
 #   HCWH_LEARNER_ENV    the learners' Python environment (default /opt/hcwh/learner-env)
 #   HCWH_COURSE_ENV     the course account's environment (default /opt/hcwh/course-env)
 #   HCWH_COURSE_USER    the course account: owns the state folder, runs the services (hcwh-course)
@@ -21,10 +26,8 @@
 #   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
 #   HCWH_LEARNER_LANDING  where a learner's page opens (default /hcwh/: My modules, their own
 #                       pages, no code; /lab for JupyterLab for every learner)
-import grp
 import os
 import pwd
-import secrets
 import sys
 from pathlib import Path
 
@@ -36,6 +39,7 @@ from autograde.config import Settings  # noqa: E402
 from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
 from autograde.limits import LearnerLimits  # noqa: E402
+from autograde.hub import credentials, origin  # noqa: E402
 
 c = get_config()  # noqa: F821 (given by JupyterHub when it loads this file)
 
@@ -54,28 +58,47 @@ CULLER_USER = env("HCWH_CULLER_USER", "hcwh-culler")
 HELP = env("HCWH_HELP_CONTACT", "your trainer (the city's help contact is still to confirm)")
 API_PORT = int(env("HCWH_HUB_API_PORT", "8081"))
 SERVICE_PORT = int(env("HCWH_SERVICE_PORT", "8010"))
-# The hub exchange (autograde/exchange/), through the proxy: every nbgrader exchange operation
-# (learners' Assignments tab, formgrader, the trainer console, `hcwh`) goes through it.
-EXCHANGE_URL = f"http://127.0.0.1:{int(env('HCWH_HUB_PORT', '8000'))}/services/{SERVICE_NAME}/"
+# The hub exchange (autograde/exchange/): every nbgrader exchange operation (learners' Assignments
+# tab, formgrader, the trainer console, `hcwh`) goes through it, at the service's own port on
+# 127.0.0.1 (plain HTTP on loopback, whatever the public port serves: no CA or certificate name
+# needed by its clients; the learners' egress rule lets this port through). Each request carries
+# a hub token, which the service checks with the hub.
+EXCHANGE_PORT = SERVICE_PORT + 3
+EXCHANGE_URL = f"http://127.0.0.1:{EXCHANGE_PORT}/services/{SERVICE_NAME}/"
 
 HUB_STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
 os.chmod(HUB_STATE, 0o700)
 
 
-def secret_file(name, nbytes=32):
-    """A secret kept in <state>/hub, made once, mode 0600; never in git or in this file."""
-    path = HUB_STATE / name
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(nbytes))
-    os.chmod(path, 0o600)
-    return path.read_text().strip()
+# -- secrets (issue 13, point 5; autograde/hub/credentials.py: the one list) ------------------------
+# Made at install (scripts/hub-setup.sh), 0600 under their account, rotated by name
+# (scripts/hub-secrets.sh rotate NAME); never in git, in this file, or in a learner's environment.
+def secret(name):
+    try:
+        return credentials.read(STATE, name)
+    except credentials.SecretError as e:
+        sys.exit(f"hub/jupyterhub_config.py: {e}")
 
+
+# the gradebook's password: never in HCWH_DB_URL (an environment variable, a unit file), but the
+# secret db-password, a libpq password file the course's services are pointed at (PGPASSFILE, below)
+if credentials.db_url_has_password(os.environ.get("HCWH_DB_URL", "")):
+    sys.exit("hub/jupyterhub_config.py: HCWH_DB_URL holds a password; take it out and put it in the secret "
+             "db-password (scripts/hub-secrets.sh set STATE db-password, README \"Secrets\")")
+# -- end of secrets ---------------------------------------------------------------------------------
+
+
+# -- TLS and the origin (issue 13, point 4; autograde/hub/origin.py) ---------------------------------
+# Loopback without TLS; beyond it only with the city CA's certificate (the proxy serves HTTPS) or a
+# declared TLS proxy in front. With TLS: Secure cookies and HSTS.
+try:
+    ORIGIN = origin.origin_from_env(os.environ, PROXY_USER if os.geteuid() == 0 else None)
+except origin.OriginError as e:
+    sys.exit(f"hub/jupyterhub_config.py: the hub cannot listen as asked: {e}")
+origin.configure(c, ORIGIN)
+# -- end of TLS and the origin --------------------------------------------------------------------
 
 # -- the hub and its proxy ------------------------------------------------------
-c.JupyterHub.ip = env("HCWH_HUB_IP", "127.0.0.1")
-c.JupyterHub.port = int(env("HCWH_HUB_PORT", "8000"))
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = API_PORT
 _db = HUB_STATE / "jupyterhub.sqlite"
@@ -83,9 +106,10 @@ if not _db.exists():
     os.close(os.open(_db, os.O_WRONLY | os.O_CREAT, 0o600))  # SQLite keeps the mode it finds
 os.chmod(_db, 0o600)
 c.JupyterHub.db_url = f"sqlite:///{_db}"
-c.JupyterHub.cookie_secret_file = str(HUB_STATE / "jupyterhub_cookie_secret")
+secret("cookie-secret")  # present and 0600, or the hub stops here
+c.JupyterHub.cookie_secret_file = str(credentials.path_of(STATE, credentials.by_name("cookie-secret")))
 c.JupyterHub.pid_file = str(HUB_STATE / "jupyterhub.pid")
-c.ConfigurableHTTPProxy.auth_token = secret_file("proxy.token")
+c.ConfigurableHTTPProxy.auth_token = secret("proxy-token")
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env('HCWH_PROXY_API_PORT', '8001')}"
 c.ConfigurableHTTPProxy.pid_file = str(HUB_STATE / "proxy.pid")
 c.ConfigurableHTTPProxy.log_level = "warn"
@@ -227,7 +251,7 @@ if os.geteuid() == 0:
         import atexit  # noqa: E402
 
         try:
-            isolation.apply_firewall([c.JupyterHub.port, API_PORT])
+            isolation.apply_firewall([c.JupyterHub.port, API_PORT, EXCHANGE_PORT])
         except isolation.IsolationError as exc:
             isolation.fail(str(exc))
         atexit.register(isolation.remove_firewall)
@@ -262,6 +286,10 @@ _course_env = {
     "HCWH_EXCHANGE_URL": EXCHANGE_URL,
     **{k: os.environ[k] for k in ("HCWH_DB_URL", "HCWH_TIMEZONE", "HCWH_NO_SANDBOX") if k in os.environ},
 }
+# the secret db-password (credentials.py), when the city's database has one
+if credentials.path_of(STATE, credentials.by_name("db-password")).exists():
+    secret("db-password")  # 0600, or the hub stops here
+    _course_env["PGPASSFILE"] = str(credentials.path_of(STATE, credentials.by_name("db-password")))
 
 
 # formgrader's server extensions: autograde.course.attribution records every manual score with the
@@ -298,23 +326,15 @@ services = [
     {"name": "idle-culler", "command": [str(COURSE_ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
                                         f"--timeout={LIMITS.idle_timeout}", f"--cull-every={LIMITS.cull_every}"],
      "environment": {"PATH": _course_env["PATH"]}, "cwd": "/", **({"user": CULLER_USER} if _course else {})},
-    {"name": "hcwh-accounts", "api_token": secret_file("accounts-service.token")},
+    {"name": "hcwh-accounts", "api_token": secret("accounts-token")},
 ]
 # `hcwh` on the command line (release, collect, feedback as the course account): a trainer-side
-# service whose token is <state>/exchange-cli.token, readable by the course account only;
-# `HCWH_EXCHANGE_TOKEN=$(cat <state>/exchange-cli.token)` for hcwh (README "Running the hub").
-_cli_token = STATE / "exchange-cli.token"
-if not _cli_token.exists():
-    fd = os.open(_cli_token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32))
-os.chmod(_cli_token, 0o600)
-if _course:
-    os.chown(_cli_token, _course.pw_uid, _course.pw_gid)
-services.append({"name": "hcwh-cli", "api_token": _cli_token.read_text().strip()})
+# service whose token is the secret exchange-cli-token (<state>/exchange-cli.token, the course
+# account's, 0600); `HCWH_EXCHANGE_TOKEN=$(cat <state>/exchange-cli.token)` for hcwh (README).
+services.append({"name": "hcwh-cli", "api_token": secret("exchange-cli-token")})
 c.JupyterHub.services = services
 # The hub exchange: its service as the course account from the course environment's Python;
 # formgrader, the console and hcwh's service may release, collect and release feedback.
-apply_hub_config(c, Settings(state_dir=STATE, timezone=env("HCWH_TIMEZONE", "UTC")), port=SERVICE_PORT + 3,
+apply_hub_config(c, Settings(state_dir=STATE, timezone=env("HCWH_TIMEZONE", "UTC")), port=EXCHANGE_PORT,
                  user=COURSE_USER if _course else None, python=str(COURSE_ENV / "bin" / "python"),
                  trainer_services=("formgrader", "trainer-console", "hcwh-cli"))

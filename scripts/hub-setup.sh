@@ -8,7 +8,9 @@
 #     folder it may touch in /etc/hcwh/state-dir, and (if sudo is installed) the one sudoers
 #     line that lets the course account run it;
 #   - the state folder: owned by the course account, 0711 (learners pass through to the
-#     exchange, see nothing else); the exchange 0755 (nbgrader makes its inbound 0733).
+#     exchange, see nothing else); the exchange 0755 (nbgrader makes its inbound 0733);
+#   - the hub's secrets, each 0600 under its account (scripts/hub-secrets.sh ensure: the list is
+#     autograde/hub/credentials.py; existing ones are kept, never regenerated).
 # Usage: scripts/hub-setup.sh STATE_DIR
 set -euo pipefail
 state=${1:?usage: hub-setup.sh STATE_DIR}
@@ -45,6 +47,7 @@ chown "$course:$course" "$state" && chmod 0711 "$state"
 install -d -m 0755 -o "$course" -g "$course" "$state/exchange"
 install -d -m 0700 -o "$course" -g "$course" "$state/course"
 install -d -m 0700 -o root -g root "$state/hub"
+bash "$here/scripts/hub-secrets.sh" ensure "$state"
 echo "hub-setup: accounts $course, $proxy and $culler, helper /usr/local/sbin/hcwh-account, state $state"
 
 # Grading runs learners' code in a bubblewrap sandbox as the course account: check now, as that

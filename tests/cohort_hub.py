@@ -6,6 +6,8 @@
 roster import printed to ``<state>/enrollment``, and ``Hub`` starts ``jupyterhub`` with
 ``hub/jupyterhub_config.py`` on free 127.0.0.1 ports and stops it with its learners' pages.
 ``remove_accounts`` removes the accounts a run made (only the helper's test prefixes).
+``make_test_ca`` makes a CA and a certificate for 127.0.0.1 signed by it (``Hub.use_tls``: the
+hub's proxy then serves HTTPS with it, as with the city CA's certificate).
 
 Needs root. Callers hold the machine-wide lock (``machine_hub_lock`` in tests/conftest.py).
 """
@@ -18,8 +20,11 @@ import re
 import json
 import os
 import pwd
+import datetime
+import ipaddress
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -54,12 +59,13 @@ def chromium(profile: Path):
 
 
 def api_request(url: str, token: str, method: str = "GET", body: dict | None = None,
-                timeout: float = 60) -> tuple[int, object]:
-    """A Jupyter REST call with ``token``: (status, the JSON reply or None); an HTTP error is its code."""
+                timeout: float = 60, context: ssl.SSLContext | None = None) -> tuple[int, object]:
+    """A Jupyter REST call with ``token``: (status, the JSON reply or None); an HTTP error is its code.
+    ``context``: the TLS context for an https URL (trusting the test CA)."""
     req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
                                  headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
             data = r.read()
             return r.status, json.loads(data) if data else None
     except urllib.error.HTTPError as e:
@@ -139,6 +145,49 @@ def enrollment_codes(state: Path) -> dict[str, str]:
     return codes
 
 
+def make_test_ca(folder: Path, key_owner: str) -> tuple[Path, Path, Path]:
+    """A CA (its certificate only is kept) and a server certificate for 127.0.0.1 and localhost
+    signed by it, in ``folder``: (ca.pem, cert.pem, key.pem); the key 0600, owned by ``key_owner``
+    (the proxy's account, as the hub requires)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hcwh test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_pem, cert_pem, key_pem = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    fd = os.open(key_pem, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    pw = pwd.getpwnam(key_owner)
+    os.chown(key_pem, pw.pw_uid, pw.pw_gid)
+    for p in (ca_pem, cert_pem):
+        os.chmod(p, 0o644)
+    return ca_pem, cert_pem, key_pem
+
+
 def remove_accounts(prefix: str) -> None:
     """Remove every OS account named ``prefix...`` (the helper removes only its test prefixes)."""
     for p in pwd.getpwall():
@@ -158,6 +207,15 @@ class Hub:
         self.learners: list[str] = []  # whose pages ``stop`` stops (cleanup_servers is off)
         self.help_contact = "the course's test help desk"  # on every hub page (HCWH_HELP_CONTACT)
         self.extra_env: dict[str, str] = {}  # more HCWH_* settings (e.g. HCWH_AUTHENTICATOR=ldap, a switch turned off)
+        self.ssl_context: ssl.SSLContext | None = None  # with TLS: a client context trusting the test CA
+
+    def use_tls(self, ca: Path, cert: Path, key: Path) -> None:
+        """Serve the public port over HTTPS with ``cert``/``key`` (HCWH_TLS_CERT, HCWH_TLS_KEY); the
+        test's clients trust ``ca``."""
+        self.extra_env.update(HCWH_TLS_CERT=str(cert), HCWH_TLS_KEY=str(key))
+        self.ssl_context = ssl.create_default_context(cafile=str(ca))
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.exchange_url = f"{self.url}/services/hcwh-exchange/"
 
     def env(self) -> dict:
         return {**os.environ, "HCWH_STATE_DIR": str(self.state), "HCWH_HUB_PORT": str(self.port),
@@ -185,7 +243,8 @@ class Hub:
             def redirect_request(self, *a, **k):
                 return None
         try:
-            with urllib.request.build_opener(NoRedirect).open(self.url + path, timeout=5) as r:
+            opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=self.ssl_context))
+            with opener.open(self.url + path, timeout=5) as r:
                 return r.status
         except urllib.error.HTTPError as e:
             return e.code
@@ -195,7 +254,7 @@ class Hub:
     def api(self, method: str, path: str, body: dict | None = None):
         """The hub's REST API with the account helper's token: (status, JSON or None)."""
         token = (self.state / "hub" / "accounts-service.token").read_text().strip()
-        return api_request(f"{self.url}/hub/api{path}", token, method, body)
+        return api_request(f"{self.url}/hub/api{path}", token, method, body, context=self.ssl_context)
 
     def log_tail(self, n: int = 60) -> str:
         try:

@@ -15,7 +15,8 @@ cannot have them (README "Isolation between learners"):
 - ``apply_firewall``: an owner-matched egress rule (iptables and ip6tables, the chain
   ``hcwh-learners``): a socket made by a process of the group ``hcwh-learners`` may answer
   connections made to it and open TCP connections to 127.0.0.1 on the hub's ports (the proxy's
-  public port and the hub's API) only; everything else is refused (``icmp-admin-prohibited``).
+  public port, the hub's API, and the exchange service's own port, which learners' exchange
+  client uses so that it needs no TLS) only; everything else is refused (``icmp-admin-prohibited``).
   One hub per machine: the chain holds the running hub's ports. ``HCWH_LEARNER_FIREWALL=off``
   turns it off (the host's own firewall must then do it).
 

@@ -1,4 +1,5 @@
-"""Issue 13, point 2: learners cannot reach each other or the course, tried FROM LEARNER A'S KERNEL.
+"""Issue 13, points 2, 4 and 5: learners cannot reach each other, the course or any secret, tried
+FROM LEARNER A'S KERNEL, on a hub served over TLS.
 
 One hub for the module: the project's own hub (``hub/jupyterhub_config.py``, tests/cohort_hub.py)
 with a state folder under /srv (where a city's would be, so that only modes, not the private
@@ -17,6 +18,13 @@ runs code and the hub answers; the idle culler (its own account, its token's rol
 once nothing keeps it active, with a tiny idle time set for this hub, while A's page, kept active by
 the "I need more time" request its idle warning sends (autograde/idlenotice.py), stays.
 
+The hub's public port serves HTTPS with a certificate from a CA the test makes (as the city CA's
+would be: ``HCWH_TLS_CERT``/``HCWH_TLS_KEY``, the key the proxy account's, 0600): a client trusting
+the CA gets the login page, HSTS and Secure cookies; a plain-HTTP client and one that does not trust
+the CA fail. Every secret of ``autograde/hub/credentials.py`` (and the managed services' tokens,
+read by root from their processes) is tried by path from A's kernel and looked for in A's kernel's
+and A's server's environment.
+
 What this host cannot enforce (no mount namespaces, no iptables) is a visible skip, never a pass:
 the hub is then started with that switch off and the checks that rest on it skip with the reason.
 
@@ -27,12 +35,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import http.client
 import http.cookiejar
 import json
 import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -46,9 +56,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from autograde.hub import isolation
-from tests.cohort_hub import (MODULE, Hub, api_request, as_course, enrollment_codes, free_ports, prepare_envs,
-                              remove_accounts, setup_hub)
+from autograde.hub import credentials, isolation
+from tests.cohort_hub import (MODULE, Hub, api_request, as_course, enrollment_codes, free_ports, make_test_ca,
+                              prepare_envs, remove_accounts, setup_hub)
 from tests.postgres_server import postgres_server
 
 TEST_PREFIX = "hcwhtest-"
@@ -73,11 +83,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _enroll(hub: Hub, name: str, code: str) -> None:
-    """First use over HTTP, as the enroll form posts it: the hub user exists, in the group learners."""
+def _enroll(hub: Hub, name: str, code: str) -> tuple[http.cookiejar.CookieJar, http.client.HTTPMessage]:
+    """First use over HTTPS, as the enroll form posts it: the hub user exists, in the group learners.
+    Returns the cookies the hub set and the enroll page's response headers."""
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
-    opener.open(f"{hub.url}/hub/enroll", timeout=30).read()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect,
+                                         urllib.request.HTTPSHandler(context=hub.ssl_context))
+    with opener.open(f"{hub.url}/hub/enroll", timeout=30) as r:
+        r.read()
+        headers = r.headers  # case-insensitive (the proxy sends header names in lower case)
     xsrf = next(c.value for c in jar if c.name == "_xsrf")
     form = urllib.parse.urlencode({"_xsrf": xsrf, "username": name, "code": code, "password": PASSWORD[name],
                                    "password2": PASSWORD[name]}).encode()
@@ -86,6 +100,7 @@ def _enroll(hub: Hub, name: str, code: str) -> None:
         raise AssertionError(f"enrolling {name} did not redirect")
     except urllib.error.HTTPError as e:
         assert e.code == 302, f"enrolling {name}: HTTP {e.code}"
+    return jar, headers
 
 
 def _spawn(hub: Hub, name: str) -> str:
@@ -105,7 +120,7 @@ def _spawn(hub: Hub, name: str) -> str:
 
 
 def _user_api(hub: Hub, name: str, token: str, method: str, path: str, body: dict | None = None):
-    return api_request(f"{hub.url}/user/{name}/api{path}", token, method, body)
+    return api_request(f"{hub.url}/user/{name}/api{path}", token, method, body, context=hub.ssl_context)
 
 
 def run_in_kernel(hub: Hub, name: str, token: str, code: str, timeout: float = 120) -> str:
@@ -116,11 +131,11 @@ def run_in_kernel(hub: Hub, name: str, token: str, code: str, timeout: float = 1
 
     status, kernel = _user_api(hub, name, token, "POST", "/kernels", {"name": "python3"})
     assert status == 201, f"starting a kernel in {name}'s server: HTTP {status}"
-    ws_url = f"ws://127.0.0.1:{hub.port}/user/{name}/api/kernels/{kernel['id']}/channels"
+    ws_url = f"{'wss' if hub.ssl_context else 'ws'}://127.0.0.1:{hub.port}/user/{name}/api/kernels/{kernel['id']}/channels"
 
     async def go() -> str:
         ws = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"},
-                                                 request_timeout=60, connect_timeout=60))
+                                                 request_timeout=60, connect_timeout=60, ssl_options=hub.ssl_context))
         msg_id, session = uuid.uuid4().hex, uuid.uuid4().hex
         ws.write_message(json.dumps({
             "header": {"msg_id": msg_id, "username": name, "session": session, "msg_type": "execute_request",
@@ -282,7 +297,8 @@ class KeepAlive:
         self.tokens[name] = token
 
     def poke(self, name: str, token: str):
-        status, times = api_request(f"{self.hub.url}/user/{name}/hcwh/activity", token, "POST", timeout=20)
+        status, times = api_request(f"{self.hub.url}/user/{name}/hcwh/activity", token, "POST", timeout=20,
+                                    context=self.hub.ssl_context)
         if status != 200:
             self.failures.append((name, status))
         return status, times
@@ -298,8 +314,9 @@ class KeepAlive:
 
 
 PROBE = r'''
-import json, os, socket, urllib.request, urllib.error
+import json, os, socket, ssl, urllib.request, urllib.error
 P = json.loads(PARAMS)
+CA = ssl.create_default_context(cadata=P["ca_pem"])
 out = {}
 def attempt(name, fn):
     try:
@@ -331,7 +348,7 @@ def unix(path):
 def http(url, token=None):
     req = urllib.request.Request(url, headers={"Authorization": f"token {token}"} if token else {})
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=CA if url.startswith("https:") else None) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -342,7 +359,9 @@ attempt("own: read it back", lambda: read(os.path.join(home, "mine.txt")))
 attempt("own: list the home", lambda: sorted(os.listdir(home)))
 attempt("own: write in /tmp", lambda: write("/tmp/hcwh-isolation-ana.txt"))
 attempt("own: the hub's API (loopback)", lambda: http(P["hub_api"]))
-attempt("own: the proxy (loopback)", lambda: http(P["exchange_whoami"], os.environ["JUPYTERHUB_API_TOKEN"]))
+attempt("own: the proxy (loopback, HTTPS)", lambda: http(P["proxy_api"]))
+attempt("own: the exchange at its own port (loopback)",
+        lambda: http(os.environ["HCWH_EXCHANGE_URL"] + "api/whoami", os.environ["JUPYTERHUB_API_TOKEN"]))
 # B's
 attempt("B: list the home", lambda: os.listdir(P["b_home"]))
 attempt("B: read answers.json", lambda: read(P["b_answers"]))
@@ -369,6 +388,10 @@ attempt("course: write into the state folder", lambda: write(os.path.join(P["sta
 attempt("course: list the state folder", lambda: os.listdir(P["state"]))
 for rel in P["files"]:
     attempt(f"file: {rel}", lambda: read(os.path.join(P["state"], rel)))
+for name, path in P["secret_files"].items():
+    attempt(f"secret: {name}", lambda: read(path))
+for name, pid in P["service_pids"].items():
+    attempt(f"service environ: {name}", lambda: read(f"/proc/{pid}/environ"))
 # the network
 attempt("net: PostgreSQL on 127.0.0.1", lambda: connect("127.0.0.1", P["pg_port"]))
 attempt("net: PostgreSQL's socket", lambda: unix(P["pg_socket"]))
@@ -382,6 +405,9 @@ done = subprocess.run(["sudo", "-n", "true"], capture_output=True, text=True)
 out["sudo"] = [done.returncode, done.stderr.strip()]
 out["NoNewPrivs"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs")]
 out["env"] = dict(os.environ)
+with open(f"/proc/{os.getppid()}/environ", "rb") as f:  # the kernel's parent: A's jupyterhub-singleuser
+    out["server env"] = f.read().decode(errors="replace")
+out["server cmdline"] = open(f"/proc/{os.getppid()}/cmdline", "rb").read().decode(errors="replace")
 out["uid"] = os.getuid()
 print(json.dumps(out))
 '''
@@ -415,6 +441,10 @@ def world(machine_hub_lock):
     try:
         with postgres_server(tcp_port=pg_port) as pg:
             setup_hub(state)
+            tls_dir = root / "tls"
+            tls_dir.mkdir(mode=0o711)
+            ca_pem, cert_pem, key_pem = make_test_ca(tls_dir, "hcwh-proxy")
+            h.use_tls(ca_pem, cert_pem, key_pem)
             (root / "in").mkdir(mode=0o755)
             cohorts, roster = root / "in" / "cohorts.csv", root / "in" / "roster.csv"
             cohorts.write_text(f"cohort,module,due_date\niso,{MODULE},2030-01-31\n")
@@ -431,10 +461,10 @@ def world(machine_hub_lock):
             FIGURES["hub + services up s"] = round(time.monotonic() - t0, 1)
             FIGURES["firewall chain in place while the hub runs"] = isolation.firewall_active()
             t0 = time.monotonic()
-            tokens = {}
+            tokens, enrolled = {}, {}
             keep = KeepAlive(h)
             for name in (ANA, BEN):
-                _enroll(h, name, codes[name])
+                enrolled[name] = _enroll(h, name, codes[name])
                 tokens[name] = _spawn(h, name)
                 keep.add(name, tokens[name])  # the idle culler stops a page idle 30 s on this hub
             FIGURES["two learners enrolled and their servers ready s"] = round(time.monotonic() - t0, 1)
@@ -453,6 +483,9 @@ print("ok")
             assert b_answers.is_file()
             store = state / "hub-exchange"
             files = sorted(str(p.relative_to(state)) for p in state.rglob("*") if p.is_file())
+            # every secret, from the one list; the managed services' tokens, from their processes
+            secret_files = {k: str(v) for k, v in credentials.files(state, h.env()).items()}
+            services = _service_tokens(h)
             params = {
                 "hub_api": f"http://127.0.0.1:{h.api_port}/hub/api/", "b_home": str(b_home),
                 "exchange_whoami": f"{h.exchange_url}api/whoami", "b_page": f"{h.url}/user/{BEN}/api/contents",
@@ -461,11 +494,14 @@ print("ok")
                 "b_pids": _pids_of(BEN), "course": str(state / "course"), "state": str(state), "files": files,
                 "pg_port": pg_port, "pg_socket": str(pg.socket_dir / f".s.PGSQL.{pg_port}"),
                 "service_port": h.service_port, "host": list(listener.address) if listener else None,
+                "ca_pem": ca_pem.read_text(), "proxy_api": f"{h.url}/hub/api/", "secret_files": secret_files,
+                "service_pids": {name: pid for name, (pid, _) in services.items()},
             }
             t0 = time.monotonic()
             raw = run_in_kernel(h, ANA, tokens[ANA], f"PARAMS = {json.dumps(json.dumps(params))}\n" + PROBE)
             FIGURES["the probe in A's kernel s"] = round(time.monotonic() - t0, 1)
-            print("\nfrom A's kernel:\n" + "\n".join(f"  {k}: {v}" for k, v in json.loads(raw).items() if k != "env"))
+            print("\nfrom A's kernel:\n" + "\n".join(f"  {k}: {v}" for k, v in json.loads(raw).items()
+                                                  if k not in ("env", "server env")))
             # root's own controls: the servers the probe tries really answer
             controls = {"pg": _root_connects("127.0.0.1", pg_port),
                         "host": _root_connects(*listener.address) if listener else None,
@@ -474,7 +510,8 @@ print("ok")
                 controls["pg_sql"] = conn.server_version > 0
             yield {"hub": h, "out": json.loads(raw), "params": params, "skips": skips, "tokens": tokens,
                    "controls": controls, "ps": _ps(), "state": state, "files": files, "keep": keep,
-                   "groups": {n: _cgroup_dirs(_server_pid(n)) for n in (ANA, BEN)}}
+                   "groups": {n: _cgroup_dirs(_server_pid(n)) for n in (ANA, BEN)}, "enrolled": enrolled,
+                   "secret_files": secret_files, "services": services, "ca": ca_pem}
     finally:
         if keep:
             keep.close()
@@ -487,6 +524,22 @@ print("ok")
         shutil.rmtree(root, ignore_errors=True)
         FIGURES["whole module s"] = round(time.monotonic() - t_all, 1)
         print(f"\nisolation figures: {FIGURES}")
+
+
+def _service_tokens(h: Hub) -> dict[str, tuple[int, str]]:
+    """The hub's managed services (its child processes with a JUPYTERHUB_SERVICE_NAME): name ->
+    (pid, the API token the hub made for it at start), read by root from /proc."""
+    found = {}
+    for _, pid, ppid, _ in _ps():
+        if ppid != h.proc.pid:
+            continue
+        try:
+            environ = dict(kv.split("=", 1) for kv in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in kv)
+        except OSError:
+            continue
+        if environ.get("JUPYTERHUB_SERVICE_NAME") and environ.get("JUPYTERHUB_API_TOKEN"):
+            found[environ["JUPYTERHUB_SERVICE_NAME"]] = (pid, environ["JUPYTERHUB_API_TOKEN"])
+    return found
 
 
 def _root_connects(host: str, port: int) -> bool:
@@ -517,7 +570,7 @@ def test_a_reads_and_writes_its_own_files_and_reaches_the_hub(world):
     assert "mine.txt" in out["own: list the home"][1]
     assert out["own: write in /tmp"] == ["allowed", "written"]
     assert out["own: the hub's API (loopback)"] == ["allowed", "200"]
-    assert out["own: the proxy (loopback)"] == ["allowed", "200"]
+    assert out["own: the proxy (loopback, HTTPS)"] == ["allowed", "200"]
 
 
 def test_the_servers_the_probe_tries_really_answer_root(world):
@@ -607,15 +660,102 @@ def test_every_file_of_the_state_folder_is_unreadable_but_the_public_config(worl
         _refused(out, f"file: {f}", errno.EACCES)
 
 
+def test_every_secret_is_0600_under_its_account_and_unreadable_by_a(world):
+    out, found = world["out"], world["secret_files"]
+    generated = {s.name for s in credentials.SECRETS if s.kind == "generated"}
+    assert generated | {"tls-key"} <= set(found), f"missing secrets: {generated | {'tls-key'} - set(found)}"
+    owners = {s.name: ("root" if s.owner == "root" else "hcwh-course") for s in credentials.SECRETS}
+    owners["tls-key"] = "hcwh-proxy"
+    for name, path in found.items():
+        st = os.stat(path)
+        assert st.st_mode & 0o777 == 0o600, f"{name}: {path} has mode {st.st_mode & 0o777:o}"
+        assert pwd.getpwuid(st.st_uid).pw_name == owners[name], f"{name}: owned by uid {st.st_uid}"
+        _refused(out, f"secret: {name}", errno.EACCES)
+
+
 def test_no_secret_is_in_the_public_files_or_in_a_learners_environment(world):
     state, out = world["state"], world["out"]
-    secrets = {p.read_text().strip() for p in [state / "hub" / "jupyterhub_cookie_secret", state / "hub" / "proxy.token",
-                                              state / "hub" / "accounts-service.token", state / "exchange-cli.token"]}
-    assert all(len(s) >= 32 for s in secrets)
+    values = {name: Path(p).read_text().strip() for name, p in world["secret_files"].items()}
+    values.update({f"service token: {n}": tok for n, (_, tok) in world["services"].items()})
+    # the hub made a token for each managed service (formgrader, console, report, culler, exchange)
+    assert {"formgrader", "trainer-console", "hr-report", "idle-culler", "hcwh-exchange"} <= set(world["services"])
+    assert all(len(v) >= 32 for v in values.values()), "a secret should be at least 32 characters"
     public = "".join((state / f).read_text() for f in PUBLIC)
-    env = json.dumps(out["env"])
-    for s in secrets:
-        assert s not in public and s not in env
+    kernel_env, server_env = json.dumps(out["env"]), out["server env"]
+    assert "jupyterhub-singleuser" in out["server cmdline"] and "JUPYTERHUB_API_TOKEN=" in server_env
+    for name, v in values.items():
+        for where, text in (("the public config", public), ("A's kernel's environment", kernel_env),
+                            ("A's server's environment", server_env)):
+            assert v not in text, f"{name} is in {where}"
+
+
+def test_a_cannot_read_the_services_processes(world):
+    _need(world, "namespace")
+    for name in world["services"]:
+        _refused(world["out"], f"service environ: {name}", errno.ENOENT)
+
+
+# -- TLS and the origin (issue 13, point 4) ---------------------------------------------------------
+
+
+def _get(url: str, context: ssl.SSLContext | None) -> tuple[int, http.client.HTTPMessage]:
+    """(status, headers: case-insensitive) without following a redirect."""
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=context))
+    try:
+        with opener.open(url, timeout=30) as r:
+            return r.status, r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers
+
+
+def test_a_client_trusting_the_ca_gets_the_login_page_with_hsts(world):
+    h = world["hub"]
+    assert h.url.startswith("https://")
+    status, headers = _get(f"{h.url}/hub/login", h.ssl_context)
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
+    _, enroll_headers = world["enrolled"][ANA]
+    assert enroll_headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_every_cookie_the_hub_sets_is_secure(world):
+    jar, _ = world["enrolled"][ANA]
+    names = {c.name for c in jar}
+    # the enroll form's _xsrf, then the login the enrollment gives: session id and hub login cookie
+    assert {"_xsrf", "jupyterhub-session-id", "jupyterhub-hub-login"} <= names, names
+    assert [c.name for c in jar if not c.secure] == []
+
+
+def test_a_plain_http_client_and_one_without_the_ca_fail(world):
+    h = world["hub"]
+    with pytest.raises((http.client.HTTPException, ConnectionError, urllib.error.URLError)):
+        _get(f"http://127.0.0.1:{h.port}/hub/login", None)
+    with pytest.raises(urllib.error.URLError) as e:
+        _get(f"{h.url}/hub/login", ssl.create_default_context())  # the system's CAs only
+    assert isinstance(e.value.reason, ssl.SSLCertVerificationError)
+
+
+def test_the_report_and_console_pages_carry_a_strict_csp(world):
+    h, token = world["hub"], world["tokens"][ANA]
+    for path in ("/services/hr-report/", "/services/trainer-console/"):
+        status, headers = _get(f"{h.url}{path}", h.ssl_context)  # not logged in: sent to the hub's login
+        assert status == 302, path
+        csp = headers["Content-Security-Policy"]
+        assert csp.startswith("default-src 'none'; style-src 'unsafe-inline'; img-src data:"), (path, csp)
+        assert "frame-ancestors 'none'" in csp and "script-src" not in csp, (path, csp)
+    req = urllib.request.Request(f"{h.url}/services/hr-report/", headers={"Authorization": f"token {token}"})
+    with pytest.raises(urllib.error.HTTPError) as e:  # a learner's token: refused, with the same policy
+        urllib.request.urlopen(req, timeout=30, context=h.ssl_context)
+    assert e.value.code == 403
+    assert e.value.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_the_exchange_is_reached_at_its_own_port_not_through_tls(world):
+    # learners' and services' exchange client: the service's own port on 127.0.0.1 (plain HTTP on
+    # loopback: no CA, no certificate name), let through the learners' egress rule
+    out, h = world["out"], world["hub"]
+    assert out["env"]["HCWH_EXCHANGE_URL"] == f"http://127.0.0.1:{h.service_port + 3}/services/hcwh-exchange/"
+    assert out["own: the exchange at its own port (loopback)"] == ["allowed", "200"]
 
 
 # -- the network: PostgreSQL, the services' own ports, beyond loopback ------------------------------------
@@ -822,7 +962,7 @@ def test_more_time_tells_the_hub_at_once_and_answers_the_warning_times(world):
 
     h, token = world["hub"], world["tokens"][ANA]
     before = datetime.now(timezone.utc) - timedelta(seconds=1)  # the hub keeps milliseconds
-    status, times = api_request(f"{h.url}/user/{ANA}/hcwh/activity", token, "POST")
+    status, times = api_request(f"{h.url}/user/{ANA}/hcwh/activity", token, "POST", context=h.ssl_context)
     assert status == 200
     # 30 s idle timeout, warned 10 s before, the culler looking every 5 s (LIMITS_ENV), by hand:
     assert times == {"warn_in": 20, "stop_from": 30, "stop_by": 35}
@@ -830,9 +970,9 @@ def test_more_time_tells_the_hub_at_once_and_answers_the_warning_times(world):
     seen = datetime.fromisoformat(user["servers"][""]["last_activity"].replace("Z", "+00:00"))
     assert seen >= before
     req = urllib.request.Request(f"{h.url}/user/{ANA}/hcwh/idle-notice.js", headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=30) as r:
+    with urllib.request.urlopen(req, timeout=30, context=h.ssl_context) as r:
         assert r.status == 200 and "I need more time" in r.read().decode()
-    assert api_request(f"{h.url}/user/{ANA}/hcwh/activity", world["tokens"][BEN], "POST")[0] == 403
+    assert api_request(f"{h.url}/user/{ANA}/hcwh/activity", world["tokens"][BEN], "POST", context=h.ssl_context)[0] == 403
 
 
 def test_the_idle_culler_stops_an_idle_page_and_only_that(world):
@@ -843,13 +983,13 @@ def test_the_idle_culler_stops_an_idle_page_and_only_that(world):
     environ = dict(kv.split("=", 1) for kv in Path(f"/proc/{culler[0][1]}/environ").read_text().split("\0") if "=" in kv)
     token = environ["JUPYTERHUB_API_TOKEN"]
     api = f"{h.url}/hub/api"
-    status, me = api_request(f"{api}/user", token)
+    status, me = api_request(f"{api}/user", token, context=h.ssl_context)
     assert status == 200 and me["kind"] == "service" and me["name"] == "idle-culler"
     assert {"list:users", "read:users:activity", "read:servers", "delete:servers"} <= set(me["scopes"])
     assert not {"admin:users", "admin:servers", "servers", "tokens", "access:servers", "users"} & set(me["scopes"])
-    assert api_request(f"{api}/users", token)[0] == 200  # what it needs works
-    assert api_request(f"{api}/users/{BEN}/server", token, "POST")[0] == 403  # nothing more
-    assert api_request(f"{api}/users/{BEN}/tokens", token)[0] == 403
+    assert api_request(f"{api}/users", token, context=h.ssl_context)[0] == 200  # what it needs works
+    assert api_request(f"{api}/users/{BEN}/server", token, "POST", context=h.ssl_context)[0] == 403  # nothing more
+    assert api_request(f"{api}/users/{BEN}/tokens", token, context=h.ssl_context)[0] == 403
     FIGURES["keep-alive requests refused (A's page full of processes during the bomb)"] = world["keep"].failures
     # nothing keeps B active from now: the culler stops B's page; A's, kept active, stays
     world["keep"].tokens.pop(BEN)
