@@ -350,6 +350,23 @@ def totals(table: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.astype({c: "int64" for c in count_cols if c in out.columns})
 
 
+MIN_GROUP = 5  # HR sees no group figure for fewer learners than this (plan review H4)
+SUPPRESSED = ("completion_percent", "mean_percent")
+
+
+def suppress_small(totals_frame: pd.DataFrame, min_learners: int = MIN_GROUP) -> pd.DataFrame:
+    """A copy of a cohort or department ``totals`` frame in which every group of fewer than
+    ``min_learners`` learners has its completion and mean score blanked, with ``suppressed``
+    True: with two learners, a group's mean is nearly a person's score. Counts stay (HR already
+    sees each learner's status)."""
+    out = totals_frame.copy()
+    small = (out["learners"] < min_learners).to_numpy()
+    for col in SUPPRESSED:
+        out[col] = out[col].astype(float).where(~small)
+    out["suppressed"] = small
+    return out
+
+
 def overdue(table: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Not submitted and past due, most overdue first."""
     rows = table[table["status"] == "overdue"]

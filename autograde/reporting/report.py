@@ -84,8 +84,8 @@ def make_tables(table: pd.DataFrame, as_of: date, cohort: str | None = None, at_
         learners=completion.totals(table, "learner"),
         modules=completion.totals(table, "module"),
         standards=completion.totals(table, "standard"),
-        cohorts=completion.totals(table, "cohort"),
-        departments=completion.totals(table, "department"),
+        cohorts=completion.suppress_small(completion.totals(table, "cohort")),
+        departments=completion.suppress_small(completion.totals(table, "department")),
         overdue=completion.overdue(table, as_of),
         at_risk=completion.at_risk(table, as_of, at_risk_days),
         as_of=as_of,
@@ -214,6 +214,7 @@ def render_html(t: Tables, generated_at: datetime, timezone_name: str) -> str:
         "overdue": t.overdue.to_dict("records"),
         "at_risk": t.at_risk.to_dict("records"),
         "schema": completion.SCHEMA,
+        "min_group": completion.MIN_GROUP,
     }
     return _env().get_template("hr_report.html.j2").render(**context)
 
