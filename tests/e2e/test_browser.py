@@ -147,19 +147,27 @@ def answer_by_mouse(out, q: Question, answer) -> None:
 
 def walk(rp: RolePlay, pick: Callable[[int, int], int]) -> tuple[list[dict], str, list[str]]:
     """The path (as answers.json records it), ending and letters pressed when
-    ``pick(decision_no, n_choices)`` chooses by the place a choice is shown at (the builder's
-    fixed shuffle). The plays driven here have no conditions: every choice is offered."""
-    steps = {s.id: s for s in rp.steps}
+    ``pick(decision_no, n_offered)`` chooses by the place a choice is shown at: the builder's fixed
+    shuffle, then only the choices the play's conditions offer after the earlier choices (the
+    engine's own rules, curriculum/roleplay.py, on the play as the learner's page holds it)."""
+    from curriculum import roleplay
+
+    data = roleplay.as_data(rp)
+    shown_order = {s.id: [c.id for c in presented_choices(rp, s)] for s in rp.steps}
+    steps = {}
+    for s in data["steps"]:
+        by_id = {roleplay.choice_id(c, n): c for n, c in enumerate(s["choices"])}
+        steps[s["id"]] = {**s, "choices": [by_id[i] for i in shown_order[s["id"]]]}
     endings = {e.id for e in rp.endings}
-    step_id, path, letters = rp.steps[0].id, [], []
-    assert rp.scoring == "completion" and not any(c.when or c.branches for s in rp.steps for c in s.choices)
+    step_id, flags, path, letters = rp.steps[0].id, frozenset(), [], []
+    assert rp.scoring == "completion"  # a practice play: each choice's quality is recorded as it is taken
     while step_id not in endings:
-        step = steps[step_id]
-        shown = presented_choices(rp, step)
-        n = pick(len(path), len(shown))
-        path.append({"step": step_id, "choice": shown[n].id, "quality": shown[n].quality})
-        letters.append(chr(65 + n))
-        step_id = shown[n].next
+        offered = roleplay.offered(steps[step_id], flags)
+        k = pick(len(path), len(offered))
+        n, choice = offered[k]
+        path.append({"step": step_id, "choice": choice["id"], "quality": choice["quality"]})
+        letters.append(chr(65 + k))
+        flags, _, step_id = roleplay.take(steps[step_id], n, flags)
         assert len(path) < 20, f"{rp.id}: no ending reached"
     return path, step_id, letters
 
