@@ -251,10 +251,15 @@ class Hub:
         except (urllib.error.URLError, OSError):
             return 0
 
+    def request(self, path: str, token: str, method: str = "GET", body: dict | None = None, timeout: float = 60):
+        """A JSON REST call to ``path`` on this hub's public URL with ``token``, over TLS when the hub
+        uses it (trusting the test CA): (status, JSON or None)."""
+        return api_request(f"{self.url}{path}", token, method, body, timeout, context=self.ssl_context)
+
     def api(self, method: str, path: str, body: dict | None = None):
         """The hub's REST API with the account helper's token: (status, JSON or None)."""
         token = (self.state / "hub" / "accounts-service.token").read_text().strip()
-        return api_request(f"{self.url}/hub/api{path}", token, method, body, context=self.ssl_context)
+        return self.request(f"/hub/api{path}", token, method, body)
 
     def log_tail(self, n: int = 60) -> str:
         try:

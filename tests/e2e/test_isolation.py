@@ -57,7 +57,7 @@ import psycopg2
 import pytest
 
 from autograde.hub import credentials, isolation
-from tests.cohort_hub import (MODULE, Hub, api_request, as_course, enrollment_codes, free_ports, make_test_ca,
+from tests.cohort_hub import (MODULE, Hub, as_course, enrollment_codes, free_ports, make_test_ca,
                               prepare_envs, remove_accounts, setup_hub)
 from tests.postgres_server import postgres_server
 
@@ -120,7 +120,7 @@ def _spawn(hub: Hub, name: str) -> str:
 
 
 def _user_api(hub: Hub, name: str, token: str, method: str, path: str, body: dict | None = None):
-    return api_request(f"{hub.url}/user/{name}/api{path}", token, method, body, context=hub.ssl_context)
+    return hub.request(f"/user/{name}/api{path}", token, method, body)
 
 
 def run_in_kernel(hub: Hub, name: str, token: str, code: str, timeout: float = 120) -> str:
@@ -297,8 +297,7 @@ class KeepAlive:
         self.tokens[name] = token
 
     def poke(self, name: str, token: str):
-        status, times = api_request(f"{self.hub.url}/user/{name}/hcwh/activity", token, "POST", timeout=20,
-                                    context=self.hub.ssl_context)
+        status, times = self.hub.request(f"/user/{name}/hcwh/activity", token, "POST", timeout=20)
         if status != 200:
             self.failures.append((name, status))
         return status, times
@@ -962,7 +961,7 @@ def test_more_time_tells_the_hub_at_once_and_answers_the_warning_times(world):
 
     h, token = world["hub"], world["tokens"][ANA]
     before = datetime.now(timezone.utc) - timedelta(seconds=1)  # the hub keeps milliseconds
-    status, times = api_request(f"{h.url}/user/{ANA}/hcwh/activity", token, "POST", context=h.ssl_context)
+    status, times = h.request(f"/user/{ANA}/hcwh/activity", token, "POST")
     assert status == 200
     # 30 s idle timeout, warned 10 s before, the culler looking every 5 s (LIMITS_ENV), by hand:
     assert times == {"warn_in": 20, "stop_from": 30, "stop_by": 35}
@@ -972,7 +971,7 @@ def test_more_time_tells_the_hub_at_once_and_answers_the_warning_times(world):
     req = urllib.request.Request(f"{h.url}/user/{ANA}/hcwh/idle-notice.js", headers={"Authorization": f"token {token}"})
     with urllib.request.urlopen(req, timeout=30, context=h.ssl_context) as r:
         assert r.status == 200 and "I need more time" in r.read().decode()
-    assert api_request(f"{h.url}/user/{ANA}/hcwh/activity", world["tokens"][BEN], "POST", context=h.ssl_context)[0] == 403
+    assert h.request(f"/user/{ANA}/hcwh/activity", world["tokens"][BEN], "POST")[0] == 403
 
 
 def test_the_idle_culler_stops_an_idle_page_and_only_that(world):
@@ -982,14 +981,13 @@ def test_the_idle_culler_stops_an_idle_page_and_only_that(world):
     assert len(culler) == 1 and culler[0][0] == "hcwh-culler", culler
     environ = dict(kv.split("=", 1) for kv in Path(f"/proc/{culler[0][1]}/environ").read_text().split("\0") if "=" in kv)
     token = environ["JUPYTERHUB_API_TOKEN"]
-    api = f"{h.url}/hub/api"
-    status, me = api_request(f"{api}/user", token, context=h.ssl_context)
+    status, me = h.request("/hub/api/user", token)
     assert status == 200 and me["kind"] == "service" and me["name"] == "idle-culler"
     assert {"list:users", "read:users:activity", "read:servers", "delete:servers"} <= set(me["scopes"])
     assert not {"admin:users", "admin:servers", "servers", "tokens", "access:servers", "users"} & set(me["scopes"])
-    assert api_request(f"{api}/users", token, context=h.ssl_context)[0] == 200  # what it needs works
-    assert api_request(f"{api}/users/{BEN}/server", token, "POST", context=h.ssl_context)[0] == 403  # nothing more
-    assert api_request(f"{api}/users/{BEN}/tokens", token, context=h.ssl_context)[0] == 403
+    assert h.request("/hub/api/users", token)[0] == 200  # what it needs works
+    assert h.request(f"/hub/api/users/{BEN}/server", token, "POST")[0] == 403  # nothing more
+    assert h.request(f"/hub/api/users/{BEN}/tokens", token)[0] == 403
     FIGURES["keep-alive requests refused (A's page full of processes during the bomb)"] = world["keep"].failures
     # nothing keeps B active from now: the culler stops B's page; A's, kept active, stays
     world["keep"].tokens.pop(BEN)
