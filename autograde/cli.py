@@ -136,6 +136,35 @@ def _cohorts_import(args, s: Settings) -> None:
     print(f"Cohort plans: {s.roster_path}")
 
 
+def _rules_import(args, s: Settings) -> None:
+    from autograde.roster import import_rules
+
+    report = import_rules(s, Path(args.file))
+    print(f"{args.file}: " + "\n".join(report.lines()))
+
+
+def _extend(args, s: Settings) -> None:
+    from autograde.record import audit
+    from autograde.roster import add_extension
+
+    extension, before = add_extension(s, args.employee_id, args.module, args.until, args.reason,
+                                      args.approved_by, _operator())
+    audit.record(s, "extension", learner=extension.employee_id, assignment=extension.module,
+                 until=extension.until, was=before.date, reason=extension.reason,
+                 approved_by=extension.approved_by, by=extension.recorded_by)
+    print(f"{extension.employee_id} / {extension.module}: due {extension.until} "
+          f"(was {before.date}, from the {before.source}); approved by {extension.approved_by}")
+
+
+def _remind(args, s: Settings) -> int:
+    from autograde.reporting import reminders
+
+    report = reminders.run(s, reminders.MailSettings.from_env(), as_of=args.as_of, days=args.days,
+                           dry_run=Path(args.dry_run).resolve() if args.dry_run else None)
+    print("\n".join(report.lines()))
+    return 1 if report.refused else 0
+
+
 def _collect(args, s: Settings) -> None:
     from autograde.course.cycle import collect
 
@@ -225,8 +254,11 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--approved-by", help="who approved this release, for the audit trail "
                                                  "(default: the account running the release)")
     for name, func, help_text in (
-        ("roster", _roster_import, "import the roster CSV (employee_id,first_name,last_name,email,department,hire_date,cohort)"),
+        ("roster", _roster_import, "import the roster CSV (employee_id,first_name,last_name,email,department,hire_date,cohort"
+         "[,manager_email])"),
         ("cohorts", _cohorts_import, "import the cohorts CSV (cohort,module,due_date[,assigned])"),
+        ("due-rules", _rules_import, "import the due-date rules CSV (department,module,days_after_hire); "
+         "it replaces the rules before"),
     ):
         p = sub.add_parser(name, help=help_text)
         verbs = p.add_subparsers(dest="verb", required=True)
@@ -248,6 +280,23 @@ def main(argv: list[str] | None = None) -> int:
             jl.add_argument("employee_id")
             jl.add_argument("switch", choices=("on", "off"))
             jl.set_defaults(func=_roster_jupyterlab)
+    p = sub.add_parser("extend", help="give one learner a later due date for one module, with the reason "
+                       "and who approved it (audited)")
+    p.add_argument("employee_id")
+    p.add_argument("module")
+    p.add_argument("--until", required=True, help="the new due date, YYYY-MM-DD")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--approved-by", required=True, help="who approved it (a supervisor or HR)")
+    p.set_defaults(func=_extend)
+    from autograde.reporting.reminders import DEFAULT_DAYS
+
+    p = sub.add_parser("remind", help="e-mail each learner a digest of modules due soon or overdue, copying "
+                       "their manager; never the same reminder twice (mail settings: README)")
+    p.add_argument("--dry-run", metavar="DIR", help="write each digest as an .eml file in DIR; send and record nothing")
+    p.add_argument("--as-of", type=_date, help="judge due dates as of this day (default: today)")
+    p.add_argument("--days", type=int, default=DEFAULT_DAYS,
+                   help=f"due soon: due within this many days (default {DEFAULT_DAYS})")
+    p.set_defaults(func=_remind)
     p = sub.add_parser("staff", help="on a hub: logins for trainers, HR and IT's break-glass admin")
     st = p.add_subparsers(dest="verb", required=True).add_parser("add", help="a login and its enrollment code")
     st.add_argument("name", help="login name (lower case)")

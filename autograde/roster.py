@@ -3,12 +3,20 @@ module is due when).
 
 Two CSV files, each imported whole or not at all:
 
-* roster: ``employee_id,first_name,last_name,email,department,hire_date,cohort``,
-  one learner per row. The employee id is the learner's nbgrader student id.
+* roster: ``employee_id,first_name,last_name,email,department,hire_date,cohort`` and,
+  optionally, ``manager_email`` (copied on reminders), one learner per row. The employee id is
+  the learner's nbgrader student id.
 * cohorts: ``cohort,module,due_date`` and, optionally, ``assigned``: one row per
   module a cohort must complete (dates ``YYYY-MM-DD``; a module is due by the
   end of ``due_date`` on the city's clock). A cohort named in the file gets
   exactly the plan the file gives it; cohorts not named are left alone.
+* due-date rules: ``department,module,days_after_hire``: a learner of that department is due
+  that many days after their hire date, instead of their cohort's date. The file is the whole
+  set of rules: importing it replaces the rules before.
+
+A module's due date for one learner (``RosterData.due``), in this order of precedence: an
+extension granted to that learner (``add_extension``: a date, a reason and an approver), else a
+department's rule, else the cohort's date. Only what the cohort plan assigns is due at all.
 
 Any bad row rejects the whole file, with every problem named by line and field.
 A good file updates nbgrader's students (``Gradebook.update_or_create_student``)
@@ -24,7 +32,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from autograde.config import Settings
@@ -32,6 +40,9 @@ from autograde.private import replace_private
 from curriculum.errors import HcwhError
 
 ROSTER_COLUMNS = ("employee_id", "first_name", "last_name", "email", "department", "hire_date", "cohort")
+ROSTER_OPTIONAL = ("manager_email",)
+RULE_COLUMNS = ("department", "module", "days_after_hire")
+MAX_RULE_DAYS = 3660  # ten years: a larger figure is a typing mistake
 COHORT_COLUMNS = ("cohort", "module", "due_date")
 COHORT_OPTIONAL = ("assigned",)
 
@@ -51,6 +62,7 @@ class Learner:
     department: str
     hire_date: str  # ISO date
     cohort: str
+    manager_email: str = ""  # optional: copied on reminders
 
     @property
     def name(self) -> str:
@@ -65,10 +77,55 @@ class PlannedModule:
     assigned: str | None = None  # ISO date, or None when the file gives none
 
 
+@dataclass(frozen=True)
+class DueRule:
+    department: str
+    module: str
+    days_after_hire: int
+
+
+@dataclass(frozen=True)
+class Extension:
+    employee_id: str
+    module: str
+    until: str  # ISO date: the new due date
+    reason: str
+    approved_by: str
+    recorded_by: str
+    recorded_at: str  # UTC, ISO 8601
+
+
+@dataclass(frozen=True)
+class Due:
+    """A module's due date for one learner, and where it comes from."""
+
+    date: str  # ISO date
+    source: str  # "extension", "rule" or "cohort"
+    cohort_date: str  # the cohort's own date, for the record
+
+
 @dataclass
 class RosterData:
     learners: dict[str, Learner] = field(default_factory=dict)
     plans: dict[str, dict[str, PlannedModule]] = field(default_factory=dict)  # cohort -> module -> plan
+    rules: dict[tuple[str, str], DueRule] = field(default_factory=dict)  # (department, module) -> rule
+    extensions: dict[tuple[str, str], Extension] = field(default_factory=dict)  # (employee id, module) -> latest
+
+    def due(self, employee_id: str, module: str) -> Due | None:
+        """The learner's due date for ``module`` (extension over rule over cohort date), or None
+        when their cohort's plan does not assign it. The one definition every reader uses."""
+        learner = self.learners.get(employee_id)
+        plan = self.plans.get(learner.cohort, {}).get(module) if learner else None
+        if plan is None:
+            return None
+        extension = self.extensions.get((employee_id, module))
+        if extension is not None:
+            return Due(extension.until, "extension", plan.due_date)
+        rule = self.rules.get((learner.department, module))
+        if rule is not None:
+            when = date.fromisoformat(learner.hire_date) + timedelta(days=rule.days_after_hire)
+            return Due(when.isoformat(), "rule", plan.due_date)
+        return Due(plan.due_date, "cohort", plan.due_date)
 
 
 class RosterError(HcwhError, ValueError):
@@ -133,9 +190,13 @@ class RosterStore:
         if not self.path.exists():
             return RosterData()
         raw = json.loads(self.path.read_text(encoding="utf-8"))
+        rules = [DueRule(**r) for r in raw.get("rules", [])]
+        extensions = [Extension(**e) for e in raw.get("extensions", [])]
         return RosterData(
             learners={k: Learner(**v) for k, v in raw.get("learners", {}).items()},
             plans={c: {m: PlannedModule(**p) for m, p in mods.items()} for c, mods in raw.get("plans", {}).items()},
+            rules={(r.department, r.module): r for r in rules},
+            extensions={(e.employee_id, e.module): e for e in extensions},
         )
 
     def save(self, data: RosterData) -> None:
@@ -143,6 +204,8 @@ class RosterStore:
             "version": 1,
             "learners": {k: asdict(v) for k, v in sorted(data.learners.items())},
             "plans": {c: {m: asdict(p) for m, p in sorted(mods.items())} for c, mods in sorted(data.plans.items())},
+            "rules": [asdict(r) for _, r in sorted(data.rules.items())],
+            "extensions": [asdict(e) for _, e in sorted(data.extensions.items())],
         }
         replace_private(self.path, json.dumps(raw, indent=1, ensure_ascii=False) + "\n")
 
@@ -221,7 +284,7 @@ def _check_date(value: str) -> str | None:
 
 def parse_roster(path: Path, known_cohorts: set[str]) -> list[Learner]:
     """Every row as a Learner, or RosterError naming every bad row and field."""
-    rows, problems = _read_rows(path, ROSTER_COLUMNS)
+    rows, problems = _read_rows(path, ROSTER_COLUMNS, ROSTER_OPTIONAL)
     seen_ids: dict[str, int] = {}
     seen_emails: dict[str, tuple[int, str]] = {}
     learners: list[Learner] = []
@@ -252,13 +315,19 @@ def parse_roster(path: Path, known_cohorts: set[str]) -> list[Learner]:
             other_line, other_id = seen_emails[email.lower()]
             problems.append((line, "email", f"'{email}' is also the email of '{other_id}' (line {other_line})"))
         seen_emails.setdefault(email.lower(), (line, eid))
+        manager = row.get("manager_email", "")
+        if manager and (not _EMAIL.match(manager) or len(manager) > MAX_TEXT
+                        or any(ord(ch) < 32 or ord(ch) == 127 for ch in manager)):
+            problems.append((line, "manager_email", f"'{manager}' is not an email address"))
+        elif manager and manager.lower() == email.lower():
+            problems.append((line, "manager_email", "is the learner's own email"))
         message = _check_date(row["hire_date"])
         if message:
             problems.append((line, "hire_date", message))
         if cohort not in known_cohorts:
             known = ", ".join(sorted(known_cohorts)) or "none yet"
             problems.append((line, "cohort", f"unknown cohort '{cohort}' (known: {known}; import the cohorts file first)"))
-        learners.append(Learner(**{c: row[c] for c in ROSTER_COLUMNS}))
+        learners.append(Learner(**{c: row[c] for c in ROSTER_COLUMNS}, manager_email=manager))
     if problems:
         raise RosterError(path, sorted(problems, key=lambda p: p[0] or 0))
     return learners
@@ -297,6 +366,35 @@ def parse_cohorts(path: Path, known_modules: set[str]) -> list[PlannedModule]:
     if problems:
         raise RosterError(path, sorted(problems, key=lambda p: p[0] or 0))
     return plans
+
+
+def parse_rules(path: Path, known_modules: set[str]) -> list[DueRule]:
+    """Every row as a DueRule, or RosterError naming every bad row and field."""
+    rows, problems = _read_rows(path, RULE_COLUMNS)
+    seen: dict[tuple[str, str], int] = {}
+    rules: list[DueRule] = []
+    for line, row in rows:
+        missing = [c for c in RULE_COLUMNS if not row[c]]
+        problems += [(line, c, "is missing") for c in missing]
+        if missing:
+            continue
+        department, module, days = row["department"], row["module"], row["days_after_hire"]
+        if len(department) > MAX_TEXT or any(ord(ch) < 32 or ord(ch) == 127 for ch in department):
+            problems.append((line, "department", "is longer than 128 characters or holds a control character"))
+        if module not in known_modules:
+            known = ", ".join(sorted(known_modules)) or "none built yet"
+            problems.append((line, "module", f"unknown module '{module}' (known: {known})"))
+        if not days.isdigit() or not 0 < int(days) <= MAX_RULE_DAYS:
+            problems.append((line, "days_after_hire", f"'{days}' is not a whole number of days from 1 to {MAX_RULE_DAYS}"))
+        if (department, module) in seen:
+            problems.append((line, "module", f"'{module}' has a second rule for department '{department}' "
+                                             f"(also on line {seen[department, module]})"))
+        seen.setdefault((department, module), line)
+        if days.isdigit():
+            rules.append(DueRule(department, module, int(days)))
+    if problems:
+        raise RosterError(path, sorted(problems, key=lambda p: p[0] or 0))
+    return rules
 
 
 # -- importing -------------------------------------------------------------------
@@ -376,3 +474,60 @@ def protect_gradebook(s: Settings) -> None:
         path = s.course_dir / "gradebook.db"
         if path.exists():
             os.chmod(path, 0o600)
+
+
+def import_rules(s: Settings, path: Path) -> ImportReport:
+    """Replace the due-date rules with the file's (see the module docstring). Nothing changes on any error."""
+    from autograde.catalog import module_catalog
+
+    rules = {(r.department, r.module): r for r in parse_rules(Path(path), set(module_catalog(s)))}
+    store = RosterStore(s.roster_path)
+    data = store.load()
+    report = ImportReport(what="due-date rule")
+    for key, rule in sorted(rules.items()):
+        name = f"{key[0]}/{key[1]}"
+        if key not in data.rules:
+            report.added.append(name)
+        elif data.rules[key] != rule:
+            report.updated[name] = _changed_fields(data.rules[key], rule)
+        else:
+            report.unchanged += 1
+    report.removed = [f"{d}/{m}" for d, m in sorted(data.rules) if (d, m) not in rules]
+    data.rules = rules
+    if report.changed:
+        store.save(data)
+    return report
+
+
+class ExtensionRefused(HcwhError, ValueError):
+    """An extension that cannot be granted; the message says why."""
+
+
+def add_extension(s: Settings, employee_id: str, module: str, until: str, reason: str,
+                  approved_by: str, recorded_by: str) -> tuple[Extension, Due]:
+    """Grant one learner a later due date for one module. Returns the extension and the due
+    date it replaces. The latest extension for a learner and module is the one in force."""
+    store = RosterStore(s.roster_path)
+    data = store.load()
+    if employee_id not in data.learners:
+        raise ExtensionRefused(f"'{employee_id}' is not on the roster ({s.roster_path})")
+    before = data.due(employee_id, module)
+    if before is None:
+        cohort = data.learners[employee_id].cohort
+        raise ExtensionRefused(f"module '{module}' is not assigned to '{employee_id}' (cohort '{cohort}')")
+    message = _check_date(until)
+    if message:
+        raise ExtensionRefused(f"--until: {message}")
+    if until <= before.date:
+        raise ExtensionRefused(f"--until {until} is not after the learner's due date {before.date} "
+                               f"(from the {before.source}); an extension only moves a date later")
+    for name, value in (("--reason", reason), ("--approved-by", approved_by)):
+        if not value.strip():
+            raise ExtensionRefused(f"{name} is required: an extension names why and who approved it")
+        if len(value) > 500 or any(ord(ch) < 32 for ch in value):
+            raise ExtensionRefused(f"{name} must be one line of at most 500 characters")
+    extension = Extension(employee_id, module, until, reason.strip(), approved_by.strip(), recorded_by,
+                          datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    data.extensions[employee_id, module] = extension
+    store.save(data)
+    return extension, before

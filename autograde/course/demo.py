@@ -57,6 +57,7 @@ COHORT = (
 # Days from the as-of date to each cohort's first due date; later modules are due a week apart.
 # cohort-1's first module is past due (overdue, late), cohort-2's is due in 3 days (at risk).
 FIRST_DUE = {"cohort-1": -4, "cohort-2": 3}
+MANAGERS = {"Permits and Licensing": "rosa.mendez@example.org", "Utility Billing": "sam.osei@example.org"}  # copied on reminders
 UNGRADED = {"chen.liu"}  # the trainer has not reached these learners' reflections yet
 
 
@@ -68,9 +69,10 @@ def due_dates(module_ids: list[str], as_of: date) -> dict[tuple[str, str], date]
 def roster_csv() -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["employee_id", "first_name", "last_name", "email", "department", "hire_date", "cohort"])
+    w.writerow(["employee_id", "first_name", "last_name", "email", "department", "hire_date", "cohort", "manager_email"])
     for n, l in enumerate(COHORT):
-        w.writerow([l.student_id, l.first_name, l.last_name, l.email, l.department, f"2026-0{1 + n % 9}-15", l.cohort])
+        w.writerow([l.student_id, l.first_name, l.last_name, l.email, l.department, f"2026-0{1 + n % 9}-15", l.cohort,
+                    MANAGERS.get(l.department, "")])
     return out.getvalue()
 
 
@@ -206,6 +208,14 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     progress(f"Spreadsheet: {files.xlsx}")
     progress(f"CSV:         {', '.join(str(p) for p in files.csv.values())}")
     progress(f"Snapshot:    {files.folder} (kept for audit, never overwritten)")
+    progress("")
+    progress(f"== HR: reminders as of {as_of.isoformat()}, a dry run (nothing sent)")
+    from autograde.reporting import reminders
+
+    mail = reminders.MailSettings.from_env({"HCWH_MAIL_DOMAINS": "example.org", "HCWH_MAIL_FROM": "training@example.org"})
+    sent = reminders.run(demo, mail, as_of=as_of, dry_run=demo.state_dir / "reminders-dry-run")
+    for line in sent.lines():
+        progress(line)
     progress("")
     progress(f"Roster:      {demo.roster_path}")
     progress(f"Gradebook:   {demo.gradebook_url}")

@@ -212,12 +212,13 @@ def my_plan(s: Settings, store: Store, learner: str, today: date | None = None) 
     modules = []
     for module, plan in sorted(data.plans.get(person.cohort, {}).items()):
         receipts = store.receipts(learner, module)
-        due = date.fromisoformat(plan.due_date)
+        due_date = data.due(learner, module).date  # an extension or a department's rule, else the cohort's
+        due = date.fromisoformat(due_date)
         last = receipts[-1] if receipts else None
         status = plan_status(last["received_at"] if last else None, due, today, tz)
         fb = store.feedback(learner, module)
         modules.append({
-            "module": module, "assigned": plan.assigned, "due_date": plan.due_date, "status": status,
+            "module": module, "assigned": plan.assigned, "due_date": due_date, "status": status,
             "submitted_at": last["received_at"] if last else None, "submissions": len(receipts),
             "feedback": bool(fb and last and fb[0]["version"] == last["version"]),
         })

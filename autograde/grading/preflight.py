@@ -496,7 +496,7 @@ class Context:
     reference_dirs: list[Path]
     timezone: str
     learners: dict[str, Any]  # employee id -> roster.Learner
-    plans: dict[str, dict[str, Any]]  # cohort -> module -> roster.PlannedModule
+    roster: Any  # roster.RosterData: its ``due`` is the learner's due date
     submissions_made: Counter  # (student, module) -> submissions seen in the exchange
     typed_code_runs: bool = False  # Settings.run_typed_code (sandbox tests only)
     _references: dict[str, dict[str, dict]] = field(default_factory=dict)
@@ -528,7 +528,7 @@ def context(s) -> Context:
             if len(parts) >= 3:
                 made[parts[0], parts[1]] += 1
     return Context(course_dir=s.course_dir, reference_dirs=reference_dirs(s), timezone=s.timezone,
-                   learners=dict(data.learners), plans=dict(data.plans), submissions_made=made,
+                   learners=dict(data.learners), roster=data, submissions_made=made,
                    typed_code_runs=s.run_typed_code)
 
 
@@ -644,13 +644,15 @@ def _roster_notes(ctx: Context, v: Verdict) -> None:
         v.notes.append("not on the roster: graded, but HR's report shows them only once they are "
                        "imported (hcwh roster import)")
         return
-    plan = ctx.plans.get(learner.cohort, {}).get(v.module_id)
+    plan = ctx.roster.due(v.student_id, v.module_id)
     if plan is None or v.submitted_at is None:
         return
     day = v.submitted_at.astimezone(ZoneInfo(ctx.timezone)).date()
-    due = datetime.fromisoformat(plan.due_date).date()
+    due = datetime.fromisoformat(plan.date).date()
     if day > due:
         v.late = True
         days = (day - due).days
-        v.notes.append(f"late: submitted {_local(v.submitted_at, ctx.timezone)}, due {plan.due_date} for cohort "
-                       f"{learner.cohort} ({days} day{'s' if days != 1 else ''} late); graded normally")
+        whose = {"cohort": f"for cohort {learner.cohort}", "rule": f"by the {learner.department} rule",
+                 "extension": "by an extension"}[plan.source]
+        v.notes.append(f"late: submitted {_local(v.submitted_at, ctx.timezone)}, due {plan.date} {whose} "
+                       f"({days} day{'s' if days != 1 else ''} late); graded normally")

@@ -31,6 +31,17 @@ CREATE TABLE module_versions (
     PRIMARY KEY (assignment, version)
 );
 """),
+    (2, """
+CREATE TABLE reminders_sent (
+    employee_id TEXT NOT NULL,       -- nbgrader's student id
+    assignment TEXT NOT NULL,        -- nbgrader's assignment name
+    kind TEXT NOT NULL,              -- 'due soon' or 'overdue' (reporting/reminders.py)
+    due_date TEXT NOT NULL,          -- the due date the reminder named: a new date is a new reminder
+    sent_at TEXT NOT NULL,           -- UTC, ISO 8601
+    message_id TEXT NOT NULL,
+    PRIMARY KEY (employee_id, assignment, kind, due_date)
+);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 

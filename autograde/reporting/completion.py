@@ -236,11 +236,24 @@ def roster_frames(data: roster.RosterData) -> tuple[pd.DataFrame, pd.DataFrame]:
     return learners, plan
 
 
+def due_overrides(data: roster.RosterData) -> pd.DataFrame:
+    """(employee_id, module, due) where a learner's due date is not their cohort's: an extension
+    or a department's rule (``RosterData.due``, the one rule of precedence)."""
+    rows = []
+    for eid, learner in data.learners.items():
+        for module in data.plans.get(learner.cohort, {}):
+            due = data.due(eid, module)
+            if due.source != "cohort":
+                rows.append((eid, module, due.date))
+    return pd.DataFrame(rows, columns=["employee_id", "module", "due"]).astype({"employee_id": "str", "module": "str"})
+
+
 # -- the table ------------------------------------------------------------------------
 
 
 def build_table(learners: pd.DataFrame, plan: pd.DataFrame, modules: pd.DataFrame,
-                graded: pd.DataFrame, pending: pd.DataFrame, as_of: date) -> pd.DataFrame:
+                graded: pd.DataFrame, pending: pd.DataFrame, as_of: date,
+                overrides: pd.DataFrame | None = None) -> pd.DataFrame:
     """The completion table from its inputs (see the module docstring). Pure.
 
     learners: employee_id, name, department, cohort
@@ -248,8 +261,12 @@ def build_table(learners: pd.DataFrame, plan: pd.DataFrame, modules: pd.DataFram
     modules:  module, standard, max_score
     graded:   employee_id, module, submitted_at, autograded_score, manual_score, graded_max, needs_manual_grade
     pending:  employee_id, module, submitted_at
+    overrides: employee_id, module, due: one learner's own due date (``due_overrides``), or None
     """
     rows = learners.merge(plan, on="cohort", how="inner")
+    if overrides is not None and len(overrides):
+        mine = rows[["employee_id", "module"]].merge(overrides, on=["employee_id", "module"], how="left")["due"]
+        rows["due"] = mine.where(mine.notna(), rows["due"]).to_numpy()
     rows = rows.merge(modules, on="module", how="left")
     rows = rows.merge(graded, on=["employee_id", "module"], how="left")
     rows = rows.merge(pending.rename(columns={"submitted_at": "pending_at"}), on=["employee_id", "module"], how="left")
@@ -314,7 +331,7 @@ def completion_table(s: Settings, as_of: date | None = None, cohort: str | None 
         + [(name, "(unknown)", top) for name, top in maxima.items() if name not in catalog],  # recorded, no longer built
         columns=["module", "standard", "max_score"],
     )
-    return build_table(learners, plan, modules, graded, read_pending(s), as_of or today(s))
+    return build_table(learners, plan, modules, graded, read_pending(s), as_of or today(s), due_overrides(data))
 
 
 # -- totals and lists -----------------------------------------------------------------

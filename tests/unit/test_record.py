@@ -116,11 +116,13 @@ def test_a_fact_cannot_overwrite_the_logs_own_fields(state):
 
 def test_migration_from_an_empty_database(state):
     con = db.connect(state)
-    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == db.LATEST == 1
+    # every step once, numbered 1, 2, ... in order
+    assert [n for n, _ in db.MIGRATIONS] == list(range(1, len(db.MIGRATIONS) + 1))
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == db.LATEST == len(db.MIGRATIONS)
     columns = [r[1] for r in con.execute("PRAGMA table_info(module_versions)")]
     assert columns[:2] == ["assignment", "version"]
     con.close()
-    assert db.connect(state).execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1  # not re-applied
+    assert db.connect(state).execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == db.LATEST  # not re-applied
     assert db.db_path(state).stat().st_mode & 0o777 == 0o600
 
 
@@ -131,12 +133,13 @@ def test_a_database_newer_than_the_code_is_refused_by_name(state):
 
 
 def test_a_failed_migration_keeps_nothing(state, monkeypatch):
-    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, (2, "CREATE TABLE acks (x TEXT); CREATE TABLE broken (")])
-    monkeypatch.setattr(db, "LATEST", 2)
-    with pytest.raises(RecordError, match="migration 2 failed"):
+    last = db.LATEST
+    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, (last + 1, "CREATE TABLE acks (x TEXT); CREATE TABLE broken (")])
+    monkeypatch.setattr(db, "LATEST", last + 1)
+    with pytest.raises(RecordError, match=f"migration {last + 1} failed"):
         db.connect(state)
     con = sqlite3.connect(db.db_path(state))
-    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == last
     assert con.execute("SELECT name FROM sqlite_master WHERE name = 'acks'").fetchone() is None
 
 
