@@ -165,6 +165,32 @@ def _remind(args, s: Settings) -> int:
     return 1 if report.refused else 0
 
 
+def _retention(args, s: Settings) -> int:
+    from autograde.course import retention
+
+    if args.verb == "set":
+        days = retention.set_schedule(s, args.record_type, args.period, _operator())
+        print(f"{args.record_type}: kept {days} days, then disposed of by 'hcwh retention run'")
+    elif args.verb == "show":
+        periods = retention.schedule(s)
+        for name, what in retention.TYPES.items():
+            kept = f"{periods[name]} days" if name in periods else ("never cut" if name == "audit_log" else "not set: kept")
+            print(f"{name:16} {kept:14} {what}")
+    elif args.verb == "run":
+        report = retention.run(s, as_of=args.as_of, dry_run=args.dry_run, by=_operator())
+        print("\n".join(report.lines()))
+    elif args.verb == "hold":
+        retention.hold(s, learner=args.learner, cohort=args.cohort, reason=args.reason, by=_operator())
+        print(f"legal hold on {'learner ' + args.learner if args.learner else 'cohort ' + args.cohort}: "
+              "nothing of theirs is disposed of until it is released")
+    elif args.verb == "release":
+        retention.release_hold(s, learner=args.learner, cohort=args.cohort, by=_operator())
+        print("legal hold released")
+    elif args.verb == "export":
+        print(f"export for {args.employee_id}: {retention.export(s, args.employee_id, Path(args.dest).resolve())}")
+    return 0
+
+
 def _collect(args, s: Settings) -> None:
     from autograde.course.cycle import collect
 
@@ -297,6 +323,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=DEFAULT_DAYS,
                    help=f"due soon: due within this many days (default {DEFAULT_DAYS})")
     p.set_defaults(func=_remind)
+    p = sub.add_parser("retention", help="HR's retention schedule, legal holds, disposal and a learner's export")
+    rv = p.add_subparsers(dest="verb", required=True)
+    r = rv.add_parser("set", help="how long a record type is kept (e.g. 7y, 18m, 90d), set by HR")
+    r.add_argument("record_type")
+    r.add_argument("period")
+    rv.add_parser("show", help="every record type, its period and what it covers")
+    r = rv.add_parser("run", help="dispose of every record whose period has run out; each disposal audited")
+    r.add_argument("--as-of", type=_date, help="judge periods as of this day (default: today)")
+    r.add_argument("--dry-run", action="store_true", help="say what would go; dispose of nothing")
+    for verb, text in (("hold", "a legal hold: nothing of this learner or cohort is disposed of"),
+                       ("release", "release a legal hold")):
+        r = rv.add_parser(verb, help=text)
+        who = r.add_mutually_exclusive_group(required=True)
+        who.add_argument("--learner")
+        who.add_argument("--cohort")
+        if verb == "hold":
+            r.add_argument("--reason", required=True, help="the matter the hold is for")
+    r = rv.add_parser("export", help="everything held about one learner, as a zip file (a records request)")
+    r.add_argument("employee_id")
+    r.add_argument("dest", help="the zip file to write")
+    p.set_defaults(func=_retention)
     p = sub.add_parser("staff", help="on a hub: logins for trainers, HR and IT's break-glass admin")
     st = p.add_subparsers(dest="verb", required=True).add_parser("add", help="a login and its enrollment code")
     st.add_argument("name", help="login name (lower case)")

@@ -4,7 +4,8 @@ module is due when).
 Two CSV files, each imported whole or not at all:
 
 * roster: ``employee_id,first_name,last_name,email,department,hire_date,cohort`` and,
-  optionally, ``manager_email`` (copied on reminders), one learner per row. The employee id is
+  optionally, ``manager_email`` (copied on reminders), ``status`` (active or separated) and
+  ``separation_date`` (with separated: starts the retention clock), one learner per row. The employee id is
   the learner's nbgrader student id.
 * cohorts: ``cohort,module,due_date`` and, optionally, ``assigned``: one row per
   module a cohort must complete (dates ``YYYY-MM-DD``; a module is due by the
@@ -31,7 +32,7 @@ import csv
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,7 +41,8 @@ from autograde.private import replace_private
 from curriculum.errors import HcwhError
 
 ROSTER_COLUMNS = ("employee_id", "first_name", "last_name", "email", "department", "hire_date", "cohort")
-ROSTER_OPTIONAL = ("manager_email",)
+ROSTER_OPTIONAL = ("manager_email", "status", "separation_date")
+STATUSES = ("active", "separated")  # separated: left the city's employment; starts the retention clock
 RULE_COLUMNS = ("department", "module", "days_after_hire")
 MAX_RULE_DAYS = 3660  # ten years: a larger figure is a typing mistake
 COHORT_COLUMNS = ("cohort", "module", "due_date")
@@ -63,6 +65,12 @@ class Learner:
     hire_date: str  # ISO date
     cohort: str
     manager_email: str = ""  # optional: copied on reminders
+    status: str = ""  # "active", "separated", or "" when no file has said (active)
+    separation_date: str = ""  # ISO date, with status "separated": starts the retention clock
+
+    @property
+    def separated(self) -> bool:
+        return self.status == "separated"
 
     @property
     def name(self) -> str:
@@ -324,10 +332,22 @@ def parse_roster(path: Path, known_cohorts: set[str]) -> list[Learner]:
         message = _check_date(row["hire_date"])
         if message:
             problems.append((line, "hire_date", message))
+        status, left = row.get("status", "").lower(), row.get("separation_date", "")
+        if status and status not in STATUSES:
+            problems.append((line, "status", f"'{row['status']}' is not one of {', '.join(STATUSES)}"))
+        elif status == "separated" and not left:
+            problems.append((line, "separation_date", "is missing: a separated learner needs the date they left"))
+        elif left and status != "separated":
+            problems.append((line, "separation_date", "is given but status is not 'separated'"))
+        elif left and _check_date(left):
+            problems.append((line, "separation_date", _check_date(left)))
+        elif left and not message and left < row["hire_date"]:
+            problems.append((line, "separation_date", f"{left} is before the hire date {row['hire_date']}"))
         if cohort not in known_cohorts:
             known = ", ".join(sorted(known_cohorts)) or "none yet"
             problems.append((line, "cohort", f"unknown cohort '{cohort}' (known: {known}; import the cohorts file first)"))
-        learners.append(Learner(**{c: row[c] for c in ROSTER_COLUMNS}, manager_email=manager))
+        learners.append(Learner(**{c: row[c] for c in ROSTER_COLUMNS}, manager_email=manager, status=status,
+                                separation_date=left))
     if problems:
         raise RosterError(path, sorted(problems, key=lambda p: p[0] or 0))
     return learners
@@ -445,6 +465,8 @@ def import_roster(s: Settings, path: Path) -> ImportReport:
     report.kept = sum(1 for eid in data.learners if eid not in in_file)
     for learner in learners:
         old = data.learners.get(learner.employee_id)
+        if old is not None and not learner.status:  # the file says nothing of it: keep what was recorded
+            learner = replace(learner, status=old.status, separation_date=old.separation_date)
         if old is None:
             report.added.append(learner.employee_id)
         elif old != learner:
@@ -531,3 +553,18 @@ def add_extension(s: Settings, employee_id: str, module: str, until: str, reason
     data.extensions[employee_id, module] = extension
     store.save(data)
     return extension, before
+
+
+def mark_separated(s: Settings, employee_id: str, on: date) -> Learner:
+    """Record that a learner left on ``on`` (``hcwh roster leave``): the retention clock starts.
+    A date already recorded is kept."""
+    store = RosterStore(s.roster_path)
+    data = store.load()
+    learner = data.learners.get(employee_id)
+    if learner is None:
+        raise RosterError(s.roster_path, [(None, "employee_id", f"'{employee_id}' is not on the roster")])
+    if not learner.separated:
+        learner = replace(learner, status="separated", separation_date=on.isoformat())
+        data.learners[employee_id] = learner
+        store.save(data)
+    return learner

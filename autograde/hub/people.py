@@ -147,8 +147,15 @@ def add_learner(s: Settings, employee_id: str, first_name: str, last_name: str, 
 
 
 def leave(s: Settings, employee_id: str) -> str:
-    """``hcwh roster leave ID``: locked out at once (see accounts.leave); records kept."""
-    return helper(s, "leave", employee_id)
+    """``hcwh roster leave ID``: locked out at once (see accounts.leave); records kept, and the
+    roster marks them separated today (the city's day), which starts the retention clock."""
+    from zoneinfo import ZoneInfo
+
+    out = helper(s, "leave", employee_id)
+    if employee_id in roster.load(s).learners:
+        learner = roster.mark_separated(s, employee_id, datetime.now(ZoneInfo(s.timezone)).date())
+        out += f"\n{employee_id}: separated on {learner.separation_date} (the retention clock starts)"
+    return out
 
 
 def add_staff(s: Settings, name: str, role: str, full_name: str = "") -> AccountsReport:

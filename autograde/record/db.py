@@ -42,6 +42,24 @@ CREATE TABLE reminders_sent (
     PRIMARY KEY (employee_id, assignment, kind, due_date)
 );
 """),
+    (3, """
+CREATE TABLE retention_schedule (    -- set by HR (course/retention.py), no row: kept
+    record_type TEXT PRIMARY KEY,
+    keep_days INTEGER NOT NULL,      -- from the separation date (learners' records) or the day made
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL             -- UTC, ISO 8601
+);
+CREATE TABLE legal_holds (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL CHECK (scope IN ('learner', 'cohort')),
+    key TEXT NOT NULL,               -- the employee id or the cohort's name
+    reason TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL,
+    released_by TEXT,
+    released_at TEXT                 -- NULL while the hold is in force
+);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -482,6 +482,7 @@ def test_a_leaver_is_locked_out_at_once(hub, browser):
     assert status == 200 and user["servers"], "Ben's page should be running before he leaves"
     out = as_course(["roster", "leave", BEN], hub.state).stdout
     assert "records kept" in out and "OS account locked" in out, out
+    assert f"{BEN}: separated on " in out, out  # the retention clock starts (roster.json)
     status, user = hub.api("GET", f"/users/{BEN}")
     assert not user["servers"].get("", {}).get("ready"), user["servers"]
     status, tokens = hub.api("GET", f"/users/{BEN}/tokens")
