@@ -191,6 +191,31 @@ def _retention(args, s: Settings) -> int:
     return 0
 
 
+def _recert(args, s: Settings) -> int:
+    from autograde.course.retention import parse_period
+    from autograde.reporting import completion, recert
+
+    if args.verb == "expiry":
+        scope = recert.PROGRAMME if args.scope == "all" else args.scope
+        days = parse_period(args.period)
+        recert.set_expiry(s, scope, days, _operator())
+        print(f"{'every module' if scope == recert.PROGRAMME else scope}: a completion stays valid {days} days")
+    elif args.verb == "diff":
+        print(recert.diff(s, args.module, args.old, args.new))
+    elif args.verb == "decide":
+        version = recert.decide(s, args.module, args.version, args.requirement, _operator(), args.note or "")
+        print(f"{args.module} {version[:12]}: {args.requirement}")
+    elif args.verb == "status":
+        as_of = args.as_of or completion.today(s)
+        frame = recert.table_for(s, completion.completion_table(s, as_of=as_of), as_of)
+        counts = frame["status"].value_counts()
+        print(f"recertification as of {as_of.isoformat()}: " +
+              ", ".join(f"{int(counts.get(x, 0))} {x}" for x in recert.STATUSES))
+        for r in frame[frame["status"] != "current"].itertuples(index=False):
+            print(f"  {r.employee_id:16} {r.module:22} {r.status}")
+    return 0
+
+
 def _collect(args, s: Settings) -> None:
     from autograde.course.cycle import collect
 
@@ -323,6 +348,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=DEFAULT_DAYS,
                    help=f"due soon: due within this many days (default {DEFAULT_DAYS})")
     p.set_defaults(func=_remind)
+    p = sub.add_parser("recert", help="recertification: validity periods, what changed between versions, HR's decisions")
+    rv = p.add_subparsers(dest="verb", required=True)
+    r = rv.add_parser("expiry", help="how long a completion stays valid: a module, or 'all' for the programme")
+    r.add_argument("scope", help="a module id, or all")
+    r.add_argument("period", help="e.g. 12m, 1y, 365d")
+    r = rv.add_parser("diff", help="what changed between two released versions (default: the two newest)")
+    r.add_argument("module")
+    r.add_argument("--from", dest="old", help="the older version (a prefix is enough)")
+    r.add_argument("--to", dest="new", help="the newer version")
+    r = rv.add_parser("decide", help="what a newer version asks of those who completed an older one")
+    r.add_argument("module")
+    r.add_argument("version", help="the newer version (a prefix is enough)")
+    r.add_argument("requirement", choices=["acknowledge", "retrain", "none"])
+    r.add_argument("--note", help="why, for the record")
+    r = rv.add_parser("status", help="who is current, expiring soon, expired or out of date")
+    r.add_argument("--as-of", type=_date, help="judge as of this day (default: today)")
+    p.set_defaults(func=_recert)
     p = sub.add_parser("retention", help="HR's retention schedule, legal holds, disposal and a learner's export")
     rv = p.add_subparsers(dest="verb", required=True)
     r = rv.add_parser("set", help="how long a record type is kept (e.g. 7y, 18m, 90d), set by HR")

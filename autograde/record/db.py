@@ -60,6 +60,24 @@ CREATE TABLE legal_holds (
     released_at TEXT                 -- NULL while the hold is in force
 );
 """),
+    (4, """
+CREATE TABLE recert_expiry (         -- reporting/recert.py: how long a completion stays valid
+    scope TEXT PRIMARY KEY,          -- an assignment name, or '*' for the whole programme
+    valid_days INTEGER NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+CREATE TABLE recert_decisions (      -- HR's decision on a newer version of a module
+    assignment TEXT NOT NULL,
+    version TEXT NOT NULL,
+    requirement TEXT NOT NULL CHECK (requirement IN ('retrain', 'acknowledge', 'none')),
+    note TEXT NOT NULL DEFAULT '',
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    PRIMARY KEY (assignment, version),
+    FOREIGN KEY (assignment, version) REFERENCES module_versions (assignment, version)
+);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 

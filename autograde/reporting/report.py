@@ -33,7 +33,7 @@ from autograde.catalog import module_catalog
 from autograde.config import Settings
 from autograde.private import create_private, private_dir
 from autograde.record import audit
-from autograde.reporting import completion, xlsx
+from autograde.reporting import completion, recert, xlsx
 from autograde.reporting.completion import AT_RISK_DAYS, STATUSES
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -185,6 +185,15 @@ def _env() -> Environment:
     return env
 
 
+def _recert_context(frame: pd.DataFrame | None) -> dict:
+    if frame is None:
+        return {"recert": None}
+    counts = frame["status"].value_counts()
+    return {"recert": frame.to_dict("records"),
+            "recert_due": frame[frame["status"] != "current"].to_dict("records"),
+            "recert_counts": [(s, int(counts.get(s, 0))) for s in recert.STATUSES]}
+
+
 def render_html(t: Tables, generated_at: datetime, timezone_name: str) -> str:
     table = t.completion
     counts = {s: int((table["status"] == s).sum()) for s in STATUSES}
@@ -215,6 +224,7 @@ def render_html(t: Tables, generated_at: datetime, timezone_name: str) -> str:
         "at_risk": t.at_risk.to_dict("records"),
         "schema": completion.SCHEMA,
         "min_group": completion.MIN_GROUP,
+        **_recert_context(t.extra.get("recert")),
     }
     return _env().get_template("hr_report.html.j2").render(**context)
 
@@ -235,7 +245,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-DATE_COLUMNS = {c.name for c in completion.SCHEMA if c.kind == "date"}  # calendar days, no time
+DATE_COLUMNS = {c.name for c in completion.SCHEMA if c.kind == "date"} | set(recert.DATE_COLUMNS)  # days, no time
 
 
 def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
@@ -258,6 +268,8 @@ def _write_xlsx(path: Path, t: Tables, about: list[tuple[str, str]]) -> None:
         "Completion": t.completion, "Learners": t.learners, "Modules": t.modules, "Standards": t.standards,
         "Cohorts": t.cohorts, "Departments": t.departments, "Overdue": t.overdue, "At risk": t.at_risk,
     }
+    if t.extra.get("recert") is not None:
+        sheets["Recertification"] = t.extra["recert"]
     with create_private(path, binary=True) as f:
         xlsx.write_workbook(f, dict(sheets), frozenset(DATE_COLUMNS))  # inline strings: never formulas
 
@@ -287,8 +299,12 @@ def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_n
     )
     with create_private(files.html) as f:
         f.write(render_html(t, generated_at, timezone_name))
-    for name, frame in (("completion", t.completion), ("learners", t.learners), ("overdue", t.overdue), ("at-risk", t.at_risk)):
-        _write_csv(files.csv[name], frame)
+    if "recert" in t.extra:
+        files.csv["recertification"] = folder / "recertification.csv"
+    for name, frame in (("completion", t.completion), ("learners", t.learners), ("overdue", t.overdue),
+                        ("at-risk", t.at_risk), ("recertification", t.extra.get("recert"))):
+        if name in files.csv:
+            _write_csv(files.csv[name], frame)
     about = [
         ("report", "Customer Service Framework training: cohort completion"),
         ("cohort", t.cohort or "all cohorts"),
@@ -324,6 +340,7 @@ def write_report(s: Settings, as_of: date | None = None, cohort: str | None = No
     generated_at = (now or datetime.now(ZoneInfo(s.timezone))).astimezone(ZoneInfo(s.timezone))
     tables = make_tables(table, as_of, cohort, at_risk_days)
     tables.extra["completion_credit"] = completion_credit(module_catalog(s).values())
+    tables.extra["recert"] = recert.table_for(s, table, as_of)
     return write_files(s.reports_dir, tables, generated_at, s.timezone, audit.head(s))
 
 

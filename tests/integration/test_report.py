@@ -73,7 +73,7 @@ def test_report_has_the_tables_and_no_reflection_text_or_answer(tiny_cohort_copy
 
     book = openpyxl.load_workbook(files.xlsx, read_only=True)
     assert book.sheetnames == ["About", "Completion", "Learners", "Modules", "Standards", "Cohorts", "Departments",
-                               "Overdue", "At risk"]
+                               "Overdue", "At risk", "Recertification"]
     rows = list(book["Learners"].iter_rows(values_only=True))
     assert rows[0][:4] == ("employee_id", "name", "department", "cohort") and len(rows) == 4
     book.close()
@@ -124,7 +124,7 @@ def test_cli_report_prints_the_paths(tiny_cohort, capsys):
     assert out[0].startswith(f"Report snapshot: {s.reports_dir}/")
     paths = [line.strip() for line in out[1:]]
     assert [p.rsplit("/", 1)[1] for p in paths] == ["report.html", "completion.csv", "learners.csv", "overdue.csv",
-                                                    "at-risk.csv", "report.xlsx", "manifest.json"]
+                                                    "at-risk.csv", "recertification.csv", "report.xlsx", "manifest.json"]
     overdue = pd.read_csv(paths[3])
     assert overdue[["employee_id", "days_overdue"]].values.tolist() == [["cora", 1]]
     assert main(["--state-dir", str(s.state_dir), "report", "--cohort", "winter"]) == 2
