@@ -216,6 +216,14 @@ def _recert(args, s: Settings) -> int:
     return 0
 
 
+def _xapi(args, s: Settings) -> None:
+    from autograde.reporting import xapi
+
+    report = xapi.send(s, xapi.LrsSettings.from_env(), as_of=args.as_of,
+                       dry_run=Path(args.dry_run).resolve() if args.dry_run else None)
+    print("\n".join(report.lines()))
+
+
 def _collect(args, s: Settings) -> None:
     from autograde.course.cycle import collect
 
@@ -365,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     r = rv.add_parser("status", help="who is current, expiring soon, expired or out of date")
     r.add_argument("--as-of", type=_date, help="judge as of this day (default: today)")
     p.set_defaults(func=_recert)
+    p = sub.add_parser("xapi", help="completions and acknowledgements as xAPI statements to the city's LRS, each once")
+    r = p.add_subparsers(dest="verb", required=True).add_parser("send", help="send every statement not sent before")
+    r.add_argument("--dry-run", metavar="FILE", help="write the statements to FILE (JSON); send and record nothing")
+    r.add_argument("--as-of", type=_date, help="HR's table as of this day (default: today)")
+    r.set_defaults(func=_xapi)
     p = sub.add_parser("retention", help="HR's retention schedule, legal holds, disposal and a learner's export")
     rv = p.add_subparsers(dest="verb", required=True)
     r = rv.add_parser("set", help="how long a record type is kept (e.g. 7y, 18m, 90d), set by HR")

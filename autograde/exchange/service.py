@@ -48,6 +48,7 @@ from autograde.exchange.archive import (
 from autograde.exchange.names import SERVICE_NAME, TRAINER_SCOPE
 from autograde.exchange.store import store_dir, versions
 from autograde.private import DIR_MODE, private_dir, replace_private
+from autograde.record import audit
 
 NAME = roster._ID  # the roster's id rule, for learners and modules alike
 RESERVED = ("timestamp.txt", "submission_secret.txt")  # written by the exchange, never by a learner
@@ -349,6 +350,10 @@ class Submit(Handler):
         receipt = self.store.submit(self.who, module, members)
         self.store.audit(who=self.who, kind=self.kind, action="submit", outcome="accepted", module=module,
                          version=receipt["version"], received_at=receipt["received_at"])
+        # the compliance record's chain too: who (a pseudonym), what, the server's time, each file's hash
+        audit.record(self.hcwh, "submission received", learner=self.who, assignment=module,
+                     submission=receipt["version"], received_at=receipt["received_at"],
+                     files={path: f["sha256"] for path, f in receipt["files"].items()})
         self.send_json({k: v for k, v in receipt.items() if k != "secret"}, 201)
 
 

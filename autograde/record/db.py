@@ -78,6 +78,15 @@ CREATE TABLE recert_decisions (      -- HR's decision on a newer version of a mo
     FOREIGN KEY (assignment, version) REFERENCES module_versions (assignment, version)
 );
 """),
+    (5, """
+CREATE TABLE xapi_sent (             -- reporting/xapi.py: each statement the LRS accepted, once
+    statement_id TEXT PRIMARY KEY,   -- uuid5 over what the statement says
+    verb TEXT NOT NULL,
+    learner TEXT NOT NULL,           -- nbgrader's student id
+    assignment TEXT NOT NULL,
+    sent_at TEXT NOT NULL            -- UTC
+);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -53,7 +53,7 @@ class Inputs:
     acknowledged: set[tuple[str, str, str]]  # (learner, module, version)
 
 
-def _version_at(released: list[tuple[str, datetime]], when: datetime) -> str | None:
+def version_at(released: list[tuple[str, datetime]], when: datetime) -> str | None:
     before = [v for v, at in released if at <= when]
     return before[-1] if before else (released[0][0] if released else None)
 
@@ -65,7 +65,7 @@ def statuses(table: pd.DataFrame, inputs: Inputs, as_of: date, soon_days: int = 
     for r in done.itertuples(index=False):
         submitted = r.submitted_at.to_pydatetime().replace(tzinfo=timezone.utc)
         released = inputs.versions.get(r.module, [])
-        had = _version_at(released, submitted)
+        had = version_at(released, submitted)
         current = released[-1][0] if released else None
         status, expires = "current", None
         days = inputs.expiry_days.get(r.module, inputs.expiry_days.get(PROGRAMME))

@@ -233,6 +233,14 @@ def test_forged_timestamp_and_file_times_do_not_set_the_time(hub):
     nb = (stored / "files" / f"{MODULE}.ipynb").read_bytes()
     assert new["files"][f"{MODULE}.ipynb"]["sha256"] == hashlib.sha256(nb).hexdigest()
     assert (stored.stat().st_mode & 0o777, (stored / "receipt.json").stat().st_mode & 0o777) == (0o700, 0o600)
+    # the compliance record's chain holds the receipt: a pseudonym, the server's time, the file's hash
+    from autograde.record import audit as chain
+
+    lines = [json.loads(line) for line in chain.log_path(hub.settings).read_text().splitlines()]
+    (line,) = [e for e in lines if e["event"] == "submission received" and e["submission"] == new["version"]
+               and e["learner"] == chain.pseudonym(hub.settings, ANA)]
+    assert (line["received_at"], line["files"][f"{MODULE}.ipynb"]) == (new["received_at"], hashlib.sha256(nb).hexdigest())
+    assert ANA not in json.dumps(line)
 
 
 @pytest.mark.parametrize("bad, why", [
