@@ -266,7 +266,14 @@ def _feedback(args, s: Settings) -> None:
 
 
 def _report(args, s: Settings) -> None:
-    from autograde.reporting.report import write_report
+    from autograde.reporting.report import known_on, verify_snapshot, write_report
+
+    if args.known_on or args.verify:
+        folder = known_on(s, args.known_on) if args.known_on else Path(args.verify).resolve()
+        checked = verify_snapshot(s, folder)
+        print(f"Report snapshot: {folder}")
+        print(f"  {len(checked)} file(s) match its manifest, and the audit trail still holds its filed head")
+        return
 
     files = write_report(s, as_of=args.as_of, cohort=args.cohort, at_risk_days=args.at_risk_days)
     print(f"Report snapshot: {files.folder}")
@@ -428,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     v.set_defaults(func=_audit_verify)
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
+    p.add_argument("--known-on", type=_date, metavar="DATE",
+                   help="write nothing: find the newest snapshot made on or before DATE (what HR knew then) and verify it")
+    p.add_argument("--verify", metavar="FOLDER", help="write nothing: verify one snapshot against its manifest and the audit trail")
     p.add_argument("--cohort", help="only this cohort (default: all)")
     p.add_argument("--as-of", type=_date, help="judge due dates as of this day, YYYY-MM-DD (default: today)")
     days = _default(write_report, "at_risk_days")

@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from autograde.catalog import module_catalog
 from autograde.config import Settings
+from autograde.errors import HcwhError
 from autograde.private import create_private, private_dir
 from autograde.record import audit
 from autograde.reporting import completion, recert, xlsx
@@ -353,3 +354,47 @@ def completion_credit(modules) -> list[dict]:
         row["completion_points"] += m.completion_points
         row["points"] += m.points
     return [row for row in out.values() if row["completion_points"]]
+
+
+# -- what HR knew then ------------------------------------------------------------------
+
+
+class SnapshotError(HcwhError, ValueError):
+    """A snapshot that cannot be found or does not verify; the message names the file."""
+
+
+def known_on(s: Settings, day: date) -> Path:
+    """The newest snapshot made on or before ``day`` (city time): what HR's report said then."""
+    folders = sorted(p for p in s.reports_dir.iterdir() if p.is_dir() and p.name[:10] <= day.isoformat()) \
+        if s.reports_dir.is_dir() else []
+    if not folders:
+        raise SnapshotError(f"no HR report snapshot was made on or before {day.isoformat()} in {s.reports_dir}")
+    return max(folders, key=lambda p: (p.name[:15], int(p.name[16:]) if len(p.name) > 16 else 1))  # "-2" after
+
+
+def verify_snapshot(s: Settings, folder: Path) -> list[str]:
+    """Check every file of a snapshot against its manifest, and the manifest's audit head against
+    the audit trail now. Returns what was checked; raises SnapshotError naming the first fault."""
+    manifest_path = folder / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"{manifest_path}: cannot be read as a manifest ({exc})") from None
+    checked = []
+    for name, sha in sorted(manifest.get("sha256", {}).items()):
+        path = folder / name
+        if not path.is_file():
+            raise SnapshotError(f"{path}: listed in the manifest but missing")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != sha:
+            raise SnapshotError(f"{path}: its content no longer matches the manifest: it was changed")
+        checked.append(name)
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in manifest.get("sha256", {}) and p != manifest_path)
+    if extra:
+        raise SnapshotError(f"{folder}: {', '.join(extra)} not in the manifest: added after the snapshot was made")
+    head = manifest.get("audit_head")
+    if head:
+        verdict = audit.verify(audit.log_path(s), audit.Head(head["lines"], head["sha256"]))
+        if not verdict.ok:
+            raise SnapshotError(f"{folder}: the audit trail no longer holds the head this snapshot filed "
+                                f"(line {verdict.line}: {verdict.problem})")
+    return checked

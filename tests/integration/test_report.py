@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import shutil
 import stat
 import zipfile
 from datetime import datetime, timezone
 
 import openpyxl
+import pytest
 import pandas as pd
 
 from autograde import roster
@@ -129,3 +131,38 @@ def test_cli_report_prints_the_paths(tiny_cohort, capsys):
     assert overdue[["employee_id", "days_overdue"]].values.tolist() == [["cora", 1]]
     assert main(["--state-dir", str(s.state_dir), "report", "--cohort", "winter"]) == 2
     assert "unknown cohort 'winter'" in capsys.readouterr().err
+
+
+def test_what_hr_knew_then_is_the_snapshot_of_that_day_and_it_verifies(tiny_cohort_copy, capsys):
+    s = tiny_cohort_copy.settings
+    shutil.rmtree(s.reports_dir, ignore_errors=True)  # the copy may hold the shared cohort's earlier snapshots
+    first = report.write_report(s, as_of=AS_OF, now=datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)).folder
+    second = report.write_report(s, as_of=AS_OF, now=datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc)).folder
+    grade_ana(s)
+    for by in ("trainer1", "trainer2"):  # two lines in the trail before the later snapshot files its head
+        audit.record(s, "collect", by=by, assignments=[MODULE])
+    later = report.write_report(s, as_of=AS_OF, now=datetime(2026, 12, 3, 8, 0, tzinfo=timezone.utc)).folder
+    assert json.loads((later / "manifest.json").read_text())["audit_head"]["lines"] == 2
+    assert (first.name, second.name, later.name) == ("2026-11-26T0930", "2026-11-26T0930-2", "2026-12-03T0800")
+    # on 1 December HR had the 26 November report (its second run that minute), before Ana's reflections were scored
+    assert report.known_on(s, datetime(2026, 12, 1).date()) == second
+    assert main(["--state-dir", str(s.state_dir), "report", "--known-on", "2026-12-01"]) == 0
+    assert f"Report snapshot: {second}" in capsys.readouterr().out
+    assert "awaiting reflection grading" in pd.read_csv(second / "completion.csv").set_index("employee_id").loc["ana", "status"]
+    with pytest.raises(report.SnapshotError, match="no HR report snapshot was made on or before 2026-11-25"):
+        report.known_on(s, datetime(2026, 11, 25).date())
+    # a changed file, an added file, a rewritten audit trail: each named
+    csv = second / "completion.csv"
+    csv.chmod(0o600)
+    csv.write_text(csv.read_text().replace("awaiting reflection grading", "complete"))
+    with pytest.raises(report.SnapshotError, match="completion.csv: its content no longer matches"):
+        report.verify_snapshot(s, second)
+    (first / "notes.txt").write_text("added later")
+    with pytest.raises(report.SnapshotError, match="notes.txt not in the manifest"):
+        report.verify_snapshot(s, first)
+    assert report.verify_snapshot(s, later)
+    log = audit.log_path(s)
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:-1]) + "\n")  # the last line before the later snapshot, cut
+    with pytest.raises(report.SnapshotError, match="no longer holds the head"):
+        report.verify_snapshot(s, later)
