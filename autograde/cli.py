@@ -224,6 +224,26 @@ def _xapi(args, s: Settings) -> None:
     print("\n".join(report.lines()))
 
 
+def _backup(args, s: Settings) -> None:
+    from autograde.hub import backup
+
+    if args.make_key:
+        print(f"Backup key: {backup.make_key(Path(args.make_key))} (0600): keep a copy apart from the backups")
+        return
+    if not args.dest:
+        raise backup.BackupError("name the backup folder: hcwh backup DEST (or --make-key PATH first)")
+    report = backup.backup(s, Path(args.dest), Path(args.key) if args.key else None, Path(args.homes), progress=print)
+    print("\n".join(report.lines()))
+
+
+def _restore(args, s: Settings) -> None:
+    from autograde.hub import backup
+
+    report = backup.restore(Path(args.archive), Path(args.into), Path(args.key) if args.key else None,
+                            Path(args.homes), progress=print)
+    print("\n".join(report.lines()))
+
+
 def _collect(args, s: Settings) -> None:
     from autograde.course.cycle import collect
 
@@ -380,6 +400,19 @@ def main(argv: list[str] | None = None) -> int:
     r = rv.add_parser("status", help="who is current, expiring soon, expired or out of date")
     r.add_argument("--as-of", type=_date, help="judge as of this day (default: today)")
     p.set_defaults(func=_recert)
+    p = sub.add_parser("backup", help="one consistent, encrypted set of the state folder and learners' work "
+                       "(key: $HCWH_BACKUP_KEY, default /etc/hcwh/backup.key)")
+    p.add_argument("dest", nargs="?", help="the backup folder (outside the state folder)")
+    p.add_argument("--key", help="the backup key file (default: $HCWH_BACKUP_KEY or /etc/hcwh/backup.key)")
+    p.add_argument("--homes", default="/home", help="where learners' home folders are (default /home)")
+    p.add_argument("--make-key", metavar="PATH", help="make a new backup key file (never over an existing one)")
+    p.set_defaults(func=_backup)
+    p = sub.add_parser("restore", help="rebuild an empty state folder (and learners' homes) from one backup")
+    p.add_argument("archive")
+    p.add_argument("--into", required=True, help="the state folder to rebuild (empty or new)")
+    p.add_argument("--key", help="the backup key file (default: $HCWH_BACKUP_KEY or /etc/hcwh/backup.key)")
+    p.add_argument("--homes", default="/home", help="where to put learners' work in progress (default /home)")
+    p.set_defaults(func=_restore)
     p = sub.add_parser("xapi", help="completions and acknowledgements as xAPI statements to the city's LRS, each once")
     r = p.add_subparsers(dest="verb", required=True).add_parser("send", help="send every statement not sent before")
     r.add_argument("--dry-run", metavar="FILE", help="write the statements to FILE (JSON); send and record nothing")
