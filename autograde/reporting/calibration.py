@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from autograde.config import Settings
 from autograde.record import calibration as store
@@ -179,3 +180,53 @@ def agreement_table(s: Settings, assignment: str | None = None) -> list[dict]:
     """The agreement table for a trainer report: see ``agreement``."""
     items, rubric = load(s, assignment)
     return agreement(items, rubric)
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class Written:
+    folder: Path
+    lines: list[str]
+
+
+def lines(table: list[dict], worst: list[dict]) -> list[str]:
+    """The table and the disagreements as plain text lines."""
+    out = ["Grader agreement (Krippendorff's alpha, interval; 1 = full agreement, 0 = no better than chance, "
+           "- = too few double-graded reflections or no variation)",
+           f"{'module':<22} {'reflection':<22} {'criterion':<9} {'double':>6} {'alpha':>6} {'mean gap':>8}"]
+    for r in table:
+        out.append(f"{r['module']:<22} {r['reflection']:<22} {r['criterion']:<9} {r['reflections']:>6} "
+                   f"{_fmt(r['alpha']):>6} {_fmt(r['mean_difference']):>8}")
+    out.append("Where graders disagree most (read each in the trainer console's Grader calibration, sample number):")
+    out += [f"  sample {w['sample']}: {w['module']} {w['reflection']}: criteria apart by {w['criteria_spread']:g} "
+            f"points in all, totals {', '.join(f'{t:g}' for t in w['totals'])}" for w in worst] or ["  none"]
+    return out
+
+
+def write_report(s: Settings, assignment: str | None = None, top: int = 5, now=None) -> Written:
+    """``hcwh calibrate report``: the agreement table and the disagreements as CSV in a new dated folder
+    under the trainers' reports (``<state>/trainer-reports/calibration/``, 0700/0600: never HR's folder)."""
+    import csv
+    from datetime import datetime
+
+    from autograde.private import create_private, private_dir
+
+    items, rubric = load(s, assignment)
+    table, worst = agreement(items, rubric), disagreements(items, top)
+    now = now or datetime.now().astimezone()
+    private_dir(s.trainer_reports_dir)
+    folder = private_dir(private_dir(s.trainer_reports_dir / "calibration") / now.strftime("%Y-%m-%dT%H%M%S"),
+                         exist_ok=False)
+    for name, rows, fields in (
+            ("agreement.csv", table, ["module", "reflection", "criterion", "text", "points", "reflections",
+                                      "graders", "alpha", "mean_difference"]),
+            ("disagreements.csv", [{**w, "totals": " ".join(f"{t:g}" for t in w["totals"])} for w in worst],
+             ["sample", "module", "reflection", "criteria_spread", "total_gap", "totals"])):
+        with create_private(folder / name) as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+    return Written(folder, lines(table, worst))
