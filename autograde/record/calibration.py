@@ -11,6 +11,7 @@ Standard library only, like the rest of ``record/``.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -59,15 +60,37 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@contextlib.contextmanager
+def _transaction(s: Settings):
+    """One write transaction on the record: everything in the body is kept, or nothing."""
+    con = db.connect(s)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+def _rows(s: Settings, sql: str, assignment: str | None) -> list[tuple]:
+    """``sql`` with its ``(assignment, assignment)`` parameters: every row, or one module's."""
+    con = db.connect(s)
+    try:
+        return con.execute(sql, (assignment, assignment)).fetchall()
+    finally:
+        con.close()
+
+
 def mark(s: Settings, cells: list[tuple[str, str, str, str]], marked_by: str, how: str) -> list[Sample]:
     """Put each (assignment, student, notebook, cell) in the sample; those already in it are left
     as they are. Returns the samples added (all of them, or none on an error)."""
     if not marked_by:
         raise CalibrationError("marking a sample needs the name of the trainer who marks it")
-    con = db.connect(s)
     added: list[Sample] = []
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with _transaction(s) as con:
         at = _now()
         for assignment, student, notebook, cell in cells:
             cur = con.execute("INSERT OR IGNORE INTO calibration_samples (assignment, student, notebook, cell, "
@@ -78,24 +101,13 @@ def mark(s: Settings, cells: list[tuple[str, str, str, str]], marked_by: str, ho
         for sample in added:
             audit.record(s, "calibration sample", learner=sample.student, sample=sample.id,
                          assignment=sample.assignment, cell=sample.cell, by=marked_by, how=how)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
     return added
 
 
 def samples(s: Settings, assignment: str | None = None) -> list[Sample]:
-    con = db.connect(s)
-    try:
-        rows = con.execute("SELECT id, assignment, student, notebook, cell, marked_by, marked_at, how "
-                           "FROM calibration_samples WHERE ? IS NULL OR assignment = ? ORDER BY id",
-                           (assignment, assignment)).fetchall()
-    finally:
-        con.close()
-    return [Sample(*r) for r in rows]
+    return [Sample(*r) for r in _rows(s, "SELECT id, assignment, student, notebook, cell, marked_by, marked_at, how "
+                                         "FROM calibration_samples WHERE ? IS NULL OR assignment = ? ORDER BY id",
+                                      assignment)]
 
 
 def sample(s: Settings, sample_id: int) -> Sample:
@@ -106,27 +118,16 @@ def sample(s: Settings, sample_id: int) -> Sample:
 
 
 def scores(s: Settings, assignment: str | None = None) -> list[Score]:
-    con = db.connect(s)
-    try:
-        rows = con.execute("SELECT c.sample, c.criterion, c.grader, c.score, c.max_points, c.graded_at "
-                           "FROM calibration_scores c JOIN calibration_samples x ON x.id = c.sample "
-                           "WHERE ? IS NULL OR x.assignment = ? ORDER BY c.sample, c.grader, c.criterion",
-                           (assignment, assignment)).fetchall()
-    finally:
-        con.close()
-    return [Score(*r) for r in rows]
+    return [Score(*r) for r in _rows(s, "SELECT c.sample, c.criterion, c.grader, c.score, c.max_points, c.graded_at "
+                                        "FROM calibration_scores c JOIN calibration_samples x ON x.id = c.sample "
+                                        "WHERE ? IS NULL OR x.assignment = ? "
+                                        "ORDER BY c.sample, c.grader, c.criterion", assignment)]
 
 
 def finals(s: Settings, assignment: str | None = None) -> list[Final]:
-    con = db.connect(s)
-    try:
-        rows = con.execute("SELECT f.sample, f.score, f.rule, f.graders, f.written_by, f.written_at "
-                           "FROM calibration_finals f JOIN calibration_samples x ON x.id = f.sample "
-                           "WHERE ? IS NULL OR x.assignment = ? ORDER BY f.sample",
-                           (assignment, assignment)).fetchall()
-    finally:
-        con.close()
-    return [Final(*r) for r in rows]
+    return [Final(*r) for r in _rows(s, "SELECT f.sample, f.score, f.rule, f.graders, f.written_by, f.written_at "
+                                        "FROM calibration_finals f JOIN calibration_samples x ON x.id = f.sample "
+                                        "WHERE ? IS NULL OR x.assignment = ? ORDER BY f.sample", assignment)]
 
 
 def put_scores(s: Settings, sample_id: int, grader: str, points: list[tuple[float, float]]) -> None:
@@ -135,9 +136,7 @@ def put_scores(s: Settings, sample_id: int, grader: str, points: list[tuple[floa
     if not grader:
         raise CalibrationError(f"sample {sample_id}: a score needs the name of the trainer who gives it")
     x = sample(s, sample_id)
-    con = db.connect(s)
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with _transaction(s) as con:
         if con.execute("SELECT 1 FROM calibration_finals WHERE sample = ?", (sample_id,)).fetchone():
             raise CalibrationError(f"sample {sample_id}: its final score is already in the gradebook; "
                                    "scores can no longer change")
@@ -147,29 +146,15 @@ def put_scores(s: Settings, sample_id: int, grader: str, points: list[tuple[floa
                         [(sample_id, i, grader, score, top, at) for i, (score, top) in enumerate(points)])
         audit.record(s, "calibration score", learner=x.student, sample=sample_id, assignment=x.assignment,
                      cell=x.cell, grader=grader, scores=[score for score, _ in points])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
 
 
 def put_final(s: Settings, sample_id: int, score: float, rule: str, graders: list[str], written_by: str,
               write) -> None:
     """Record a sample's final score; ``write()`` puts it in the gradebook inside the same step, so
     the row is kept only if the gradebook took the score."""
-    con = db.connect(s)
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with _transaction(s) as con:
         if con.execute("SELECT 1 FROM calibration_finals WHERE sample = ?", (sample_id,)).fetchone():
             raise CalibrationError(f"sample {sample_id}: its final score was written already")
         con.execute("INSERT INTO calibration_finals VALUES (?, ?, ?, ?, ?, ?)",
                     (sample_id, score, rule, ",".join(graders), written_by, _now()))
         write()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
