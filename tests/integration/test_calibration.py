@@ -174,3 +174,22 @@ def test_a_round_blind_screen_final_rule_and_gradebook(tiny_cohort_copy, monkeyp
                 assert word.encode() not in path.read_bytes(), path
     with sqlite3.connect(attribution.record_path(s)) as db:
         assert word not in " ".join(str(r) for r in db.execute("SELECT * FROM manual_grades"))
+
+
+def test_hcwh_calibrate_prints_the_table_and_names_bad_input(tiny_cohort_copy, capsys):
+    from autograde.cli import main
+
+    state = str(tiny_cohort_copy.settings.state_dir)
+    assert main(["--state-dir", state, "calibrate", "sample", MODULE, "--n", "0", "--seed", "1"]) == 2
+    assert "error: --n 0: give how many reflections to sample, at least 1" in capsys.readouterr().err
+    assert main(["--state-dir", state, "calibrate", "mark", MODULE, "ana", "auth-r-nothing", "--by", "jlee"]) == 2
+    assert "ana has no graded reflection 'auth-r-nothing'" in capsys.readouterr().err
+    assert main(["--state-dir", state, "calibrate", "sample", MODULE, "--n", "2", "--seed", "4", "--by", "jlee"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{MODULE}: 2 of 6 reflections not yet sampled marked for double grading (random, seed 4)")
+    assert main(["--state-dir", state, "calibrate", "final", MODULE]) == 0
+    assert out.count("  sample ") == 2 and "waiting for a second grader" in capsys.readouterr().out
+    assert main(["--state-dir", state, "calibrate", "report", MODULE]) == 0
+    out = capsys.readouterr().out
+    assert "Krippendorff's alpha" in out and "overall" in out and "Written (trainers only):" in out
+    assert "trainer-reports/calibration/" in out
