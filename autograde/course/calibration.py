@@ -38,8 +38,24 @@ def reflection_of(cell: str) -> Reflection:
     raise CalibrationError(f"no module in curriculum/modules/ has the reflection cell {cell!r}")
 
 
+def _written(s: Settings, module_id: str, student: str, notebook: str) -> set[str]:
+    """The reflection cells of a submitted notebook that hold the learner's words (not left as released)."""
+    import nbformat
+
+    from curriculum.cells import REFLECTION_STUB, is_reflection
+
+    path = s.course_dir / "submitted" / student / module_id / f"{notebook}.ipynb"
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return set()  # not there or unreadable: nothing a second grader could read
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if is_reflection(c) and c.source.strip() not in ("", REFLECTION_STUB)}
+
+
 def candidates(s: Settings, module_id: str) -> list[tuple[str, str, str, str]]:
-    """Every reflection cell of every graded submission of ``module_id``: (assignment, student, notebook, cell)."""
+    """Every written reflection of every graded submission of ``module_id``: (assignment, student, notebook,
+    cell). A reflection the learner never wrote is left out: there is nothing to grade twice."""
     from nbgrader.api import MissingEntry
 
     with course.gradebook(s) as gb:
@@ -48,8 +64,10 @@ def candidates(s: Settings, module_id: str) -> list[tuple[str, str, str, str]]:
         except MissingEntry:
             raise CalibrationError(f"{module_id}: no such module in the gradebook (released modules: "
                                    f"{', '.join(a.name for a in gb.assignments) or 'none'})") from None
-        return sorted((module_id, sub.student.id, nb.name, g.name) for sub in assignment.submissions
-                      for nb in sub.notebooks for g in nb.grades if g.cell_type == "markdown")
+        cells = [(module_id, sub.student.id, nb.name, g.name) for sub in assignment.submissions
+                 for nb in sub.notebooks for g in nb.grades if g.cell_type == "markdown"]
+    written = {key: _written(s, module_id, *key) for key in {(c[1], c[2]) for c in cells}}
+    return sorted(c for c in cells if c[3] in written[(c[1], c[2])])
 
 
 def sample(s: Settings, module_id: str, n: int, seed: int, trainer: str) -> tuple[list[store.Sample], int]:
@@ -71,7 +89,7 @@ def mark(s: Settings, module_id: str, student: str, reflection: str, trainer: st
     cell = f"{reflection.removesuffix('-answer')}-answer"
     wanted = [c for c in candidates(s, module_id) if c[1] == student and c[3] == cell]
     if not wanted:
-        raise CalibrationError(f"{module_id}: {student} has no graded reflection {reflection!r}")
+        raise CalibrationError(f"{module_id}: {student} has no graded reflection {reflection!r} with words in it")
     added = store.mark(s, wanted, trainer, "by hand")
     if not added:
         raise CalibrationError(f"{module_id}: {student}'s {reflection} is in the sample already")

@@ -83,18 +83,20 @@ def _score_in_screen(url: str, who: str, sample_id: int, values: list[str]) -> r
 
 def test_sampling_is_random_with_a_seed_and_never_picks_a_reflection_twice(tiny_cohort, tiny_cohort_copy, tmp_path):
     s = tiny_cohort_copy.settings
-    # by hand: two learners submitted (ana, ben), 01-authenticity has three reflections: 6 cells
-    assert len(calibration.candidates(s, MODULE)) == 6
+    # by hand: two learners submitted (ana, ben) and 01-authenticity has three reflections, but ben wrote none
+    # (tests/hr_cohort.py): 3 cells to sample, ana's
+    assert [(c[1], c[3]) for c in calibration.candidates(s, MODULE)] == [
+        ("ana", "auth-r-balance-answer"), ("ana", "auth-r-reply-answer"), ("ana", "auth-r-values-answer")]
     first, pool = calibration.sample(s, MODULE, 2, seed=11, trainer="jlee")
-    assert pool == 6 and len(first) == 2 and all(x.marked_by == "jlee" and x.how == "random, seed 11" for x in first)
+    assert pool == 3 and len(first) == 2 and all(x.marked_by == "jlee" and x.how == "random, seed 11" for x in first)
     # the same seed on the same submissions picks the same reflections (another copy of the cohort)
     shutil.copytree(tiny_cohort.root, tmp_path / "again", symlinks=True)
     other = replace(s, state_dir=tmp_path / "again" / "state")
     again, _ = calibration.sample(other, MODULE, 2, seed=11, trainer="mkhan")
     assert [(x.student, x.cell) for x in again] == [(x.student, x.cell) for x in first]
     rest, pool = calibration.sample(s, MODULE, 10, seed=3, trainer="jlee")
-    assert pool == 4 and len(rest) == 4
-    assert len({(x.student, x.cell) for x in first + rest}) == 6
+    assert pool == 1 and len(rest) == 1
+    assert len({(x.student, x.cell) for x in first + rest}) == 3
     with pytest.raises(CalibrationError, match="no graded reflection is left to sample"):
         calibration.sample(s, MODULE, 1, seed=5, trainer="jlee")
     with pytest.raises(CalibrationError, match="no such module in the gradebook"):
@@ -183,10 +185,12 @@ def test_hcwh_calibrate_prints_the_table_and_names_bad_input(tiny_cohort_copy, c
     assert main(["--state-dir", state, "calibrate", "sample", MODULE, "--n", "0", "--seed", "1"]) == 2
     assert "error: --n 0: give how many reflections to sample, at least 1" in capsys.readouterr().err
     assert main(["--state-dir", state, "calibrate", "mark", MODULE, "ana", "auth-r-nothing", "--by", "jlee"]) == 2
-    assert "ana has no graded reflection 'auth-r-nothing'" in capsys.readouterr().err
+    assert "ana has no graded reflection 'auth-r-nothing' with words in it" in capsys.readouterr().err
+    assert main(["--state-dir", state, "calibrate", "mark", MODULE, "ben", "auth-r-balance", "--by", "jlee"]) == 2
+    assert "ben has no graded reflection 'auth-r-balance' with words in it" in capsys.readouterr().err  # he wrote none
     assert main(["--state-dir", state, "calibrate", "sample", MODULE, "--n", "2", "--seed", "4", "--by", "jlee"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"{MODULE}: 2 of 6 reflections not yet sampled marked for double grading (random, seed 4)")
+    assert out.startswith(f"{MODULE}: 2 of 3 reflections not yet sampled marked for double grading (random, seed 4)")
     assert main(["--state-dir", state, "calibrate", "final", MODULE]) == 0
     assert out.count("  sample ") == 2 and "waiting for a second grader" in capsys.readouterr().out
     assert main(["--state-dir", state, "calibrate", "report", MODULE]) == 0
