@@ -12,8 +12,8 @@ Pure rules over the scores kept by ``autograde/record/calibration.py``:
   meeting. Neither holds a reflection's words or a grader's name: the words are read only in the
   trainers' screen, and the meeting is about the answer and the rubric, not about who scored it.
 
-``agreement_table(s, assignment)`` reads the record and the modules' rubrics: the plain function a
-trainer report (``hcwh insight``) or ``hcwh calibrate report`` calls.
+``agreement_table(s, assignment)`` and ``disagreement_table(s, assignment)`` read the record and the
+modules' rubrics: the plain functions a trainer report (``hcwh insight``) or ``hcwh calibrate report`` calls.
 """
 
 from __future__ import annotations
@@ -182,6 +182,11 @@ def agreement_table(s: Settings, assignment: str | None = None) -> list[dict]:
     return agreement(items, rubric)
 
 
+def disagreement_table(s: Settings, assignment: str | None = None, top: int = 5) -> list[dict]:
+    """The calibration meeting's list for a trainer report: see ``disagreements``."""
+    return disagreements(load(s, assignment)[0], top)
+
+
 def _fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
@@ -214,8 +219,7 @@ def write_report(s: Settings, assignment: str | None = None, top: int = 5, now=N
 
     from autograde.private import create_private, private_dir
 
-    items, rubric = load(s, assignment)
-    table, worst = agreement(items, rubric), disagreements(items, top)
+    table, worst = agreement_table(s, assignment), disagreement_table(s, assignment, top)
     now = now or datetime.now().astimezone()
     private_dir(s.trainer_reports_dir)
     folder = private_dir(private_dir(s.trainer_reports_dir / "calibration") / now.strftime("%Y-%m-%dT%H%M%S"),

@@ -166,6 +166,21 @@ def test_a_round_blind_screen_final_rule_and_gradebook(tiny_cohort_copy, monkeyp
     table = figures.agreement_table(s, MODULE)
     overall = table[-1]
     assert overall["criterion"] == "overall" and overall["reflections"] == 2 and overall["graders"] == 3
+    # By hand, every criterion of both samples pooled: six units, n = 15 pairable values.
+    #   balance: jlee 1 .5 1, mkhan 1 1 1;  values: jlee 0 0 0, mkhan 1 1 1, pat 1 .5 0
+    #   D_o = 1/n * sum_u (sum over ordered pairs (c-k)^2) / (m_u - 1):
+    #     balance c2 (.5, 1): 2 * .25 / 1 = .5;  values c1 (0,1,1): 4 / 2 = 2;  c2 (0,1,.5): 3 / 2 = 1.5;
+    #     c3 (0,1,0): 4 / 2 = 2;  the other two units agree  ->  6 / 15 = .4
+    #   D_e: values 1 x9, .5 x2, 0 x4: pairs (1,.5) 18 * .25 = 4.5, (1,0) 36, (.5,0) 8 * .25 = 2 -> 42.5,
+    #     ordered 85;  D_e = 85 / (15 * 14);  alpha = 1 - .4 * 210 / 85 = 1 - 84/85 = 1/85
+    assert overall["alpha"] == pytest.approx(1 / 85)
+    with (written.folder / "agreement.csv").open() as f:
+        rows = list(__import__("csv").DictReader(f))
+    assert len(rows) == 7 and rows[-1]["criterion"] == "overall"  # 2 reflections x 3 criteria, then overall
+    worst = figures.disagreement_table(s, MODULE)
+    # values: spreads 1 + 1 + 1 = 3 (totals 0, 1.5, 3); balance: 0 + .5 + 0 (totals 2.5, 3)
+    assert [(w["sample"], w["criteria_spread"], w["totals"]) for w in worst] == [(apart.id, 3.0, [0.0, 1.5, 3.0]),
+                                                                              (agreed.id, 0.5, [2.5, 3.0])]
     from autograde.reporting.report import write_report
 
     write_report(s)
