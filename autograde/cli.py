@@ -326,9 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("module", nargs="?", help="one module (default: all)")
     v.add_argument("--top", type=int, default=5, help="how many disagreements to list (default 5)")
     v.set_defaults(func=_calibrate_report)
-    for v in verbs.choices.values():
-        if v.prog.split()[-1] in ("sample", "mark", "final"):
-            v.add_argument("--by", help="the trainer's name, for the record (default: the account running it)")
+    for verb in ("sample", "mark", "final"):
+        verbs.choices[verb].add_argument("--by", help="the trainer's name, for the record "
+                                                      "(default: the account running it)")
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
     p.add_argument("--cohort", help="only this cohort (default: all)")

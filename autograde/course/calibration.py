@@ -169,7 +169,7 @@ def score(s: Settings, sample_id: int, trainer: str, values: list[str]) -> None:
     """One grader's scores for a sample, criterion by criterion."""
     x = store.sample(s, sample_id)
     points = parse_points(sample_id, reflection_of(x.cell), values)
-    mine = [p for p in progress(s, x.assignment) if p.sample.id == sample_id][0]
+    mine = next(p for p in progress(s, x.assignment) if p.sample.id == sample_id)
     if trainer not in mine.graders and mine.outcome.score is not None:
         raise CalibrationError(f"sample {sample_id}: it has its graders already; no further score is needed")
     store.put_scores(s, sample_id, trainer, points)
@@ -189,7 +189,7 @@ def finalize(s: Settings, module_id: str, by: str) -> list[str]:
                 continue
             grade = gb.find_grade(x.cell, x.notebook, x.assignment, x.student)
 
-            def write(grade=grade, p=p):
+            def write(grade=grade, p=p, x=x):
                 attribution.set_manual_score(s, gb, grade, p.outcome.score, ", ".join(p.graders), via="calibration")
                 audit.record(s, "calibration final", learner=x.student, sample=x.id, assignment=x.assignment,
                              cell=x.cell, score=p.outcome.score, rule=p.outcome.rule, graders=p.graders, by=by)

@@ -199,8 +199,8 @@ class Written:
 
 def lines(table: list[dict], worst: list[dict]) -> list[str]:
     """The table and the disagreements as plain text lines."""
-    out = ["Grader agreement (Krippendorff's alpha, interval; 1 = full agreement, 0 = no better than chance, "
-           "- = too few double-graded reflections or no variation)",
+    out = [("Grader agreement (Krippendorff's alpha, interval; 1 = full agreement, 0 = no better than chance, "
+            "- = too few double-graded reflections or no variation)"),
            f"{'module':<22} {'reflection':<22} {'criterion':<9} {'double':>6} {'alpha':>6} {'mean gap':>8}"]
     for r in table:
         out.append(f"{r['module']:<22} {r['reflection']:<22} {r['criterion']:<9} {r['reflections']:>6} "
