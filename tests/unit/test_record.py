@@ -116,11 +116,11 @@ def test_a_fact_cannot_overwrite_the_logs_own_fields(state):
 
 def test_migration_from_an_empty_database(state):
     con = db.connect(state)
-    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == db.LATEST == 2
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == db.LATEST == len(db.MIGRATIONS)
     columns = [r[1] for r in con.execute("PRAGMA table_info(module_versions)")]
     assert columns[:2] == ["assignment", "version"]
     con.close()
-    assert db.connect(state).execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 2  # not re-applied
+    assert db.connect(state).execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == db.LATEST  # not re-applied
     assert db.db_path(state).stat().st_mode & 0o777 == 0o600
 
 
@@ -132,7 +132,7 @@ def test_a_record_at_version_1_gains_the_calibration_tables_and_keeps_its_rows(s
     con.close()
     monkeypatch.undo()
     con = db.connect(state)
-    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 2
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == db.LATEST
     assert con.execute("SELECT COUNT(*) FROM module_versions").fetchone()[0] == 1
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"calibration_samples", "calibration_scores", "calibration_finals"} <= tables
@@ -145,12 +145,12 @@ def test_a_database_newer_than_the_code_is_refused_by_name(state):
 
 
 def test_a_failed_migration_keeps_nothing(state, monkeypatch):
-    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, (3, "CREATE TABLE acks (x TEXT); CREATE TABLE broken (")])
-    monkeypatch.setattr(db, "LATEST", 3)
-    with pytest.raises(RecordError, match="migration 3 failed"):
+    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, (db.LATEST + 1, "CREATE TABLE acks (x TEXT); CREATE TABLE broken (")])
+    monkeypatch.setattr(db, "LATEST", db.LATEST + 1)
+    with pytest.raises(RecordError, match=f"migration {db.LATEST} failed"):
         db.connect(state)
     con = sqlite3.connect(db.db_path(state))
-    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 2
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == db.LATEST - 1
     assert con.execute("SELECT name FROM sqlite_master WHERE name = 'acks'").fetchone() is None
 
 
