@@ -129,7 +129,10 @@ class View:
     reflection: Reflection
     text: str
     own: list[float] | None
-    final: bool
+    final: store.Final | None
+    # once the final score is written, for the calibration meeting: each criterion's scores, lowest
+    # first, without the graders' names; before that, nothing of anyone else's
+    given: list[list[float]] | None = None
 
 
 def view(s: Settings, sample_id: int, trainer: str) -> View:
@@ -141,10 +144,17 @@ def view(s: Settings, sample_id: int, trainer: str) -> View:
     except (OSError, KeyError) as exc:
         raise CalibrationError(f"sample {sample_id}: the submitted notebook of {x.student} for {x.assignment} "
                                f"cannot be read ({exc}); collect it again") from exc
-    own = {sc.criterion: sc.score for sc in store.scores(s, x.assignment) if sc.sample == sample_id and sc.grader == trainer}
+    scores = [sc for sc in store.scores(s, x.assignment) if sc.sample == sample_id]
+    own = {sc.criterion: sc.score for sc in scores if sc.grader == trainer}
     r = reflection_of(x.cell)
-    is_final = any(f.sample == sample_id for f in store.finals(s, x.assignment))
-    return View(x, r, text, [own[i] for i in range(len(r.rubric))] if len(own) == len(r.rubric) else None, is_final)
+    final = next((f for f in store.finals(s, x.assignment) if f.sample == sample_id), None)
+    given = None
+    if final is not None:
+        graders = set(final.graders.split(","))
+        given = [sorted(sc.score for sc in scores if sc.criterion == n and sc.grader in graders)
+                 for n in range(len(r.rubric))]
+    return View(x, r, text, [own[i] for i in range(len(r.rubric))] if len(own) == len(r.rubric) else None, final,
+                given)
 
 
 def parse_points(sample_id: int, r: Reflection, values: list[str]) -> list[tuple[float, float]]:

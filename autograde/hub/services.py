@@ -217,7 +217,13 @@ agreement is reported, without names.</p>
                           f'{radios}</fieldset>')
         alert = f'<div class="msg" role="alert"><p>{html.escape(error)}</p></div>' if error else ""
         if v.final:
-            action = "<p>The final score of this sample is written; scores can no longer change.</p>"
+            rows = "".join(f"<tr><th scope=\"row\">{n + 1}. {html.escape(c.text)}</th>"
+                           f"<td>{html.escape(', '.join(f'{x:g}' for x in v.given[n]))}</td></tr>"
+                           for n, c in enumerate(v.reflection.rubric))
+            action = (f"<p>The final score, {v.final.score:g}, is in the gradebook ({html.escape(v.final.rule)}); "
+                      "scores can no longer change. For the calibration meeting, the scores given (graders not "
+                      "named, lowest first):</p><table><caption>Scores given per criterion</caption>"
+                      f"<tr><th scope=\"col\">Criterion</th><th scope=\"col\">Scores</th></tr>{rows}</table>")
         else:
             action = (f'<form method="post" action="{self._link(str(v.sample.id))}">'
                       f'<input type="hidden" name="_xsrf" value="{html.escape(self.xsrf_token.decode())}">'

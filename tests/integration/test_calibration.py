@@ -121,7 +121,7 @@ def test_a_round_blind_screen_final_rule_and_gradebook(tiny_cohort_copy, monkeyp
         assert page.status_code == 200
         assert PLANTED.split()[0] in page.text
         assert "Names a specific part of who they are" in page.text
-        assert " checked" not in page.text
+        assert " checked" not in page.text and "Scores given" not in page.text
         for other in ("jlee", "fg-first-grader", ">ana<", "Ana Reyes"):
             assert other not in page.text, other
         assert [label for label in re.findall(r'<label for="c0-\d">([^<]+)</label>', page.text)] == [
@@ -156,6 +156,11 @@ def test_a_round_blind_screen_final_rule_and_gradebook(tiny_cohort_copy, monkeyp
     assert events.count("calibration final") == 2 and events.count("calibration score") == 5
     assert audit.verify(audit.log_path(s)).ok
     assert calibration.finalize(s, MODULE, "jlee") == [f"{MODULE}: no sample to finalize"]  # written once
+    with console(s, monkeypatch) as url:  # the meeting: once final, the scores given, without names
+        meeting = _as("quinn").get(f"{url}calibrate/{agreed.id}").text
+    assert "The final score, 3, is in the gradebook" in meeting and "<form" not in meeting
+    assert re.findall(r"<td>([^<]*)</td>", meeting) == ["1, 1", "0.5, 1", "1, 1"]  # jlee 1 .5 1, mkhan 1 1 1
+    assert "jlee" not in meeting and "mkhan" not in meeting
     with pytest.raises(CalibrationError, match="final score is already in the gradebook"):
         figures.store.put_scores(s, agreed.id, "jlee", [(0.0, 1.0)] * 3)
 
