@@ -301,6 +301,37 @@ def _report(args, s: Settings) -> None:
         print(f"  {path}")
 
 
+def _calibrate_sample(args, s: Settings) -> None:
+    from autograde.course import calibration
+
+    added, pool = calibration.sample(s, args.module, args.n, args.seed, args.by or _operator())
+    print(f"{args.module}: {len(added)} of {pool} reflections not yet sampled marked for double grading "
+          f"(random, seed {args.seed}); graders score them in the trainer console's Grader calibration")
+    for x in added:
+        print(f"  sample {x.id}: {x.student}, {x.cell.removesuffix('-answer')}")
+
+
+def _calibrate_mark(args, s: Settings) -> None:
+    from autograde.course import calibration
+
+    x = calibration.mark(s, args.module, args.student, args.reflection, args.by or _operator())
+    print(f"sample {x.id}: {x.student}, {x.cell.removesuffix('-answer')} marked for double grading")
+
+
+def _calibrate_final(args, s: Settings) -> None:
+    from autograde.course import calibration
+
+    print("\n".join(calibration.finalize(s, args.module, args.by or _operator())))
+
+
+def _calibrate_report(args, s: Settings) -> None:
+    from autograde.reporting import calibration
+
+    table = calibration.write_report(s, args.module, top=args.top)
+    print("\n".join(table.lines))
+    print(f"Written (trainers only): {table.folder}")
+
+
 def _date(text: str):
     from datetime import date
 
@@ -466,6 +497,29 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--head", help="LINES:SHA256, a head filed earlier (a report manifest's audit_head)")
     v.add_argument("--log", help="the log to check (default: <state>/record/audit.jsonl)")
     v.set_defaults(func=_audit_verify)
+    p = sub.add_parser("calibrate", help="grader calibration: reflections double graded, agreement between trainers")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    v = verbs.add_parser("sample", help="mark N reflections of a module at random for double grading")
+    v.add_argument("module")
+    v.add_argument("--n", type=int, required=True, help="how many reflections")
+    v.add_argument("--seed", type=int, required=True, help="the random seed (the same seed picks the same ones)")
+    v.set_defaults(func=_calibrate_sample)
+    v = verbs.add_parser("mark", help="mark one learner's reflection for double grading")
+    v.add_argument("module")
+    v.add_argument("student", help="the learner's id")
+    v.add_argument("reflection", help="the reflection's id, e.g. auth-r-balance")
+    v.set_defaults(func=_calibrate_mark)
+    v = verbs.add_parser("final", help="write the final score of every settled sample to the gradebook")
+    v.add_argument("module")
+    v.set_defaults(func=_calibrate_final)
+    v = verbs.add_parser("report", help="agreement per rubric criterion and overall (Krippendorff's alpha), and "
+                                        "where graders disagree most; print it and write it for trainers")
+    v.add_argument("module", nargs="?", help="one module (default: all)")
+    v.add_argument("--top", type=int, default=5, help="how many disagreements to list (default 5)")
+    v.set_defaults(func=_calibrate_report)
+    for verb in ("sample", "mark", "final"):
+        verbs.choices[verb].add_argument("--by", help="the trainer's name, for the record "
+                                                      "(default: the account running it)")
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
     p.add_argument("--known-on", type=_date, metavar="DATE",

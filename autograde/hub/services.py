@@ -5,6 +5,7 @@
   (``cycle.collect``, ``cycle.autograde``, ``cycle.feedback``, ``report.write_report``), one at
   a time, and each logged with the trainer's hub name to ``<state>/logs/trainer-console.log``
   (one JSON line: time UTC, trainer, action, result). A link opens formgrader in its own tab.
+  Its *Grader calibration* screen (``calibrate/``) is where trainers double-grade sampled reflections blind.
 - ``python -m autograde.hub.services report``: HR's latest report, read-only: the newest
   snapshot's ``report.html`` and its CSV/XLSX files, served with
   ``Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; img-src data:``.
@@ -133,6 +134,7 @@ class Console(Base):
 few minutes. What you do here is recorded with your name.</p>{last}
 {buttons}
 <p><a href="{html.escape(formgrader)}" target="_blank" rel="noopener">Open formgrader (grade reflections) in a new tab</a></p>
+<p><a href="{html.escape(url_path_join(prefix, "calibrate"))}">Grader calibration: score the reflections chosen for double grading</a></p>
 <p><a href="{html.escape(url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/logout"))}">Log out</a></p>"""))
 
     @web.authenticated
@@ -157,6 +159,100 @@ few minutes. What you do here is recorded with your name.</p>{last}
         finally:
             self.lock.release()
         self.redirect(os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))
+
+
+# -- grader calibration: the second grader's blind screen ------------------------------
+
+class Calibration(Console):
+    """The trainers' double-grading screen (``autograde/course/calibration.py``), inside the console, so
+    the console's hub role decides who may open it. A grader sees the learner's words, the prompt and the
+    rubric, and their own scores only: never another grader's scores or name, the gradebook's score, or
+    the learner's name. The words are read from the submitted notebook here and shown nowhere else."""
+
+    def _link(self, *parts: str) -> str:
+        return html.escape(url_path_join(os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"), "calibrate", *parts))
+
+    @web.authenticated
+    def get(self, sample_id: str | None = None):
+        from autograde.course import calibration
+
+        trainer = self.get_current_user()["name"]
+        s = self.settings_()
+        if sample_id is None:
+            return self._list(s, trainer)
+        try:
+            v = calibration.view(s, int(sample_id), trainer)
+        except calibration.CalibrationError as exc:
+            self.set_status(404)
+            return self.finish(page("Grader calibration", f"<h1>Not available</h1><p>{html.escape(str(exc))}</p>"))
+        self._form(v, v.own)
+
+    def _list(self, s: Settings, trainer: str):
+        from autograde.course import calibration
+
+        def items(samples) -> str:
+            return "".join(f'<li><a href="{self._link(str(x.id))}">Sample {x.id}: {html.escape(x.assignment)}, '
+                           f'{html.escape(x.cell.removesuffix("-answer"))}</a></li>' for x in samples) or "<li>None.</li>"
+        saved = self.get_argument("saved", "")
+        note = (f'<div class="msg" role="status"><p>Your scores for sample {html.escape(saved)} are saved.</p></div>'
+                if saved.isdigit() else "")
+        self.finish(page("Grader calibration", f"""<h1>Grader calibration</h1>{note}
+<p>Logged in as {html.escape(trainer)}. Each reflection below was chosen for double grading. Score each one on
+its own, criterion by criterion: you do not see anyone else's scores, and nobody sees yours until the round's
+agreement is reported, without names.</p>
+<h2>To score</h2><ul>{items(calibration.to_score(s, trainer))}</ul>
+<h2>You have scored</h2><p>You can change your scores until the final score is written.</p>
+<ul>{items(calibration.scored_by(s, trainer))}</ul>
+<p><a href="{html.escape(os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"))}">Back to the trainer console</a></p>"""))
+
+    def _form(self, v, chosen: list[float] | None, error: str = ""):
+        fields = []
+        for n, c in enumerate(v.reflection.rubric):
+            steps = [i / 2 for i in range(int(c.points * 2) + 1)]
+            radios = "".join(
+                f'<input type="radio" id="c{n}-{i}" name="c{n}" value="{x:g}" required'
+                f'{" checked" if chosen and chosen[n] == x else ""}>'
+                f'<label for="c{n}-{i}">{x:g} {"point" if x == 1 else "points"}</label> ' for i, x in enumerate(steps))
+            fields.append(f'<fieldset><legend>Criterion {n + 1} (up to {c.points:g}): {html.escape(c.text)}</legend>'
+                          f'{radios}</fieldset>')
+        alert = f'<div class="msg" role="alert"><p>{html.escape(error)}</p></div>' if error else ""
+        if v.final:
+            rows = "".join(f"<tr><th scope=\"row\">{n + 1}. {html.escape(c.text)}</th>"
+                           f"<td>{html.escape(', '.join(f'{x:g}' for x in v.given[n]))}</td></tr>"
+                           for n, c in enumerate(v.reflection.rubric))
+            action = (f"<p>The final score, {v.final.score:g}, is in the gradebook ({html.escape(v.final.rule)}); "
+                      "scores can no longer change. For the calibration meeting, the scores given (graders not "
+                      "named, lowest first):</p><table><caption>Scores given per criterion</caption>"
+                      f"<tr><th scope=\"col\">Criterion</th><th scope=\"col\">Scores</th></tr>{rows}</table>")
+        else:
+            action = (f'<form method="post" action="{self._link(str(v.sample.id))}">'
+                      f'<input type="hidden" name="_xsrf" value="{html.escape(self.xsrf_token.decode())}">'
+                      f'{"".join(fields)}<button type="submit">Save my scores</button></form>')
+        self.finish(page(f"Grader calibration: sample {v.sample.id}", f"""<h1>Sample {v.sample.id}:
+{html.escape(v.sample.assignment)}, {html.escape(v.reflection.id)}</h1>{alert}
+<h2>The question</h2><p>{html.escape(v.reflection.prompt)}</p>
+<h2>The learner's answer</h2><pre>{html.escape(v.text)}</pre>
+<h2>Your scores</h2>{action}
+<p><a href="{self._link()}">Back to the list</a></p>"""))
+
+    @web.authenticated
+    def post(self, sample_id: str):
+        from autograde.course import calibration
+
+        trainer = self.get_current_user()["name"]
+        s = self.settings_()
+        try:
+            v = calibration.view(s, int(sample_id), trainer)
+        except calibration.CalibrationError:
+            raise web.HTTPError(404)
+        values = [self.get_body_argument(f"c{n}", "") for n in range(len(v.reflection.rubric))]
+        try:
+            calibration.score(s, v.sample.id, trainer, values)
+        except calibration.CalibrationError as exc:
+            self.set_status(400)
+            return self._form(v, None, str(exc))
+        self.log_action(trainer, "calibration score", "done", f"sample {v.sample.id}")
+        self.redirect(url_path_join(os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/"), "calibrate") + f"?saved={v.sample.id}")
 
 
 # -- HR's report ----------------------------------------------------------------------
@@ -193,7 +289,9 @@ def make_app(kind: str) -> web.Application:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
     routes = [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)]
     if kind == "console":
-        routes += [(prefix, Console), (url_path_join(prefix, r"run/([a-z]+)"), Console)]
+        routes += [(prefix, Console), (url_path_join(prefix, r"run/([a-z]+)"), Console),
+                   (url_path_join(prefix, "calibrate"), Calibration),
+                   (url_path_join(prefix, r"calibrate/([0-9]+)"), Calibration)]
     elif kind == "report":
         routes += [(prefix, Report), (url_path_join(prefix, r"files/([A-Za-z0-9._-]+)"), Report)]
     else:

@@ -87,6 +87,36 @@ CREATE TABLE xapi_sent (             -- reporting/xapi.py: each statement the LR
     sent_at TEXT NOT NULL            -- UTC
 );
 """),
+    (6, """
+CREATE TABLE calibration_samples (   -- grader calibration (autograde/record/calibration.py)
+    id INTEGER PRIMARY KEY,
+    assignment TEXT NOT NULL,        -- nbgrader's assignment name
+    student TEXT NOT NULL,           -- nbgrader's student id: this database is the course account's, 0600
+    notebook TEXT NOT NULL,
+    cell TEXT NOT NULL,              -- the reflection's graded cell (nbgrader's grade_id, <reflection>-answer)
+    marked_by TEXT NOT NULL,         -- the trainer who put it in the sample
+    marked_at TEXT NOT NULL,         -- UTC, ISO 8601
+    how TEXT NOT NULL,               -- 'random, seed N' or 'by hand'
+    UNIQUE (assignment, student, notebook, cell)
+);
+CREATE TABLE calibration_scores (
+    sample INTEGER NOT NULL REFERENCES calibration_samples (id),
+    criterion INTEGER NOT NULL,      -- the rubric criterion's place in the reflection's rubric, from 0
+    grader TEXT NOT NULL,            -- the trainer's hub name
+    score REAL NOT NULL,
+    max_points REAL NOT NULL,        -- the criterion's points when it was scored
+    graded_at TEXT NOT NULL,         -- UTC, ISO 8601
+    PRIMARY KEY (sample, criterion, grader)
+);
+CREATE TABLE calibration_finals (
+    sample INTEGER PRIMARY KEY REFERENCES calibration_samples (id),
+    score REAL NOT NULL,             -- what was written to the gradebook
+    rule TEXT NOT NULL,              -- the rule, in words, with the graders' totals
+    graders TEXT NOT NULL,           -- whose scores it comes from, comma-separated
+    written_by TEXT NOT NULL,
+    written_at TEXT NOT NULL
+);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -429,6 +429,28 @@ def test_a_cohort_on_the_hub(hub, browser):
         rows = db.execute("SELECT trainer, via, student, cell, new_manual_score FROM manual_grades").fetchall()
     assert rows == [(TRAINER, "formgrader", ANA, REFLECTION, 2.0)], rows
 
+    # -- grader calibration: the reflection marked for double grading, scored in the console's screen --
+    out = as_course(["calibrate", "mark", MODULE, ANA, REFLECTION.removesuffix("-answer"), "--by", TRAINER],
+                    hub.state).stdout
+    assert f"sample 1: {ANA}, auth-r-balance marked for double grading" in out, out
+    trainer.goto(f"{hub.url}/services/trainer-console/")
+    trainer.get_by_role("link", name=re.compile("Grader calibration")).click()
+    trainer.get_by_role("link", name=re.compile(r"^Sample 1: ")).click()
+    expect(trainer.locator("pre")).to_have_text(TYPED)  # her words, read from the submitted notebook
+    assert "manual_score" not in trainer.content() and "formgrader" not in trainer.locator("main").inner_text()
+    _no_axe_violations(trainer, "grader calibration")
+    for n in (1, 2, 3):  # by keyboard, as a grader without a mouse would: focus the group's first radio, arrow on
+        group = trainer.get_by_role("group", name=re.compile(rf"^Criterion {n} "))
+        group.get_by_label("0 points", exact=True).focus()
+        trainer.keyboard.press("ArrowRight")
+        trainer.keyboard.press("ArrowRight")
+        expect(group.get_by_label("1 point", exact=True)).to_be_checked()
+    trainer.get_by_role("button", name="Save my scores").click()
+    expect(trainer.get_by_role("status")).to_contain_text("Your scores for sample 1 are saved")
+    with sqlite3.connect(hub.state / "record" / "record.db") as db:
+        kept = db.execute("SELECT sample, criterion, grader, score FROM calibration_scores ORDER BY criterion").fetchall()
+    assert kept == [(1, 0, TRAINER, 1.0), (1, 1, TRAINER, 1.0), (1, 2, TRAINER, 1.0)], kept
+
     # -- each learner fetches only their own feedback -----------------------------------
     _feedback_page(ana, hub, ANA)  # Ana on her own feedback page
     for page, name, score in ((ben, BEN, 0.0),):  # Ben in JupyterLab's Assignments list
@@ -458,14 +480,22 @@ def test_a_cohort_on_the_hub(hub, browser):
 
     # -- what a learner may not reach -----------------------------------------------------
     for path in ("/services/formgrader/formgrader", "/services/trainer-console/", "/services/hr-report/",
-                 f"/user/{BEN}/lab"):
+                 f"/user/{BEN}/lab", "/services/trainer-console/calibrate", "/services/trainer-console/calibrate/1"):
         assert ana.goto(hub.url + path).status == 403, path
         if "console" in path or "report" in path:
             assert "This page is not for your account" in ana.locator("h1").inner_text()
     # no terminal for a learner
     assert ana.request.get(f"{hub.url}/user/{ANA}/api/terminals").status == 404
-    for page, path in ((trainer, f"/user/{ANA}/lab"), (hr, f"/user/{ANA}/lab"), (hr, "/services/trainer-console/")):
+    for page, path in ((trainer, f"/user/{ANA}/lab"), (hr, f"/user/{ANA}/lab"), (hr, "/services/trainer-console/"),
+                       (hr, "/services/trainer-console/calibrate"), (hr, "/services/trainer-console/calibrate/1")):
         assert page.goto(hub.url + path).status == 403, path
+        assert TYPED not in page.content(), path
+    # neither may post a score: the hub refuses them before the screen's own checks
+    for page in (ana, hr):
+        r = page.request.post(f"{hub.url}/services/trainer-console/calibrate/1", form={"c0": "0", "c1": "0", "c2": "0"})
+        assert r.status == 403, r.status
+    with sqlite3.connect(hub.state / "record" / "record.db") as db:
+        assert db.execute("SELECT DISTINCT grader FROM calibration_scores").fetchall() == [(TRAINER,)]
     # no hub home or token page for a learner: their own page instead
     ana.goto(f"{hub.url}/hub/token")
     ana.wait_for_url(my_modules(ANA))

@@ -126,6 +126,20 @@ def test_migration_from_an_empty_database(state):
     assert db.db_path(state).stat().st_mode & 0o777 == 0o600
 
 
+def test_a_record_at_version_1_gains_the_calibration_tables_and_keeps_its_rows(state, monkeypatch):
+    monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS[:1])
+    monkeypatch.setattr(db, "LATEST", 1)
+    con = db.connect(state)
+    con.execute("INSERT INTO module_versions VALUES ('01-authenticity', 'v', 'f', 'm', 'n', 't', 'jlee', 'jlee')")
+    con.close()
+    monkeypatch.undo()
+    con = db.connect(state)
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == db.LATEST
+    assert con.execute("SELECT COUNT(*) FROM module_versions").fetchone()[0] == 1
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"calibration_samples", "calibration_scores", "calibration_finals"} <= tables
+
+
 def test_a_database_newer_than_the_code_is_refused_by_name(state):
     db.connect(state).execute("INSERT INTO schema_version VALUES (99)")
     with pytest.raises(RecordError, match=r"record\.db: the record is at schema version 99"):
