@@ -34,7 +34,8 @@ from autograde.private import private_dir
 from autograde.record import audit, db
 
 TYPES: dict[str, str] = {
-    "completion": "the learner's grades in the gradebook, due-date extensions and reminders sent",
+    "completion": "the learner's grades in the gradebook, grader-calibration scores, due-date extensions "
+                  "and reminders sent",
     "acknowledgement": "the learner's acknowledgements of a standard's commitment",
     "certificate": "the learner's certificates of completion and their revocations",
     "learner_work": "reflection text, choices and answers: every copy of the learner's submissions, "
@@ -181,6 +182,11 @@ def _dispose_rows(s: Settings, learner: str, tables: list[tuple[str, str]]) -> i
         con.execute("BEGIN")
         for table, column in tables:
             if _table_exists(con, table):
+                if table == "calibration_samples":  # a second grader's scores of the learner's reflections
+                    for child in ("calibration_scores", "calibration_finals"):
+                        if _table_exists(con, child):
+                            n += con.execute(f"DELETE FROM {child} WHERE sample IN "
+                                             "(SELECT id FROM calibration_samples WHERE student = ?)", (learner,)).rowcount
                 if table == "certificates" and _table_exists(con, "certificate_revocations"):
                     n += con.execute("DELETE FROM certificate_revocations WHERE certificate IN "
                                      "(SELECT id FROM certificates WHERE learner = ?)", (learner,)).rowcount
@@ -211,7 +217,7 @@ def _dispose_completion(s: Settings, learner: str) -> int:
         _vacuum(s.course_dir / "gradebook.db")
         if (s.course_dir / BACKUP_NAME).exists():
             backup_gradebook(s)  # the journal's copy held them too
-    n += _dispose_rows(s, learner, [("reminders_sent", "employee_id")])
+    n += _dispose_rows(s, learner, [("reminders_sent", "employee_id"), ("calibration_samples", "student")])
     store = roster.RosterStore(s.roster_path)
     data = store.load()
     gone = [k for k in data.extensions if k[0] == learner]
@@ -341,7 +347,7 @@ def export(s: Settings, learner: str, dest: Path) -> Path:
     con = db.connect(s)
     try:
         for table, column in (("acknowledgements", "learner"), ("certificates", "learner"),
-                              ("reminders_sent", "employee_id")):
+                              ("reminders_sent", "employee_id"), ("calibration_samples", "student")):
             if _table_exists(con, table):
                 record[table] = [dict(r) for r in con.execute(f"SELECT * FROM {table} WHERE {column} = ?", (learner,))]
     finally:
