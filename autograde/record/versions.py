@@ -110,6 +110,12 @@ def released(s: Settings, assignment: str) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def current(s: Settings, assignment: str) -> str | None:
+    """The version in force: the one released last (None: never released with ``hcwh release``)."""
+    found = released(s, assignment)
+    return found[-1]["version"] if found else None
+
+
 def unreferenced(s: Settings) -> list[Path]:
     """Archived files no recorded version points to (the only ones that may be disposed of)."""
     con = connect(s)
