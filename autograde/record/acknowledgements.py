@@ -8,7 +8,8 @@ UTC time, and the way: ``self`` (the learner, through the exchange service), or 
 ``paper`` (recorded by a trainer for the learner, with the reason). A second acknowledgement of
 the same version is refused (``AlreadyAcknowledged``, naming the first); questions may be
 recorded as often as they are asked. Every row is also a line in the audit chain, in the same
-step: a row whose audit line could not be written is not kept.
+step (a row whose audit line could not be written is not kept); the chain names the learner by
+pseudonym and leaves out the typed name and the reason, which may say personal things.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def record(s: Settings, learner: str, assignment: str, typed_name: str, choice: 
         try:
             audit.record(s, "acknowledgement", learner=learner, assignment=assignment, version=version,
                          choice=choice, way=way, recorded_by=recorded_by if way != "self" else "learner",
-                         reason=reason, acknowledgement=row["id"])
+                         acknowledgement=row["id"])  # the reason stays in record.db: it may say personal things
         except BaseException:
             con.execute("ROLLBACK")
             raise
