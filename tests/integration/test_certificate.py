@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from autograde.reporting.certificate import CertificateError
 from tests.hr_cohort import MODULE, TinyCohort, grade_ana
 
 SIGNER_ACCOUNT = "hcwhcert-signer"  # test-only: the dedicated signer account
-RELEASED_AT = "2026-11-02T08:00:00+00:00"  # the tiny cohort's release day (its calendar is November 2026)
+RELEASED_AT = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # the tiny cohort's release day (its calendar is November 2026)
 SHARED: dict = {}  # the story's certificates, from one test to the next (they run in file order)
 
 
@@ -79,10 +80,7 @@ def cohort(tiny_cohort, tmp_path_factory, signer):
     root = tmp_path_factory.mktemp("cert-cohort") / "cohort"
     shutil.copytree(tiny_cohort.root, root, symlinks=True)
     c = TinyCohort(root, replace(tiny_cohort.settings, state_dir=root / "state"))
-    versions.record_release(c.settings, MODULE, "trainer1", "hr.lead")
-    con = db.connect(c.settings)
-    con.execute("UPDATE module_versions SET released_at = ?", (RELEASED_AT,))  # released before they submitted
-    con.close()
+    versions.record_release(c.settings, MODULE, "trainer1", "hr.lead", released_at=RELEASED_AT)  # before they submitted
     saved = dict(os.environ)
     os.environ.update(signer["env"], HCWH_STATE_DIR=str(c.settings.state_dir))  # hcwh's commands: this cohort
     try:
