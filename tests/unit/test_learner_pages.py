@@ -4,6 +4,8 @@ carries, and the one-learner JupyterLab switch. Expected values are worked out h
 
 from __future__ import annotations
 
+import json
+
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -43,6 +45,18 @@ def test_the_list_in_words():
         ("Module 01: Authenticity", "10 December 2026", "Submitted after the due date (late)", True, True),
         ("Module 02: Anticipation", "5 January 2027", "Not started", False, False)]
     assert module_title("05-accountability") == "Module 05: Accountability"
+    # "Acknowledge the commitment" only once submitted, and only for a module that teaches a standard
+    assert [r["acknowledge"] for r in got] == [False, False]
+    assert [r["acknowledge"] for r in rows(plan, {"01-authenticity"}, standards={"01-authenticity"})] == [True, False]
+
+
+def test_which_fetched_modules_teach_a_standard(tmp_path):
+    from autograde.learner.pages import teaches_a_standard
+
+    for name, meta in (("a", {"curriculum": {"standard": "AUTH"}}), ("b", {"curriculum": {}}), ("c", {})):
+        (tmp_path / f"{name}.ipynb").write_text(json.dumps({"metadata": meta}))
+    (tmp_path / "d.ipynb").write_text("{damaged")
+    assert [teaches_a_standard(tmp_path / f"{n}.ipynb") for n in "abcde"] == [True, False, False, False, False]
 
 
 def test_what_a_submit_carries():
