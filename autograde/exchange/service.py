@@ -393,6 +393,7 @@ class Feedback(Handler):
 
 
 ACK_FIELDS = {"typed_name", "choice", "confirmed"}  # all a learner sends; who, when and which version are the server's
+IDENTITY_FIELDS = {"learner", "login", "student", "employee_id", "user", "username", "recorded_by"}  # never taken
 
 
 def same_name(typed: str, on_roster: str) -> bool:
@@ -448,8 +449,8 @@ class Acknowledgement(Handler):
                         module=module)
         extra = sorted(set(form) - ACK_FIELDS)
         if extra:
-            named = {k: form[k] for k in extra if isinstance(form[k], str) and form[k] != self.who}
-            why = (f"it names {', '.join(repr(v) for v in named.values())} as its learner, but it was sent by "
+            named = {k: form[k] for k in extra if k in IDENTITY_FIELDS and form[k] != self.who}
+            why = (f"it names {', '.join(repr(str(v)) for v in named.values())} as its learner, but it was sent by "
                    f"'{self.who}' (the hub's sign-in); an acknowledgement counts only for the account that makes it"
                    if named else f"the field {', '.join(extra)} is not accepted: the learner is the hub's sign-in "
                    f"('{self.who}'), the time is the server's clock and the version the recorded one")
