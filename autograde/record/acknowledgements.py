@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from autograde.config import Settings
 from autograde.record import audit, versions
-from autograde.record.db import RecordError, connect
+from autograde.record.db import RecordError, connect, transaction
 
 CHOICES = ("acknowledged", "question")
 WAYS = ("self", "assisted", "paper")
@@ -55,14 +55,11 @@ def record(s: Settings, learner: str, assignment: str, typed_name: str, choice: 
     row = {"learner": learner, "assignment": assignment, "version": version, "choice": choice,
            "typed_name": typed_name, "recorded_at": datetime.now(timezone.utc).isoformat(), "way": way,
            "recorded_by": recorded_by, "reason": reason}
-    con = connect(s)
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with transaction(s) as con:
         try:
             cur = con.execute(f"INSERT INTO acknowledgements ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                               tuple(row.values()))
         except sqlite3.IntegrityError:
-            con.execute("ROLLBACK")
             first = con.execute("SELECT recorded_at, way FROM acknowledgements WHERE learner = ? AND assignment = ? "
                                 "AND version = ? AND choice = 'acknowledged'", (learner, assignment, version)).fetchone()
             raise AlreadyAcknowledged(
@@ -70,16 +67,9 @@ def record(s: Settings, learner: str, assignment: str, typed_name: str, choice: 
                 f"{first['recorded_at']} ({first['way']}); an acknowledgement is never replaced, and this one was "
                 "not recorded") from None
         row["id"] = cur.lastrowid
-        try:
-            audit.record(s, "acknowledgement", learner=learner, assignment=assignment, version=version,
-                         choice=choice, way=way, recorded_by=recorded_by if way != "self" else "learner",
-                         acknowledgement=row["id"])  # the reason stays in record.db: it may say personal things
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    finally:
-        con.close()
+        audit.record(s, "acknowledgement", learner=learner, assignment=assignment, version=version,
+                     choice=choice, way=way, recorded_by=recorded_by if way != "self" else "learner",
+                     acknowledgement=row["id"])  # the reason stays in record.db: it may say personal things
     return row
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from autograde.config import Settings
@@ -139,3 +141,20 @@ def connect(s: Settings) -> sqlite3.Connection:
     con.row_factory = sqlite3.Row
     migrate(con, path)
     return con
+
+
+@contextmanager
+def transaction(s: Settings) -> Iterator[sqlite3.Connection]:
+    """One write to the record, whole or not at all: rows written inside (and the audit line the caller
+    writes with them) are committed only when the block ends without an exception."""
+    con = connect(s)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        con.close()

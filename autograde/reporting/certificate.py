@@ -42,7 +42,7 @@ from autograde import roster
 from autograde.config import Settings
 from autograde.private import create_private, private_dir
 from autograde.record import acknowledgements, audit, versions
-from autograde.record.db import RecordError, connect
+from autograde.record.db import RecordError, connect, transaction
 from autograde.reporting.completion import completion_table
 
 SIGNER_ENV = "HCWH_SIGNER"
@@ -206,9 +206,7 @@ def issue(s: Settings, learner: str, issued_by: str) -> Issued:
     folder = private_dir(private_dir(certificates_dir(s)) / learner)
     page = folder / f"{payload['id']}.html"
     html = render(s, payload, code)
-    con = connect(s)
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with transaction(s) as con:
         con.execute("INSERT INTO certificates VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (payload["id"], learner, payload["issued_at"], issued_by, body.decode("utf-8"), signature, key_sha))
         try:
@@ -217,12 +215,8 @@ def issue(s: Settings, learner: str, issued_by: str) -> Issued:
             audit.record(s, "certificate issued", learner=learner, certificate=payload["id"], issued_by=issued_by,
                          modules={m["module"]: m["version"] for m in payload["modules"]})
         except BaseException:
-            con.execute("ROLLBACK")
             page.unlink(missing_ok=True)
             raise
-        con.execute("COMMIT")
-    finally:
-        con.close()
     return Issued(payload["id"], code, page, payload)
 
 
@@ -286,26 +280,15 @@ def revoke(s: Settings, code_or_id: str, revoked_by: str, reason: str) -> str:
         raise CertificateError("revoking a certificate needs its reason (--reason)")
     parsed = _parse(code_or_id)
     cert_id = parsed[0] if parsed else code_or_id.strip()
-    con = connect(s)
-    try:
-        con.execute("BEGIN IMMEDIATE")
+    with transaction(s) as con:
         row = _row(con, cert_id)
         if row is None:
-            con.execute("ROLLBACK")
             raise CertificateError(f"no certificate {cert_id!r} was issued by this course; nothing was revoked")
         try:
             con.execute("INSERT INTO certificate_revocations VALUES (?, ?, ?, ?)",
                         (cert_id, datetime.now(timezone.utc).isoformat(), revoked_by, reason))
         except sqlite3.IntegrityError:
-            con.execute("ROLLBACK")
             raise CertificateError(f"certificate {cert_id} is already revoked; nothing was changed") from None
-        try:
-            # the reason stays in record.db (it may say personal things); the chain keeps the fact
-            audit.record(s, "certificate revoked", learner=row["learner"], certificate=cert_id, revoked_by=revoked_by)
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    finally:
-        con.close()
+        # the reason stays in record.db (it may say personal things); the chain keeps the fact
+        audit.record(s, "certificate revoked", learner=row["learner"], certificate=cert_id, revoked_by=revoked_by)
     return cert_id
