@@ -48,8 +48,6 @@ from autograde.exchange.archive import (
 from autograde.exchange.names import SERVICE_NAME, TRAINER_SCOPE
 from autograde.exchange.store import store_dir, versions
 from autograde.private import DIR_MODE, private_dir, replace_private
-from autograde.record import acknowledgements, audit
-from autograde.record.db import RecordError
 
 NAME = roster._ID  # the roster's id rule, for learners and modules alike
 RESERVED = ("timestamp.txt", "submission_secret.txt")  # written by the exchange, never by a learner
@@ -405,6 +403,9 @@ class Acknowledgement(Handler):
     question for their supervisor: bound to the hub's identity, the server's clock and the
     module's recorded version (``autograde/record/acknowledgements.py``)."""
 
+    # autograde.record is imported here, not at the top: the learners' environment carries the client, which
+    # imports this module's constants, but not the record (pyproject's packages)
+
     def about(self, module: str, action: str):
         person = roster.load(self.hcwh).learners.get(self.who)
         if person is None:
@@ -420,9 +421,10 @@ class Acknowledgement(Handler):
         return person, found
 
     def get(self, module):
+        from autograde.record import acknowledgements, versions
+
         module = self.name(module, "module")
         person, (standard, commitment) = self.about(module, "read acknowledgement")
-        from autograde.record import versions
 
         self.send_json({"module": module, "learner": self.who, "roster_name": f"{person.first_name} {person.last_name}",
                         "standard": standard, "commitment": commitment, "version": versions.current(self.hcwh, module),
@@ -431,6 +433,8 @@ class Acknowledgement(Handler):
 
     def refuse(self, status: int, action: str, note: str, **facts):
         if action == "acknowledge":
+            from autograde.record import audit
+
             # the chain keeps who (as a pseudonym) and the status; the note, which may name others, stays in
             # the store's own audit.jsonl
             audit.record(self.hcwh, "acknowledgement refused", learner=self.who, assignment=facts.get("module"),
@@ -438,6 +442,9 @@ class Acknowledgement(Handler):
         super().refuse(status, action, note, **facts)
 
     def post(self, module):
+        from autograde.record import acknowledgements
+        from autograde.record.db import RecordError
+
         module = self.name(module, "module")
         action = "acknowledge"
         try:

@@ -131,3 +131,20 @@ def test_jupyterlab_for_one_learner_is_read_safely(tmp_path):
     assert people.jupyterlab_learners(tmp_path) == set()
     (tmp_path / people.JUPYTERLAB_FILE).write_text('["ana", 3, "ben"]')
     assert people.jupyterlab_learners(tmp_path) == {"ana", "ben"}
+
+
+def test_the_learners_environment_needs_no_record_package():
+    """The wheel in the learners' environment (pyproject's packages) has no autograde.record: the exchange
+    client and the learner's pages must import without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, importlib.abc\n"
+            "class NoRecord(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'autograde.record' or name.startswith('autograde.record.'):\n"
+            "            raise ModuleNotFoundError(name)\n"
+            "sys.meta_path.insert(0, NoRecord())\n"
+            "import autograde.exchange.client, autograde.learner.pages\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
