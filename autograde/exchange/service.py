@@ -407,11 +407,12 @@ class Acknowledgement(Handler):
     # imports this module's constants, but not the record (pyproject's packages)
 
     def about(self, module: str, action: str):
-        person = roster.load(self.hcwh).learners.get(self.who)
+        data = roster.load(self.hcwh)
+        person = data.learners.get(self.who)
         if person is None:
             self.refuse(403, action, f"'{self.who}' (signed in) is not on the course's roster, so has nothing to "
                         "acknowledge", module=module)
-        plan = roster.load(self.hcwh).plans.get(person.cohort, {})
+        plan = data.plans.get(person.cohort, {})
         if module not in plan:
             self.refuse(404, action, f"'{module}' is not one of {self.who}'s modules", module=module)
         found = catalog.commitment(self.hcwh, module)
@@ -425,7 +426,6 @@ class Acknowledgement(Handler):
 
         module = self.name(module, "module")
         person, (standard, commitment) = self.about(module, "read acknowledgement")
-
         self.send_json({"module": module, "learner": self.who, "roster_name": f"{person.first_name} {person.last_name}",
                         "standard": standard, "commitment": commitment, "version": versions.current(self.hcwh, module),
                         "submitted": bool(self.store.receipts(self.who, module)),
