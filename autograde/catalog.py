@@ -41,3 +41,14 @@ def module_catalog(s: Settings) -> dict[str, ModuleInfo]:
         out[folder.name] = ModuleInfo(folder.name, names.get(code, NO_STANDARD) if code else NO_STANDARD,
                                       float(meta.get("points", 0.0)), float(meta.get("completion_points", 0.0)))
     return out
+
+
+def commitment(s: Settings, module: str) -> tuple[str, str] | None:
+    """(standard name, its commitment, verbatim from the framework) for a released module; None
+    for a module that teaches no single standard (the welcome module) or is not released."""
+    path = s.release_dir / module / f"{module}.ipynb"
+    if not path.is_file():
+        return None
+    code = nbformat.read(path, as_version=4).metadata.get("curriculum", {}).get("standard")
+    found = {st.id: st for st in load_framework().standards}.get(code)
+    return (found.name, found.commitment) if found else None

@@ -330,6 +330,40 @@ def _calibrate_report(args, s: Settings) -> None:
     table = calibration.write_report(s, args.module, top=args.top)
     print("\n".join(table.lines))
     print(f"Written (trainers only): {table.folder}")
+def _record_assisted(args, s: Settings) -> None:
+    from autograde import roster
+    from autograde.record import acknowledgements
+
+    person = roster.load(s).learners.get(args.learner)
+    if person is None:
+        raise acknowledgements.RecordError(f"'{args.learner}' is not on the roster; nothing was recorded")
+    row = acknowledgements.record(s, args.learner, args.module, args.name or f"{person.first_name} {person.last_name}",
+                                  "question" if args.question else "acknowledged", way=args.way,
+                                  recorded_by=args.by or _operator(), reason=args.reason)
+    print(f"Recorded ({row['way']}, by {row['recorded_by']}): {args.learner} {row['choice']} {args.module} "
+          f"version {row['version'][:12]} at {row['recorded_at']}; audited")
+
+
+def _certificate_issue(args, s: Settings) -> None:
+    from autograde.reporting.certificate import issue
+
+    for learner in args.learners:
+        done = issue(s, learner, args.by or _operator())
+        print(f"Certificate {done.id} for {learner}: {done.page}\n  verification code: {done.code}")
+
+
+def _certificate_revoke(args, s: Settings) -> None:
+    from autograde.reporting.certificate import revoke
+
+    print(f"Certificate {revoke(s, args.code, args.by or _operator(), args.reason)} revoked; audited")
+
+
+def _verify(args, s: Settings) -> int:
+    from autograde.reporting.certificate import verify
+
+    verdict = verify(s, args.code)
+    print(verdict.words)
+    return verdict.exit_code
 
 
 def _date(text: str):
@@ -520,6 +554,34 @@ def main(argv: list[str] | None = None) -> int:
     for verb in ("sample", "mark", "final"):
         verbs.choices[verb].add_argument("--by", help="the trainer's name, for the record "
                                                       "(default: the account running it)")
+    p = sub.add_parser("record", help="the compliance record: what a trainer records for a learner")
+    v = p.add_subparsers(dest="verb", required=True).add_parser(
+        "assisted", help="record a learner's acknowledgement of a module's commitment made with a trainer's help "
+        "or on paper, with the reason (audited); the module's completion itself stays the gradebook's")
+    v.add_argument("learner", help="employee id")
+    v.add_argument("module", help="module id, e.g. 01-authenticity")
+    v.add_argument("--reason", required=True, help="why it is recorded this way")
+    v.add_argument("--way", choices=("assisted", "paper"), default="assisted")
+    v.add_argument("--question", action="store_true", help="the learner has a question for their supervisor instead")
+    v.add_argument("--name", help="the name the learner signed with (default: the roster's)")
+    v.add_argument("--by", help="the trainer recording it (default: the account running hcwh)")
+    v.set_defaults(func=_record_assisted)
+    p = sub.add_parser("certificate", help="certificates of completion (signed by the signer helper: $HCWH_SIGNER)")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    v = verbs.add_parser("issue", help="issue a certificate to each learner named, if every assigned module is "
+                         "complete; print its page and verification code")
+    v.add_argument("learners", nargs="+", help="employee ids")
+    v.add_argument("--by", help="who issues it (default: the account running hcwh)")
+    v.set_defaults(func=_certificate_issue)
+    v = verbs.add_parser("revoke", help="revoke a certificate (its code or id), with the reason; audited")
+    v.add_argument("code")
+    v.add_argument("--reason", required=True)
+    v.add_argument("--by", help="who revokes it (default: the account running hcwh)")
+    v.set_defaults(func=_certificate_revoke)
+    p = sub.add_parser("verify", help="check a certificate's verification code: exit 0 genuine and current, "
+                       "1 not genuine, 4 superseded, 5 revoked")
+    p.add_argument("code")
+    p.set_defaults(func=_verify)
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
     p.add_argument("--known-on", type=_date, metavar="DATE",

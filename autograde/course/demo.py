@@ -159,10 +159,14 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     progress(f"roster.csv:  {roster.import_roster(demo, demo.state_dir / 'roster.csv').summary()}")
 
     progress("== Trainer: release")
+    from autograde.record import versions
+
+    released_at = datetime.combine(as_of - timedelta(days=30), time(9, 0), tzinfo=ZoneInfo(demo.timezone))
     for module_id in module_ids:
         course.generate(demo, module_id)
+        version = versions.record_release(demo, module_id, "demo-trainer", "demo-hr-lead", released_at=released_at)
         course.release(demo, module_id)
-        progress(f"Released {module_id} to the exchange {demo.exchange_dir}")
+        progress(f"Released {module_id} (version {version[:12]}, archived) to the exchange {demo.exchange_dir}")
 
     progress("== Learners: fetch, answer, submit")
     dues = due_dates(module_ids, as_of)
@@ -192,6 +196,8 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     fetched = course.fetch_feedback(demo, module_ids[0], first.student_id, demo.state_dir / "learners" / first.student_id)
     for path in fetched:
         progress(f"  {first.student_id} fetched their feedback: {path}")
+
+    acknowledge_and_certify(demo, module_ids, progress)
 
     table = scores(demo, module_ids)
     progress("")
@@ -225,6 +231,78 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     (demo.state_dir / "scores.json").write_text(json.dumps(table, indent=1, sort_keys=True))
     progress(f"Scores JSON: {demo.state_dir / 'scores.json'}")
     return table
+
+
+SIGNS = "ana.reyes"  # acknowledges every standard's commitment, then gets her certificate
+ASKS = "ben.okafor"  # has a question for his supervisor about the first standard
+
+
+def demo_signer(s: Settings, progress: Callable[[str], None]) -> None:
+    """The demo's certificate signer: $HCWH_SIGNER and $HCWH_SIGNER_PUBLIC_KEY if set, else a key made
+    for the demo in ``<state>/signer/`` run as the demo's own account (a demonstration only: in service
+    the signer runs as an account of its own, README, The compliance record)."""
+    import os
+    import subprocess
+    import sys
+
+    from autograde.reporting.certificate import PUBLIC_KEY_ENV, SIGNER_ENV
+
+    if os.environ.get(SIGNER_ENV) and os.environ.get(PUBLIC_KEY_ENV):
+        progress(f"Signer: ${SIGNER_ENV} ({os.environ[SIGNER_ENV].split()[0]} ...)")
+        return
+    from autograde.private import private_dir
+
+    key = private_dir(s.state_dir / "signer") / "certificate.key"
+    if not key.exists():
+        subprocess.run([sys.executable, "-m", "autograde.record.signer", "init", str(key)], check=True,
+                       capture_output=True)
+    os.environ[SIGNER_ENV] = f"{sys.executable} -m autograde.record.signer sign {key}"
+    os.environ[PUBLIC_KEY_ENV] = f"{key}.pub"
+    progress(f"Signer: the demo's own key {key} (in service: an account of its own holds it)")
+
+
+def acknowledge_and_certify(s: Settings, module_ids: list[str], progress: Callable[[str], None]) -> None:
+    """What the exchange service records when a learner signs on their Acknowledge page (here without a
+    hub, so the demo calls the same record function), then the certificate and its check."""
+    from autograde import catalog
+    from autograde.reporting import certificate
+    from autograde.record import acknowledgements
+
+    progress("== Learners: acknowledge each standard's commitment")
+    by_id = {l.student_id: l for l in COHORT}
+    standards = [m for m in module_ids if catalog.commitment(s, m)]
+    for module_id in standards:
+        name, words = catalog.commitment(s, module_id)
+        row = acknowledgements.record(s, SIGNS, module_id, f"{by_id[SIGNS].first_name} {by_id[SIGNS].last_name}",
+                                      "acknowledged", recorded_by=SIGNS)
+        progress(f"  {SIGNS} acknowledged {module_id} ({name}: \"{words}\") version {row['version'][:12]} "
+                 f"at {row['recorded_at']}")
+    if standards:
+        row = acknowledgements.record(s, ASKS, standards[0], f"{by_id[ASKS].first_name} {by_id[ASKS].last_name}",
+                                      "question", recorded_by=ASKS)
+        progress(f"  {ASKS}: \"I have a question for my supervisor\" on {standards[0]}, recorded at {row['recorded_at']}")
+
+    progress("== HR: certificate of completion")
+    demo_signer(s, progress)
+    done = certificate.issue(s, SIGNS, "demo-hr-officer")
+    progress(f"Certificate: {done.page}")
+    progress(f"Code:        {done.code}")
+    verdict = certificate.verify(s, done.code)
+    progress(f"hcwh verify: {verdict.words}")
+    import os
+
+    progress(f"  (to check it again: {certificate.PUBLIC_KEY_ENV}={os.environ[certificate.PUBLIC_KEY_ENV]} "
+             f"hcwh --state-dir {s.state_dir} verify {done.code})")
+    waiting = sorted(UNGRADED)[0]  # the trainer has not scored their reflections yet
+    try:
+        certificate.issue(s, waiting, "demo-hr-officer")
+    except certificate.CertificateError as exc:
+        progress(f"  {waiting}: no certificate yet ({exc})")
+    from autograde.record import audit
+
+    verdict = audit.verify(audit.log_path(s))
+    progress(f"Audit trail: {audit.log_path(s)}: {verdict.head.lines} lines, "
+             f"{'verifies' if verdict.ok else 'BROKEN at line %s' % verdict.line}")
 
 
 def scores(s: Settings, module_ids: list[str]) -> dict[str, dict[str, dict | None]]:

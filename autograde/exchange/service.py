@@ -34,7 +34,7 @@ from jupyterhub.services.auth import HubAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from autograde import roster
+from autograde import catalog, roster
 from autograde.config import Settings
 from autograde.exchange.archive import (
     MAX_ARCHIVE_BYTES,
@@ -396,6 +396,106 @@ class Feedback(Handler):
         self.send_json(meta, 201)
 
 
+ACK_FIELDS = {"typed_name", "choice", "confirmed"}  # all a learner sends; who, when and which version are the server's
+IDENTITY_FIELDS = {"learner", "login", "student", "employee_id", "user", "username", "recorded_by"}  # never taken
+
+
+def same_name(typed: str, on_roster: str) -> bool:
+    return " ".join(typed.split()).casefold() == " ".join(on_roster.split()).casefold()
+
+
+class Acknowledgement(Handler):
+    """A learner's own acknowledgement of a module's commitment (after submitting it), or their
+    question for their supervisor: bound to the hub's identity, the server's clock and the
+    module's recorded version (``autograde/record/acknowledgements.py``)."""
+
+    # autograde.record is imported here, not at the top: the learners' environment carries the client, which
+    # imports this module's constants, but not the record (pyproject's packages)
+
+    def about(self, module: str, action: str):
+        data = roster.load(self.hcwh)
+        person = data.learners.get(self.who)
+        if person is None:
+            self.refuse(403, action, f"'{self.who}' (signed in) is not on the course's roster, so has nothing to "
+                        "acknowledge", module=module)
+        plan = data.plans.get(person.cohort, {})
+        if module not in plan:
+            self.refuse(404, action, f"'{module}' is not one of {self.who}'s modules", module=module)
+        found = catalog.commitment(self.hcwh, module)
+        if found is None:
+            self.refuse(404, action, f"'{module}' teaches no single standard, so it has no commitment to acknowledge",
+                        module=module)
+        return person, found
+
+    def get(self, module):
+        from autograde.record import acknowledgements, versions
+
+        module = self.name(module, "module")
+        person, (standard, commitment) = self.about(module, "read acknowledgement")
+        self.send_json({"module": module, "learner": self.who, "roster_name": f"{person.first_name} {person.last_name}",
+                        "standard": standard, "commitment": commitment, "version": versions.current(self.hcwh, module),
+                        "submitted": bool(self.store.receipts(self.who, module)),
+                        "records": acknowledgements.listed(self.hcwh, self.who, module)})
+
+    def refuse(self, status: int, action: str, note: str, **facts):
+        if action == "acknowledge":
+            from autograde.record import audit
+
+            # the chain keeps who (as a pseudonym) and the status; the note, which may name others, stays in
+            # the store's own audit.jsonl
+            audit.record(self.hcwh, "acknowledgement refused", learner=self.who, assignment=facts.get("module"),
+                         status=status)
+        super().refuse(status, action, note, **facts)
+
+    def post(self, module):
+        from autograde.record import acknowledgements
+        from autograde.record.db import RecordError
+
+        module = self.name(module, "module")
+        action = "acknowledge"
+        try:
+            form = json.loads(self.request.body or b"{}")
+            if not isinstance(form, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            self.refuse(400, action, f"the acknowledgement is not a JSON object ({exc}); nothing was recorded",
+                        module=module)
+        extra = sorted(set(form) - ACK_FIELDS)
+        if extra:
+            named = {k: form[k] for k in extra if k in IDENTITY_FIELDS and form[k] != self.who}
+            why = (f"it names {', '.join(repr(str(v)) for v in named.values())} as its learner, but it was sent by "
+                   f"'{self.who}' (the hub's sign-in); an acknowledgement counts only for the account that makes it"
+                   if named else f"the field {', '.join(extra)} is not accepted: the learner is the hub's sign-in "
+                   f"('{self.who}'), the time is the server's clock and the version the recorded one")
+            self.refuse(403 if named else 400, action, f"refused: {why}; nothing was recorded", module=module,
+                        fields=extra)
+        person, _ = self.about(module, action)
+        if not self.store.receipts(self.who, module):
+            self.refuse(409, action, f"{self.who} has not submitted '{module}' yet: submit it, then acknowledge",
+                        module=module)
+        typed, choice = form.get("typed_name"), form.get("choice")
+        on_roster = f"{person.first_name} {person.last_name}"
+        if not isinstance(typed, str) or not typed.strip():
+            self.refuse(400, action, "type your name to sign; nothing was recorded", module=module)
+        if not same_name(typed, on_roster):
+            self.refuse(403, action, f"refused: the name typed, '{typed.strip()}', is not the roster's name for the "
+                        f"account signed in ('{self.who}'); type your own name as the roster has it, or ask your "
+                        "trainer to record it for you; nothing was recorded", module=module)
+        if choice not in acknowledgements.CHOICES:
+            self.refuse(400, action, f"choose one of {', '.join(acknowledgements.CHOICES)}; nothing was recorded",
+                        module=module)
+        if choice == "acknowledged" and form.get("confirmed") is not True:
+            self.refuse(400, action, "tick the box to confirm that you acknowledge the commitment; nothing was "
+                        "recorded", module=module)
+        try:
+            row = acknowledgements.record(self.hcwh, self.who, module, typed, choice, recorded_by=self.who)
+        except RecordError as exc:
+            self.refuse(409, action, str(exc), module=module)
+        self.store.audit(who=self.who, kind=self.kind, action=action, outcome="accepted", module=module,
+                         choice=choice, version=row["version"])
+        self.send_json(row, 201)
+
+
 class Plan(Handler):
     def get(self):
         self.send_json(my_plan(self.hcwh, self.store, self.who))
@@ -414,6 +514,7 @@ def make_app(s: Settings, prefix: str) -> web.Application:
         (rf"{api}/submissions/{n}/{n}/(\d+)", Collect),
         (rf"{api}/feedback/{n}", Feedback),
         (rf"{api}/plan", Plan),
+        (rf"{api}/acknowledgements/{n}", Acknowledgement),
     ], store=store, hcwh=s)
 
 

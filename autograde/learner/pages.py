@@ -7,6 +7,9 @@
                             exchange's receipt, how many answers, each reflection's word count
 ``/hcwh/feedback/<module>`` fetch the released feedback and show it as a page (``results.json``,
                             written by the trainer's feedback step: autograde/course/results.py)
+``/hcwh/acknowledge/<module>``  the standard's commitment, quoted verbatim; the learner types their
+                            name (shown beside the account it is bound to), ticks and sends, or says
+                            "I have a question for my supervisor"; the exchange service records it
 ``/hcwh/how``               How this course works, and whom to call
 
 Fetch, submit and fetch feedback are nbgrader's own exchange steps, through the plugins chosen in
@@ -84,14 +87,25 @@ def day(iso_date: str | None) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def rows(plan: dict, fetched: set[str]) -> list[dict]:
-    """The list's rows: the plan's modules with their words and which buttons they get."""
+def rows(plan: dict, fetched: set[str], standards: set[str] = frozenset()) -> list[dict]:
+    """The list's rows: the plan's modules with their words and which buttons they get
+    (``standards``: the fetched modules that teach a standard, so have a commitment to acknowledge)."""
     out = []
     for m in plan.get("modules", []):
+        submitted = m.get("submissions", 0) > 0
         out.append({**m, "title": module_title(m["module"]), "status_words": STATUS_WORDS.get(m["status"], m["status"]),
                     "due_words": day(m.get("due_date")), "fetched": m["module"] in fetched,
-                    "submitted": m.get("submissions", 0) > 0})
+                    "submitted": submitted, "acknowledge": submitted and m["module"] in standards})
     return out
+
+
+def teaches_a_standard(notebook: Path) -> bool:
+    """Whether a fetched module teaches one standard (its notebook's ``metadata.curriculum.standard``)."""
+    try:
+        return bool(json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {}).get("curriculum", {})
+                    .get("standard"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 # -- the exchange, as nbgrader's own steps -----------------------------------------------
@@ -147,6 +161,16 @@ class ExchangeSteps:
     def submit(self, module: str) -> dict:
         self._step("Submit", module).start()
         return self.receipts(module)[-1]
+
+    def acknowledgement(self, module: str) -> dict:
+        """The module's commitment, its version and this learner's own records, from the exchange."""
+        return self._service().get_json(f"acknowledgements/{module}")
+
+    def acknowledge(self, module: str, typed_name: str, choice: str, confirmed: bool) -> dict:
+        body = json.dumps({"typed_name": typed_name, "choice": choice, "confirmed": confirmed}).encode()
+        data, _ = self._service().request("POST", f"acknowledgements/{module}", body,
+                                          headers={"Content-Type": "application/json"})
+        return json.loads(data)
 
     def feedback(self, module: str) -> dict | None:
         """Fetch the released feedback, then the newest ``results.json`` fetched."""
@@ -214,10 +238,12 @@ class MyModules(Page):
     async def render_list(self, problem: str | None = None, status: int = 200):
         plan, error = await self.run(self.steps.plan)
         fetched = {p.name for p in self.root.iterdir() if (p / f"{p.name}.ipynb").is_file()} if self.root.is_dir() else set()
-        listed = rows(plan, fetched) if plan else []
+        standards = {m for m in fetched if teaches_a_standard(self.root / m / f"{m}.ipynb")}
+        listed = rows(plan, fetched, standards) if plan else []
         for r in listed:
             r.update(open=self.page_url(r["module"]), fetch=self.link("fetch", r["module"]),
-                     submit=self.link("submit", r["module"]), feedback_url=self.link("feedback", r["module"]))
+                     submit=self.link("submit", r["module"]), feedback_url=self.link("feedback", r["module"]),
+                     acknowledge_url=self.link("acknowledge", r["module"]))
         self.show("modules.html.j2", status=status if not error else 502, title="My modules", modules=listed,
                   on_roster=bool(plan and plan.get("on_roster")), problem=problem or error)
 
@@ -256,7 +282,9 @@ class Submit(MyModules):
         self.show("submitted.html.j2", title="Submitted", module=module_title(module),
                   received=city_time(receipt["received_at"], tz), version=receipt["version"],
                   sent=answer_summary(answers if isinstance(answers, dict) else {}),
-                  late=row.get("status") == "submitted late", due=day(row.get("due_date")))
+                  late=row.get("status") == "submitted late", due=day(row.get("due_date")),
+                  acknowledge=self.link("acknowledge", module)
+                  if teaches_a_standard(folder / f"{module}.ipynb") else None)
 
 
 class Feedback(Page):
@@ -276,6 +304,40 @@ class Feedback(Page):
                   results=results, problem=None)
 
 
+class Acknowledge(Page):
+    """The commitment, quoted verbatim, and the learner's signature or question (recorded by the exchange)."""
+
+    async def page(self, module: str, problem: str | None = None, status: int = 200, recorded: dict | None = None):
+        about, error = await self.run(self.steps.acknowledgement, module)
+        tz = Settings.from_env().timezone
+        if about:
+            for r in about["records"]:
+                r["when"] = city_time(r["recorded_at"], tz)
+        if recorded:
+            recorded["when"] = city_time(recorded["recorded_at"], tz)
+        done = bool(about) and any(r["choice"] == "acknowledged" and r["version"] == about["version"]
+                                   for r in about["records"])
+        self.show("acknowledge.html.j2", status=status if not error else 502,
+                  title=f"Acknowledge: {module_title(module)}", module=module_title(module), about=about,
+                  action=self.link("acknowledge", module), done=done, recorded=recorded,
+                  typed=self.get_body_argument("typed_name", "") if self.request.method == "POST" else "",
+                  problem=problem or error)
+
+    @web.authenticated
+    async def get(self, module):
+        await self.page(self.module(module))
+
+    @web.authenticated
+    async def post(self, module):
+        module = self.module(module)
+        choice = self.get_body_argument("choice", "")
+        row, error = await self.run(self.steps.acknowledge, module, self.get_body_argument("typed_name", ""),
+                                    choice, self.get_body_argument("confirmed", "") == "yes")
+        if error:
+            return await self.page(module, f"Not recorded: {error}", 409)
+        await self.page(module, recorded=row)
+
+
 class How(Page):
     @web.authenticated
     def get(self):
@@ -289,5 +351,6 @@ def handlers(base_url: str) -> list:
         (base + r"/fetch/([^/]+)", Fetch),
         (base + r"/submit/([^/]+)", Submit),
         (base + r"/feedback/([^/]+)", Feedback),
+        (base + r"/acknowledge/([^/]+)", Acknowledge),
         (base + "/how", How),
     ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from autograde.config import Settings
@@ -117,6 +119,46 @@ CREATE TABLE calibration_finals (
     written_at TEXT NOT NULL
 );
 """),
+    (7, """
+CREATE TABLE acknowledgements (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner TEXT NOT NULL,           -- nbgrader's student id (the hub's login name)
+    assignment TEXT NOT NULL,        -- nbgrader's assignment name
+    version TEXT NOT NULL,           -- module_versions.version in force when it was recorded
+    choice TEXT NOT NULL CHECK (choice IN ('acknowledged', 'question')),
+    typed_name TEXT NOT NULL,        -- what the learner typed (or the trainer, for an assisted record)
+    recorded_at TEXT NOT NULL,       -- UTC, ISO 8601, the recording server's clock
+    way TEXT NOT NULL CHECK (way IN ('self', 'assisted', 'paper')),
+    recorded_by TEXT NOT NULL,       -- the hub identity that sent it (the learner), or the trainer
+    reason TEXT NOT NULL DEFAULT '', -- why a trainer recorded it (assisted, paper)
+    FOREIGN KEY (assignment, version) REFERENCES module_versions (assignment, version)
+);
+CREATE UNIQUE INDEX one_acknowledgement_per_version ON acknowledgements (learner, assignment, version)
+    WHERE choice = 'acknowledged';
+CREATE TRIGGER acknowledgements_never_edited BEFORE UPDATE ON acknowledgements
+BEGIN
+    SELECT RAISE(ABORT, 'an acknowledgement is never edited');
+END;
+CREATE TABLE certificates (
+    id TEXT PRIMARY KEY,             -- random, in the verification code
+    learner TEXT NOT NULL,
+    issued_at TEXT NOT NULL,         -- UTC
+    issued_by TEXT NOT NULL,
+    payload TEXT NOT NULL,           -- the signed canonical JSON (learner, modules, versions, dates)
+    signature TEXT NOT NULL,         -- Ed25519 over payload, by the signer helper (base64url)
+    public_key_sha256 TEXT NOT NULL  -- which signing key
+);
+CREATE TRIGGER certificates_never_edited BEFORE UPDATE ON certificates
+BEGIN
+    SELECT RAISE(ABORT, 'a certificate is never edited; revoke it and issue a new one');
+END;
+CREATE TABLE certificate_revocations (
+    certificate TEXT PRIMARY KEY REFERENCES certificates (id),
+    revoked_at TEXT NOT NULL,
+    revoked_by TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -139,6 +181,20 @@ def schema_version(con: sqlite3.Connection) -> int:
     return row[0] or 0
 
 
+def statements(sql: str) -> list[str]:
+    """A migration's statements, whole (a trigger's body holds semicolons of its own)."""
+    out, buf = [], ""
+    for piece in sql.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip(" \n;"):
+                out.append(buf)
+            buf = ""
+    if buf.strip(" \n;"):
+        out.append(buf)  # incomplete: sqlite names the fault when it runs
+    return out
+
+
 def migrate(con: sqlite3.Connection, where: Path) -> int:
     """Apply the missing migrations; return the version now in force."""
     current = schema_version(con)
@@ -151,7 +207,7 @@ def migrate(con: sqlite3.Connection, where: Path) -> int:
             continue
         try:
             con.execute("BEGIN")
-            for statement in filter(str.strip, sql.split(";")):
+            for statement in statements(sql):
                 con.execute(statement)
             con.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
             con.execute("COMMIT")
@@ -171,3 +227,20 @@ def connect(s: Settings) -> sqlite3.Connection:
     con.row_factory = sqlite3.Row
     migrate(con, path)
     return con
+
+
+@contextmanager
+def transaction(s: Settings) -> Iterator[sqlite3.Connection]:
+    """One write to the record, whole or not at all: rows written inside (and the audit line the caller
+    writes with them) are committed only when the block ends without an exception."""
+    con = connect(s)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        con.close()

@@ -79,8 +79,9 @@ def archive(s: Settings, path: Path) -> str:
 
 
 def record_release(s: Settings, assignment: str, released_by: str, approved_by: str,
-                   found: Sources | None = None) -> str:
-    """Archive the module's files, record its version (once per version) and audit the release."""
+                   found: Sources | None = None, released_at: datetime | None = None) -> str:
+    """Archive the module's files, record its version (once per version) and audit the release.
+    ``released_at``: now, unless a demo or test cohort lives on a calendar of its own."""
     if not approved_by.strip():
         raise RecordError(f"releasing {assignment}: the approver's name is empty; a release needs its approver")
     found = found or sources(s, assignment)
@@ -91,7 +92,8 @@ def record_release(s: Settings, assignment: str, released_by: str, approved_by: 
     con = connect(s)
     try:
         con.execute("INSERT OR IGNORE INTO module_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (assignment, version, *shas, datetime.now(timezone.utc).isoformat(), released_by, approved_by))
+                    (assignment, version, *shas, (released_at or datetime.now(timezone.utc)).isoformat(),
+                     released_by, approved_by))
     finally:
         con.close()
     audit.record(s, "release", assignment=assignment, version=version, released_by=released_by,
@@ -108,6 +110,12 @@ def released(s: Settings, assignment: str) -> list[dict]:
     finally:
         con.close()
     return [dict(r) for r in rows]
+
+
+def current(s: Settings, assignment: str) -> str | None:
+    """The version in force: the one released last (None: never released with ``hcwh release``)."""
+    found = released(s, assignment)
+    return found[-1]["version"] if found else None
 
 
 def unreferenced(s: Settings) -> list[Path]:

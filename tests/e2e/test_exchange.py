@@ -516,3 +516,112 @@ def test_a_trainers_manual_score_is_recorded_with_their_hub_identity(hub, honest
     with course.gradebook(s) as gb:
         assert gb.find_grade_by_id(first_id).manual_score == max_score
         assert gb.find_grade_by_id(second_id).manual_score == 1.0
+
+
+# -- acknowledgement: the commitment signed by the hub's identity, once per version ---------------
+
+AUTH_COMMITMENT = ("We draw on the strength of our individuality to approach customer interactions with a genuine "
+                   "desire to help.")  # the city's framework, Authenticity, word for word
+
+
+@pytest.fixture(scope="module")
+def acknowledging(hub, honest_round):
+    """Ana and Ben have submitted (honest_round); the module's version is recorded as hcwh release does."""
+    from autograde.record import versions
+
+    return honest_round, versions.record_release(honest_round, MODULE, TRAINER, "hr.lead")
+
+
+def acknowledge(h: Hub, who: str, form: dict):
+    return api(h, who, "POST", f"acknowledgements/{MODULE}", form, {"Content-Type": "application/json"})
+
+
+def test_a_learner_sees_the_commitment_verbatim_and_the_identity_it_is_bound_to(hub, acknowledging):
+    s, version = acknowledging
+    about = json.loads(api(hub, ANA, "GET", f"acknowledgements/{MODULE}")[1])
+    assert about == {"module": MODULE, "learner": ANA, "roster_name": "Ana Reyes", "standard": "Authenticity",
+                     "commitment": AUTH_COMMITMENT, "version": version, "submitted": True, "records": []}
+
+
+def test_acknowledging_for_someone_else_is_refused_and_records_nothing(hub, acknowledging):
+    from autograde.record import acknowledgements, audit
+
+    s, _ = acknowledging
+    # Ben's token, Ana's name typed
+    code, note = refusal(hub, BEN, "POST", f"acknowledgements/{MODULE}",
+                         {"typed_name": "Ana Reyes", "choice": "acknowledged", "confirmed": True})
+    assert code == 403 and note.startswith(f"refused: the name typed, 'Ana Reyes', is not the roster's name for the "
+                                           f"account signed in ('{BEN}')")
+    # Ben's token, Ana's login in the form (as a learner field and as a login field)
+    for field in ("learner", "login"):
+        code, note = refusal(hub, BEN, "POST", f"acknowledgements/{MODULE}",
+                             {"typed_name": "Ben Okafor", "choice": "acknowledged", "confirmed": True, field: ANA})
+        assert code == 403 and f"it names '{ANA}' as its learner, but it was sent by '{BEN}'" in note
+    # the time and the version are the server's
+    code, note = refusal(hub, BEN, "POST", f"acknowledgements/{MODULE}",
+                         {"typed_name": "Ben Okafor", "choice": "acknowledged", "confirmed": True,
+                          "recorded_at": "2026-01-01T00:00:00+00:00"})
+    assert code == 400 and "the field recorded_at is not accepted" in note
+    # a trainer (not on the roster) cannot sign for anyone either; a learner who has not submitted cannot sign
+    code, note = refusal(hub, TRAINER, "POST", f"acknowledgements/{MODULE}",
+                         {"typed_name": "Ana Reyes", "choice": "acknowledged", "confirmed": True})
+    assert code == 403 and f"'{TRAINER}' (signed in) is not on the course's roster" in note
+    code, note = refusal(hub, CY, "POST", f"acknowledgements/{MODULE}",
+                         {"typed_name": "Cy Lee", "choice": "acknowledged", "confirmed": True})
+    assert code == 409 and f"{CY} has not submitted '{MODULE}' yet" in note
+    assert acknowledgements.listed(s) == []
+    trail = [json.loads(line) for line in audit.log_path(s).read_text().splitlines()]
+    refused = [e for e in trail if e["event"] == "acknowledgement refused"]
+    assert [e["learner"] for e in refused] == [audit.pseudonym(s, BEN)] * 4 + [audit.pseudonym(s, TRAINER),
+                                                                                audit.pseudonym(s, CY)]
+    assert "Reyes" not in audit.log_path(s).read_text()
+
+
+def test_an_acknowledgement_is_the_servers_record_once_per_version_never_edited(hub, acknowledging):
+    import sqlite3
+
+    from autograde.record import acknowledgements, audit, db
+
+    s, version = acknowledging
+    code, note = refusal(hub, ANA, "POST", f"acknowledgements/{MODULE}",
+                         {"typed_name": "Ana Reyes", "choice": "acknowledged"})
+    assert code == 400 and "tick the box" in note
+    before = datetime.now(timezone.utc)
+    code, data = acknowledge(hub, ANA, {"typed_name": "  ana   REYES ", "choice": "acknowledged", "confirmed": True})
+    after = datetime.now(timezone.utc)
+    row = json.loads(data)
+    assert code == 201
+    assert {k: row[k] for k in ("learner", "assignment", "version", "choice", "typed_name", "way", "recorded_by")} == {
+        "learner": ANA, "assignment": MODULE, "version": version, "choice": "acknowledged", "typed_name": "ana REYES",
+        "way": "self", "recorded_by": ANA}
+    assert before <= datetime.fromisoformat(row["recorded_at"]) <= after  # the server's clock, now
+    # a second acknowledgement of the same version is refused, naming the first; the first stays as it was
+    code, note = refusal(hub, ANA, "POST", f"acknowledgements/{MODULE}",
+                         {"typed_name": "Ana Reyes", "choice": "acknowledged", "confirmed": True})
+    assert code == 409 and f"{ANA} already acknowledged this version of {MODULE}" in note
+    assert row["recorded_at"] in note and "never replaced" in note
+    assert acknowledgements.listed(s, ANA) == [row]
+    con = sqlite3.connect(db.db_path(s))
+    with pytest.raises(sqlite3.IntegrityError, match="an acknowledgement is never edited"):
+        con.execute("UPDATE acknowledgements SET recorded_at = '2026-01-01T00:00:00+00:00'")
+    con.close()
+    (line,) = [e for e in (json.loads(x) for x in audit.log_path(s).read_text().splitlines())
+               if e["event"] == "acknowledgement"]
+    assert (line["learner"], line["assignment"], line["version"], line["choice"], line["way"], line["acknowledgement"]) \
+        == (audit.pseudonym(s, ANA), MODULE, version, "acknowledged", "self", row["id"])
+    about = json.loads(api(hub, ANA, "GET", f"acknowledgements/{MODULE}")[1])
+    assert about["records"] == [row]
+
+
+def test_a_question_for_the_supervisor_is_recorded_instead(hub, acknowledging):
+    from autograde.record import acknowledgements, audit
+
+    s, version = acknowledging
+    code, data = acknowledge(hub, BEN, {"typed_name": "Ben Okafor", "choice": "question"})
+    assert code == 201
+    (row,) = acknowledgements.listed(s, BEN)
+    assert (row["choice"], row["version"], row["recorded_by"]) == ("question", version, BEN)
+    assert json.loads(data) == row
+    with environment(hub.env()):
+        assert main(["audit", "verify"]) == 0
+    assert audit.verify(audit.log_path(s)).ok

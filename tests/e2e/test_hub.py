@@ -244,10 +244,55 @@ def _on_my_pages(page, hub, name: str, option_text: str, t0: float) -> None:
     sent = page.locator("main ul").inner_text()
     assert "Questions answered: 1" in sent and f"Reflection 1: {len(TYPED.split())} words" in sent, sent
     _no_axe_violations(page, "submitted")
+    _acknowledges(page, hub, name)
     # nothing before grading: no feedback, no key
     page.goto(f"{hub.url}/user/{name}/hcwh/feedback/{MODULE}")
     expect(page.get_by_text("There is no feedback for this module yet")).to_be_visible()
     assert "Why:" not in page.content() and "right answer" not in page.content()
+
+
+AUTH_COMMITMENT = ("We draw on the strength of our individuality to approach customer interactions with a genuine "
+                   "desire to help.")  # the city's framework, Authenticity, word for word
+
+
+def _acknowledges(page, hub, name: str) -> None:
+    """From the submitted page: the commitment verbatim, bound to her sign-in; no tick, not recorded; then
+    signed, recorded by the exchange service, and not offered again."""
+    import sqlite3
+
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Acknowledge the commitment").click()
+    expect(page.locator("h1")).to_have_text(f"Acknowledge the commitment: {TITLE}", timeout=60_000)
+    assert page.locator("blockquote").inner_text().strip() == AUTH_COMMITMENT
+    expect(page.get_by_text(f"You are signed in as {name}.")).to_be_visible()
+    _no_axe_violations(page, "acknowledge")
+    page.get_by_label("Type your full name").fill("Ana Reyes")
+    page.get_by_role("button", name="Acknowledge the commitment").click()  # the box not ticked
+    expect(page.get_by_role("alert")).to_contain_text("Not recorded:")
+    expect(page.get_by_role("alert")).to_contain_text("tick the box")
+    record = hub.state / "record" / "record.db"
+
+    def rows() -> list[tuple]:
+        con = sqlite3.connect(record)
+        try:
+            return con.execute("SELECT learner, assignment, choice, typed_name, way, recorded_by, recorded_at "
+                               "FROM acknowledgements").fetchall()
+        finally:
+            con.close()
+
+    assert rows() == []
+    page.get_by_label("Type your full name").fill("Ana Reyes")
+    page.get_by_label("I have read the commitment above and I acknowledge it.").check()
+    page.get_by_role("button", name="Acknowledge the commitment").click()
+    expect(page.get_by_role("status")).to_contain_text(f"for the account {name}: you acknowledged the commitment")
+    ((learner, module, choice, typed, way, by, at),) = rows()
+    assert (learner, module, choice, typed, way, by) == (name, MODULE, "acknowledged", "Ana Reyes", "self", name)
+    got = datetime.fromisoformat(at).astimezone(timezone.utc)
+    expect(page.get_by_role("status")).to_contain_text(f"Recorded on {got.day} {got:%B %Y} at {got:%H:%M:%S}")
+    expect(page.get_by_text("You have acknowledged this version of the commitment.")).to_be_visible()
+    assert page.get_by_role("button", name="Acknowledge the commitment").count() == 0
+    _no_axe_violations(page, "acknowledged")
 
 
 def _feedback_page(page, hub, name: str) -> None:

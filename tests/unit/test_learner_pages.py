@@ -4,6 +4,8 @@ carries, and the one-learner JupyterLab switch. Expected values are worked out h
 
 from __future__ import annotations
 
+import json
+
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -43,6 +45,18 @@ def test_the_list_in_words():
         ("Module 01: Authenticity", "10 December 2026", "Submitted after the due date (late)", True, True),
         ("Module 02: Anticipation", "5 January 2027", "Not started", False, False)]
     assert module_title("05-accountability") == "Module 05: Accountability"
+    # "Acknowledge the commitment" only once submitted, and only for a module that teaches a standard
+    assert [r["acknowledge"] for r in got] == [False, False]
+    assert [r["acknowledge"] for r in rows(plan, {"01-authenticity"}, standards={"01-authenticity"})] == [True, False]
+
+
+def test_which_fetched_modules_teach_a_standard(tmp_path):
+    from autograde.learner.pages import teaches_a_standard
+
+    for name, meta in (("a", {"curriculum": {"standard": "AUTH"}}), ("b", {"curriculum": {}}), ("c", {})):
+        (tmp_path / f"{name}.ipynb").write_text(json.dumps({"metadata": meta}))
+    (tmp_path / "d.ipynb").write_text("{damaged")
+    assert [teaches_a_standard(tmp_path / f"{n}.ipynb") for n in "abcde"] == [True, False, False, False, False]
 
 
 def test_what_a_submit_carries():
@@ -117,3 +131,20 @@ def test_jupyterlab_for_one_learner_is_read_safely(tmp_path):
     assert people.jupyterlab_learners(tmp_path) == set()
     (tmp_path / people.JUPYTERLAB_FILE).write_text('["ana", 3, "ben"]')
     assert people.jupyterlab_learners(tmp_path) == {"ana", "ben"}
+
+
+def test_the_learners_environment_needs_no_record_package():
+    """The wheel in the learners' environment (pyproject's packages) has no autograde.record: the exchange
+    client and the learner's pages must import without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, importlib.abc\n"
+            "class NoRecord(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'autograde.record' or name.startswith('autograde.record.'):\n"
+            "            raise ModuleNotFoundError(name)\n"
+            "sys.meta_path.insert(0, NoRecord())\n"
+            "import autograde.exchange.client, autograde.learner.pages\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -123,6 +124,8 @@ def test_migration_from_an_empty_database(state):
     assert columns[:2] == ["assignment", "version"]
     con.close()
     assert db.connect(state).execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == db.LATEST  # not re-applied
+    tables = {r[0] for r in db.connect(state).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"acknowledgements", "certificates", "certificate_revocations"} <= tables
     assert db.db_path(state).stat().st_mode & 0o777 == 0o600
 
 
@@ -201,3 +204,63 @@ def test_an_archived_file_altered_is_refused(state, tmp_path):
     (versions.archive_dir(state) / sha).write_text("{ }")
     with pytest.raises(RecordError, match="no longer matches"):
         versions.record_release(state, "01-authenticity", "trainer1", "hr.lead", found)
+
+
+def test_a_trigger_with_semicolons_in_its_body_is_one_statement():
+    sql = "CREATE TABLE t (x);\nCREATE TRIGGER k BEFORE UPDATE ON t\nBEGIN\n    SELECT RAISE(ABORT, 'no');\nEND;\n"
+    assert [s.split()[1] for s in db.statements(sql)] == ["TABLE", "TRIGGER"]
+
+
+# -- acknowledgements (the rules; through the exchange service and a real hub: tests/e2e/test_exchange.py) --
+
+
+@pytest.fixture()
+def released(state, tmp_path):
+    return versions.record_release(state, "01-authenticity", "trainer1", "hr.lead", _sources(tmp_path, "{}"))
+
+
+def test_an_acknowledgement_is_recorded_once_per_version_and_questions_as_asked(state, released):
+    from autograde.record import acknowledgements as acks
+
+    first = acks.record(state, "ana", "01-authenticity", " Ana  Reyes ", "acknowledged", recorded_by="ana")
+    assert (first["version"], first["typed_name"], first["way"]) == (released, "Ana Reyes", "self")
+    with pytest.raises(acks.AlreadyAcknowledged, match=r"ana already acknowledged this version of 01-authenticity "
+                                                       rf"\({released[:12]}\) on {re.escape(first['recorded_at'])} \(self\)"):
+        acks.record(state, "ana", "01-authenticity", "Ana Reyes", "acknowledged", way="assisted",
+                    recorded_by="trainer1", reason="again")
+    acks.record(state, "ben", "01-authenticity", "Ben Okafor", "question", recorded_by="ben")
+    acks.record(state, "ben", "01-authenticity", "Ben Okafor", "question", recorded_by="ben")
+    assert [(r["learner"], r["choice"]) for r in acks.listed(state)] == [
+        ("ana", "acknowledged"), ("ben", "question"), ("ben", "question")]
+    events = [json.loads(x)["event"] for x in lines(audit.log_path(state))]
+    assert events == ["release", "acknowledgement", "acknowledgement", "acknowledgement"]
+
+
+@pytest.mark.parametrize("call, words", [
+    (dict(choice="signed"), "the choice 'signed' is not one of acknowledged, question"),
+    (dict(typed_name="  "), "the typed name is empty"),
+    (dict(way="assisted"), "needs its reason"),
+    (dict(way="paper", reason="signed in class", recorded_by=" "), "needs the trainer's name"),
+    (dict(assignment="02-anticipation"), "02-anticipation has no recorded version"),
+])
+def test_a_bad_acknowledgement_records_nothing(state, released, call, words):
+    from autograde.record import acknowledgements as acks
+
+    args = dict(learner="ana", assignment="01-authenticity", typed_name="Ana Reyes", choice="acknowledged",
+                recorded_by="ana") | call
+    with pytest.raises(RecordError, match=words):
+        acks.record(state, args.pop("learner"), args.pop("assignment"), args.pop("typed_name"), args.pop("choice"),
+                    **args)
+    assert acks.listed(state) == []
+
+
+def test_an_acknowledgement_whose_audit_line_fails_is_not_kept(state, released, monkeypatch):
+    from autograde.record import acknowledgements as acks
+
+    def broken(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audit, "record", broken)
+    with pytest.raises(OSError):
+        acks.record(state, "ana", "01-authenticity", "Ana Reyes", "acknowledged", recorded_by="ana")
+    assert acks.listed(state) == []
