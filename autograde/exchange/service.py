@@ -48,7 +48,6 @@ from autograde.exchange.archive import (
 from autograde.exchange.names import SERVICE_NAME, TRAINER_SCOPE
 from autograde.exchange.store import store_dir, versions
 from autograde.private import DIR_MODE, private_dir, replace_private
-from autograde.record import audit
 
 NAME = roster._ID  # the roster's id rule, for learners and modules alike
 RESERVED = ("timestamp.txt", "submission_secret.txt")  # written by the exchange, never by a learner
@@ -351,6 +350,8 @@ class Submit(Handler):
         self.store.audit(who=self.who, kind=self.kind, action="submit", outcome="accepted", module=module,
                          version=receipt["version"], received_at=receipt["received_at"])
         # the compliance record's chain too: who (a pseudonym), what, the server's time, each file's hash
+        from autograde.record import audit  # here, not at the top: learners' environment has no record package
+
         audit.record(self.hcwh, "submission received", learner=self.who, assignment=module,
                      submission=receipt["version"], received_at=receipt["received_at"],
                      files={path: f["sha256"] for path, f in receipt["files"].items()})
