@@ -223,6 +223,8 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     for line in sent.lines():
         progress(line)
     progress("")
+    text_changes_retention_and_audit(demo, module_ids, as_of, progress)
+    progress("")
     progress(f"Roster:      {demo.roster_path}")
     progress(f"Gradebook:   {demo.gradebook_url}")
     progress(f"Autograded:  {demo.course_dir / 'autograded'}")
@@ -303,6 +305,68 @@ def acknowledge_and_certify(s: Settings, module_ids: list[str], progress: Callab
     verdict = audit.verify(audit.log_path(s))
     progress(f"Audit trail: {audit.log_path(s)}: {verdict.head.lines} lines, "
              f"{'verifies' if verdict.ok else 'BROKEN at line %s' % verdict.line}")
+
+
+LEAVER = "eli.novak"  # left the city 120 days before the demo's day: the retention run takes their work
+
+
+def text_changes_retention_and_audit(s: Settings, module_ids: list[str], as_of: date,
+                                     progress: Callable[[str], None]) -> None:
+    """The rest of HR's record: the framework text changes (a copy of it: the city's own file is never
+    touched) and HR's report lists who must re-acknowledge; a retention run; the audit trail verified,
+    then a hand-edited copy of it caught."""
+    from autograde import roster
+    from autograde.course import retention
+    from autograde.record import audit, versions
+    from autograde.reporting import completion, recert, report
+
+    standard = next((m for m in module_ids if m != module_ids[0]), module_ids[0])
+    progress(f"== HR: the framework text changes, {standard} is released again")
+    real = versions.sources(s, standard)
+    changed = s.state_dir / "framework-changed.txt"
+    changed.write_text(real.framework.read_text(encoding="utf-8").rstrip("\n")
+                       + "\n(Demo only: a sentence the city added to the framework.)\n", encoding="utf-8")
+    new = versions.record_release(s, standard, "demo-trainer", "demo-hr-lead",
+                                  versions.Sources(changed, real.module, real.notebook))
+    for line in recert.diff(s, standard).splitlines():
+        if line.startswith(("==", "+(")):
+            progress(f"  {line}")
+    recert.decide(s, standard, new, "acknowledge", "demo-hr-lead", "a sentence added")
+    recert.set_expiry(s, recert.PROGRAMME, 365, "demo-hr-lead")
+    files = report.write_report(s, as_of=as_of)
+    frame = recert.table_for(s, completion.completion_table(s, as_of=as_of), as_of)
+    must = frame[frame["status"] == "re-acknowledge: text changed"]
+    progress(f"  HR decided: acknowledge. Must re-acknowledge {standard} ({len(must)}): "
+             f"{', '.join(must['employee_id']) or 'nobody'}")
+    progress(f"  Report: {files.html} (Recertification), {files.csv['recertification']}")
+
+    progress("== HR: retention")
+    left = (as_of - timedelta(days=120)).isoformat()
+    store = roster.RosterStore(s.roster_path)
+    data = store.load()
+    data.learners[LEAVER] = replace(data.learners[LEAVER], status="separated", separation_date=left)
+    store.save(data)
+    progress(f"  {LEAVER} left the city on {left} (roster status separated)")
+    for record_type, period in (("learner_work", "90d"), ("completion", "7y"), ("acknowledgement", "7y"),
+                                ("certificate", "7y"), ("report_snapshot", "7y")):
+        retention.set_schedule(s, record_type, period, "demo-hr-lead")
+    progress("  schedule (demo values, the city sets its own): learner_work 90 days, the rest 7 years")
+    for line in retention.run(s, as_of=as_of, by="demo-hr-lead").lines():
+        progress(f"  {line}")
+
+    progress("== Audit: the trail, then a hand-edited copy of it")
+    log = audit.log_path(s)
+    verdict = audit.verify(log)
+    progress(f"  hcwh audit verify: {verdict.head.lines} lines, {'chain intact' if verdict.ok else 'BROKEN'}")
+    copy = s.state_dir / "audit-hand-edited-copy.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    entry = json.loads(lines[1])
+    entry["at"] = "2020-01-01T00:00:00+00:00"  # someone moves line 2's time back, without its hash
+    lines[1] = json.dumps(entry, separators=(",", ":"), sort_keys=True)
+    copy.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    edited = audit.verify(copy)
+    progress(f"  hcwh audit verify --log {copy}: line {edited.line}: {edited.problem}" if not edited.ok
+             else "  the edited copy verified (this is a bug)")
 
 
 def scores(s: Settings, module_ids: list[str]) -> dict[str, dict[str, dict | None]]:
