@@ -9,7 +9,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from autograde.course.demo import COHORT, UNGRADED, run_demo
+from autograde.course.demo import COHORT, LEAVER, UNGRADED, run_demo
 from curriculum.answers import AnswerStore
 from curriculum.scoring import question_score
 
@@ -38,6 +38,9 @@ def test_demo_cycle_grades_every_learner_as_they_answered(state, modules):
                 assert result is None
                 continue
             submitted = demo_state / "course" / "submitted" / student_id / module.id
+            if student_id == LEAVER:  # the demo's retention run disposed of the leaver's work; grades stay
+                assert not submitted.exists() and result["autograded"] == 0
+                continue
             assert result["autograded"] == pytest.approx(expected_autograded(module, submitted))
             assert result["score"] == pytest.approx(result["autograded"] + result["manual"])
             assert result["max_score"] == module.points
@@ -53,14 +56,14 @@ def test_demo_cycle_grades_every_learner_as_they_answered(state, modules):
     scores = sorted(v["score"] for row in table.values() for v in row.values() if v)
     assert len(set(scores)) >= 4  # varying quality, not one canned result
     # submissions are never modified by grading
-    nb = nbformat.read(demo_state / "course" / "submitted" / "eli.novak" / modules[0].id / f"{modules[0].id}.ipynb", 4)
+    nb = nbformat.read(demo_state / "course" / "submitted" / "ben.okafor" / modules[0].id / f"{modules[0].id}.ipynb", 4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
     # feedback went back to a learner, and HR's report agrees with the gradebook
     assert any("fetched their feedback" in line for line in lines)
     (report_line,) = [line for line in lines if line.startswith("Report:")]
     folder = demo_state / "reports"
-    (snapshot,) = folder.iterdir()
+    snapshot, recert_snapshot = sorted(folder.iterdir())  # the second: after the framework text changed
     assert report_line.endswith(str(snapshot / "report.html"))
     done = pd.read_csv(snapshot / "completion.csv")
     first = done[done["module"] == modules[0].id].set_index("employee_id")
@@ -73,3 +76,10 @@ def test_demo_cycle_grades_every_learner_as_they_answered(state, modules):
             assert row["score"] == pytest.approx(result["score"])
     at_risk = pd.read_csv(snapshot / "at-risk.csv")
     assert "gus.tanaka" in set(at_risk["employee_id"])
+    # HR's record: the text changed and who must re-acknowledge, a retention run, the trail and a tampered copy
+    assert any(line.startswith("  HR decided: acknowledge. Must re-acknowledge") and "ana.reyes" in line for line in lines)
+    assert f"    disposed of learner_work: {LEAVER} " in "\n".join(lines)
+    assert any(line.endswith("chain intact") for line in lines)
+    assert any("audit-hand-edited-copy.jsonl: line 2: its content does not match its hash" in line for line in lines)
+    recert_csv = pd.read_csv(recert_snapshot / "recertification.csv").set_index(["employee_id", "module"])
+    assert recert_csv.loc[("ana.reyes", modules[1].id), "status"] == "re-acknowledge: text changed"
