@@ -44,3 +44,14 @@ def replace_private(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_password(path: Path | None, user_setting: str, file_setting: str, error: type[Exception]) -> str:
+    """A service's password from the file its setting names (never from a variable or the command
+    line): ``error`` names the setting when the file is not set or cannot be read."""
+    if path is None:
+        raise error(f"{user_setting} is set but {file_setting} is not")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise error(f"{file_setting} {path}: {exc.strerror}") from None

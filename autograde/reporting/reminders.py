@@ -32,7 +32,7 @@ import pandas as pd
 from autograde import roster
 from autograde.config import Settings
 from autograde.errors import HcwhError
-from autograde.private import private_dir, replace_private
+from autograde.private import private_dir, read_password, replace_private
 from autograde.record import audit, db
 from autograde.reporting import completion
 
@@ -227,13 +227,8 @@ def _connect(mail: MailSettings) -> smtplib.SMTP:
             if mail.security == "starttls":
                 smtp.starttls(context=context)
         if mail.user:
-            if mail.password_file is None:
-                raise MailError("HCWH_SMTP_USER is set but HCWH_SMTP_PASSWORD_FILE is not")
-            try:
-                password = mail.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise MailError(f"HCWH_SMTP_PASSWORD_FILE {mail.password_file}: {exc.strerror}") from None
-            smtp.login(mail.user, password)
+            smtp.login(mail.user, read_password(mail.password_file, "HCWH_SMTP_USER", "HCWH_SMTP_PASSWORD_FILE",
+                                                MailError))
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(f"mail relay {mail.host}:{mail.port} ({mail.security}): {exc}; nothing was sent") from None
     return smtp

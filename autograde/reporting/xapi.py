@@ -36,7 +36,7 @@ import pandas as pd
 
 from autograde.config import Settings
 from autograde.errors import HcwhError
-from autograde.private import private_dir, replace_private
+from autograde.private import private_dir, read_password, replace_private
 from autograde.record import audit, db
 from autograde.reporting import completion
 
@@ -148,12 +148,7 @@ def _post(lrs: LrsSettings, batch: list[dict]) -> None:
         raise XapiError("HCWH_XAPI_ENDPOINT is not set: name the LRS's xAPI address (or use --dry-run FILE)")
     headers = {"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
     if lrs.user:
-        if lrs.password_file is None:
-            raise XapiError("HCWH_XAPI_USER is set but HCWH_XAPI_PASSWORD_FILE is not")
-        try:
-            password = lrs.password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise XapiError(f"HCWH_XAPI_PASSWORD_FILE {lrs.password_file}: {exc.strerror}") from None
+        password = read_password(lrs.password_file, "HCWH_XAPI_USER", "HCWH_XAPI_PASSWORD_FILE", XapiError)
         headers["Authorization"] = "Basic " + base64.b64encode(f"{lrs.user}:{password}".encode()).decode()
     request = urllib.request.Request(lrs.endpoint + "statements", data=json.dumps(batch).encode(), headers=headers,
                                      method="POST")
