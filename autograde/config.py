@@ -97,6 +97,12 @@ class Settings:
         return self.state_dir / "reports"
 
     @property
+    def trainer_reports_dir(self) -> Path:
+        """The trainers' report snapshots (``hcwh insight``): per-learner figures, so never under
+        ``reports_dir``, which HR's report service serves."""
+        return self.state_dir / "trainer-reports"
+
+    @property
     def gradebook_url(self) -> str:
         return self.db_url or f"sqlite:///{self.course_dir / 'gradebook.db'}"
 

@@ -1,0 +1,512 @@
+"""The trainers' report (issue 15, points 1, 2, 3 and 6): what a cohort learned, per framework item.
+
+``hcwh insight`` writes ``<state>/trainer-reports/<date>T<time>/`` (0700, files 0600; never under HR's
+``reports/``): ``insight.html`` (self-contained: no script, inline SVG with its figures in words),
+CSV files and ``manifest.json`` (SHA-256 of each file, the audit trail's head), by the HR report's
+own writers (``report.snapshot_folder``, ``write_csv``, ``write_manifest``, ``_shared.html.j2``).
+
+Inputs, each read once: the content (``curriculum/modules/*.yaml``: which framework items each
+question, role-play choice and reflection exercises, each choice's quality, each question's options
+and points; never taken from a learner's file, which could claim any quality); the gradebook (one
+score per grade cell of each graded submission, one query); each graded submission's
+``answers.json`` (the graded copy, ``<course>/autograded/<learner>/<module>/``: which options were
+clicked, every play of every role-play; reflection words are never read); the roster (name,
+department, cohort). A submission autograde rejected (``<course>/rejected/``) is left out: its zero
+is about the file, not the learner's answers.
+
+**Mastery** of a framework item (a behavior, consideration, value or standard a module tags) is the
+share of the credit earned on the exercises tagged with it, ``earned / possible``, pooled over a
+learner, a cohort, a department or everyone, with the number of exercises (and learners) behind it:
+
+* a question: its gradebook score out of its points, for each item the question names;
+* a reflection, once a trainer has scored it: its score out of its rubric's points, for each item it
+  names (the gradebook keeps one score per reflection, not one per rubric criterion);
+* a role-play decision on the learner's **scored play**, their first complete play: the choice
+  taken credits the items *it* names with its quality's share (best 1, acceptable 0.5, poor 0:
+  ``curriculum.roleplay.QUALITY_SHARE``, the rule that scores a path-scored play) of the
+  decision's weight, the play's points divided by the decisions on that path. Later plays are
+  practice: counted in aggregate (choices and endings), never per person, never credited.
+
+**Item analysis** (``items.item_analysis``) for every autograded question, over the learners whose
+submission of the module was graded, with how often each option was picked (per slot: the position
+of an ordering, the item of a matching) and the options nobody picked.
+
+:func:`build` is pure (content, DataFrames and parsed answers in; frames out): the benchmark drives
+it. Grader calibration (issue 15, point 4) fills ``Insight.calibration``; this report prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from nbgrader.api import Assignment, Grade, GradeCell, Student, SubmittedAssignment, SubmittedNotebook
+from sqlalchemy import select
+
+from autograde import roster
+from autograde.config import Settings
+from autograde.gradebook import gradebook
+from autograde.private import create_private
+from autograde.record import audit
+from autograde.reporting import completion, items, report
+from curriculum.answers import ANSWERS_FILE, migrate
+from curriculum.errors import HcwhError
+from curriculum.framework import load_framework
+from curriculum.roleplay import QUALITY_SHARE
+from curriculum.schema import Module
+
+TITLE = "Customer Service Framework training: what the cohort learned (trainers only)"
+WEAK = 0.5  # a learner's item under this share is listed as one to revisit
+MAX_ANSWERS_BYTES = 1_000_000  # an answers file larger than this is not read (the exchange caps submissions)
+CSV_FILES = ("mastery-learners", "mastery-cohorts", "mastery-departments", "mastery-all",
+             "choices", "paths", "endings", "items", "options")
+
+
+class NoContent(HcwhError):
+    """The module content (the YAML files with the tags) is not where the report looks."""
+
+
+# -- the content: what each exercise is worth and which items it names -----------------------------
+
+
+def exercise_table(modules: list[Module]) -> pd.DataFrame:
+    """Questions and reflections: module, cell (the grade cell's name), exercise, kind, item, possible."""
+    rows = []
+    for m in modules:
+        for q in m.questions:
+            rows += [(m.id, f"{q.id}-test", q.id, "question", item, float(q.points)) for item in dict.fromkeys(q.exercises)]
+        for r in m.reflections:
+            rows += [(m.id, f"{r.id}-answer", r.id, "reflection", item, float(r.points)) for item in dict.fromkeys(r.exercises)]
+    return pd.DataFrame(rows, columns=["module", "cell", "exercise", "kind", "item", "possible"])
+
+
+def choice_table(modules: list[Module]) -> pd.DataFrame:
+    """Every role-play choice: module, roleplay, step, choice, quality, share, text, items (a tuple), points."""
+    rows = [(m.id, rp.id, s.id, c.id, c.quality, QUALITY_SHARE[c.quality], " ".join(c.text.split()),
+             tuple(dict.fromkeys(c.exercises)), float(rp.points))
+            for m in modules for rp in m.roleplays for s in rp.steps for c in s.choices]
+    return pd.DataFrame(rows, columns=["module", "roleplay", "step", "choice", "quality", "share", "text", "items", "points"])
+
+
+# -- the learners' plays, from answers.json ------------------------------------------------------
+
+
+def plays(answers: dict[tuple[str, str], dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every complete play in the answers: (decisions: employee_id, module, roleplay, play, order,
+    step, choice; endings: employee_id, module, roleplay, play, ending). ``play`` 0 is the scored
+    play (the first complete one), 1, 2... practice. Anything malformed is skipped, never raised."""
+    decisions, endings = [], []
+    for (sid, module), data in answers.items():
+        for rp_id, record in (data.get("roleplays") or {}).items():
+            completed = record.get("completed") if isinstance(record, dict) else None
+            if not isinstance(rp_id, str) or not isinstance(completed, list):
+                continue
+            done = [p for p in completed if isinstance(p, dict) and isinstance(p.get("path"), list)]
+            for n, play in enumerate(done):
+                ending = play.get("ending")
+                endings.append((sid, module, rp_id, n, ending if isinstance(ending, str) else "(unknown)"))
+                decisions += [(sid, module, rp_id, n, k, t["step"], t["choice"]) for k, t in enumerate(play["path"])
+                              if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
+    return (pd.DataFrame(decisions, columns=["employee_id", "module", "roleplay", "play", "order", "step", "choice"]),
+            pd.DataFrame(endings, columns=["employee_id", "module", "roleplay", "play", "ending"]))
+
+
+# -- mastery ---------------------------------------------------------------------------------------
+
+CREDIT_COLUMNS = ["employee_id", "module", "exercise", "kind", "item", "earned", "possible"]
+
+
+def credit(exercises: pd.DataFrame, choices: pd.DataFrame, grades: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """One row per learner × exercise × item it names: earned and possible credit (module docstring)."""
+    scored = grades.merge(exercises, on=["module", "cell"], how="inner")
+    scored = scored[scored["score"].notna()]  # a reflection not yet scored by a trainer earns nothing yet
+    from_grades = scored.assign(earned=scored["score"].astype(float))[CREDIT_COLUMNS]
+    first = decisions[decisions["play"] == 0].merge(
+        choices[["module", "roleplay", "step", "choice", "share", "items", "points"]],
+        on=["module", "roleplay", "step", "choice"], how="inner")  # a choice the content no longer has: no credit
+    n = first.groupby(["employee_id", "module", "roleplay"])["order"].transform("size")
+    weight = first["points"] / n
+    first = first.assign(exercise=first["roleplay"] + "/" + first["step"], kind="role-play decision",
+                         earned=weight * first["share"], possible=weight, item=first["items"])
+    from_plays = first.explode("item").dropna(subset=["item"])[CREDIT_COLUMNS]
+    out = pd.concat([from_grades, from_plays], ignore_index=True)
+    return out.astype({"earned": float, "possible": float})
+
+
+MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "cohort": ["cohort"],
+                "department": ["department"], "all": []}
+
+
+def mastery(rows: pd.DataFrame, learners: pd.DataFrame, by: str, item_names: dict[str, str]) -> pd.DataFrame:
+    """Per group (``MASTERY_KEYS``) and item: earned, possible, share, exercises (distinct exercises
+    behind the figure), learners; items in the framework's order."""
+    keys = MASTERY_KEYS[by]
+    data = rows.merge(learners, on="employee_id", how="left") if keys else rows
+    group = keys + ["item"]
+    out = data.groupby(group, sort=False).agg(
+        earned=("earned", "sum"), possible=("possible", "sum"),
+        exercises=("exercise", "nunique") if by != "learner" else ("exercise", "size"),
+        learners=("employee_id", "nunique"),
+    ).reset_index()
+    out["share"] = (out["earned"] / out["possible"]).where(out["possible"] > 0)
+    order = {item: n for n, item in enumerate(item_names)}
+    out.insert(len(keys) + 1, "name_of_item", out["item"].map(item_names).fillna(out["item"]))
+    out = out.assign(_o=out["item"].map(order).fillna(len(order))).sort_values(keys + ["_o", "item"], kind="stable")
+    out = out.drop(columns="_o").reset_index(drop=True)
+    if by == "learner":
+        out = out.drop(columns="learners")
+    return out.rename(columns={"name_of_item": "item_text"})
+
+
+# -- role-play choices and paths -------------------------------------------------------------------
+
+
+def choice_counts(choices: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+    """Every choice of every decision: learners who took it on their scored play (and their share of
+    those who decided there), and how often it was taken in practice plays (in aggregate only)."""
+    keys = ["module", "roleplay", "step", "choice"]
+    scored = decisions[decisions["play"] == 0].groupby(keys).size().rename("scored_play")
+    practice = decisions[decisions["play"] > 0].groupby(keys).size().rename("practice_plays")
+    out = choices[keys + ["quality", "text"]].join(scored, on=keys).join(practice, on=keys)
+    out[["scored_play", "practice_plays"]] = out[["scored_play", "practice_plays"]].fillna(0).astype("int64")
+    deciders = out.groupby(["module", "roleplay", "step"])["scored_play"].transform("sum")
+    out["scored_share"] = (out["scored_play"] / deciders).where(deciders > 0)
+    return out[keys + ["quality", "scored_play", "scored_share", "practice_plays", "text"]]
+
+
+def path_counts(decisions: pd.DataFrame, endings: pd.DataFrame) -> pd.DataFrame:
+    """Each distinct path of the scored plays, with its ending and how many learners took it, most taken first."""
+    first = decisions[decisions["play"] == 0].sort_values(["employee_id", "module", "roleplay", "order"])
+    paths = (first.assign(taken=first["step"] + ": " + first["choice"])
+             .groupby(["employee_id", "module", "roleplay"])["taken"].agg(" → ".join).rename("path"))
+    ends = endings[endings["play"] == 0].set_index(["employee_id", "module", "roleplay"])["ending"]
+    joined = pd.concat([paths, ends], axis=1).reset_index()
+    if joined.empty:
+        return pd.DataFrame(columns=["module", "roleplay", "path", "ending", "learners"])
+    joined["path"] = joined["path"].fillna("")
+    out = joined.groupby(["module", "roleplay", "path", "ending"]).size().rename("learners").reset_index()
+    return out.sort_values(["module", "roleplay", "learners", "path"], ascending=[True, True, False, True],
+                           kind="stable", ignore_index=True)
+
+
+def ending_counts(modules: list[Module], endings: pd.DataFrame) -> pd.DataFrame:
+    """Every ending of every role-play: outcome, learners reaching it on their scored play, practice plays."""
+    keys = ["module", "roleplay", "ending"]
+    content = pd.DataFrame([(m.id, rp.id, e.id, e.outcome) for m in modules for rp in m.roleplays for e in rp.endings],
+                           columns=keys + ["outcome"])
+    scored = endings[endings["play"] == 0].groupby(keys).size().rename("scored_play")
+    practice = endings[endings["play"] > 0].groupby(keys).size().rename("practice_plays")
+    out = content.join(scored, on=keys).join(practice, on=keys)
+    out[["scored_play", "practice_plays"]] = out[["scored_play", "practice_plays"]].fillna(0).astype("int64")
+    return out
+
+
+# -- item analysis ------------------------------------------------------------------------------
+
+
+def _slots(q) -> list[str]:
+    if q.kind == "ordering":
+        return [f"position {k + 1}" for k in range(len(q.options))]
+    if q.kind == "matching":
+        return [i.id for i in q.items]
+    return [""]
+
+
+def _picks(q, given: Any) -> list[tuple[str, str]]:
+    """(slot, option id) for each option a learner's stored answer picks; anything else is skipped."""
+    ids = {o.id for o in q.options}
+    if q.kind == "single":
+        return [("", given)] if isinstance(given, str) and given in ids else []
+    if not isinstance(given, list):
+        return []
+    if q.kind == "multiple":
+        return [("", g) for g in dict.fromkeys(g for g in given if isinstance(g, str) and g in ids)]
+    slots = _slots(q)
+    return [(slots[k], g) for k, g in enumerate(given[: len(slots)]) if isinstance(g, str) and g in ids]
+
+
+def _is_key(q, slot: str, option: str) -> bool:
+    if q.kind in ("single", "multiple"):
+        return option in q.answer
+    slots = _slots(q)
+    return slot in slots and slots.index(slot) < len(q.answer) and q.answer[slots.index(slot)] == option
+
+
+def item_tables(modules: list[Module], grades: pd.DataFrame, answers: dict[tuple[str, str], dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(analysis: module, question, kind, learners, facility, discrimination, flags; options: module,
+    question, slot, option, key, learners, text) for every autograded question of every module."""
+    analyses, options = [], []
+    for m in modules:
+        cells = {f"{q.id}-test": q for q in m.questions}
+        rows = grades[(grades["module"] == m.id) & grades["cell"].isin(list(cells))]
+        if rows.empty:
+            continue
+        wide = rows.pivot_table(index="employee_id", columns="cell", values="score", aggfunc="sum")
+        wide = wide[[c for c in cells if c in wide.columns]].dropna()
+        if wide.empty:
+            continue
+        qs = [cells[c] for c in wide.columns]
+        out = items.item_analysis(wide.set_axis([q.id for q in qs], axis=1), {q.id: q.points for q in qs})
+        out.insert(0, "module", m.id)
+        out.insert(2, "kind", [q.kind for q in qs])
+        for n, q in enumerate(qs):
+            counts = Counter(p for sid in wide.index for p in _picks(q, answers.get((sid, m.id), {}).get("questions", {}).get(q.id)))
+            texts = {o.id: " ".join(o.text.split()) for o in q.options}
+            for slot in _slots(q):
+                options += [(m.id, q.id, slot, o.id, _is_key(q, slot, o.id), counts.get((slot, o.id), 0), texts[o.id])
+                            for o in q.options]
+            if q.kind != "ordering":  # an ordering places every option somewhere
+                nobody = items.unpicked(Counter(o for (_, o) in counts.elements()), [o.id for o in q.options])
+                if nobody:
+                    flag = "options nobody picked: " + ", ".join(nobody)
+                    out.loc[n, "flags"] = "; ".join(f for f in (out.loc[n, "flags"], flag) if f)
+        analyses.append(out)
+    columns = ["module", "question", "kind", "learners", "facility", "discrimination", "flags"]
+    analysis = pd.concat(analyses, ignore_index=True) if analyses else pd.DataFrame(columns=columns)
+    return analysis[columns], pd.DataFrame(options, columns=["module", "question", "slot", "option", "key", "learners", "text"])
+
+
+# -- the whole report ---------------------------------------------------------------------------
+
+
+@dataclass
+class Insight:
+    """Everything the trainers' report shows (frames as in :data:`CSV_FILES`)."""
+
+    learners: int
+    submissions: int
+    mastery: dict[str, pd.DataFrame]  # learner, cohort, department, all
+    choices: pd.DataFrame
+    paths: pd.DataFrame
+    endings: pd.DataFrame
+    items: pd.DataFrame
+    options: pd.DataFrame
+    cohort: str | None = None
+    notes: list[str] = field(default_factory=list)
+    calibration: list[dict] | None = None  # issue 15 point 4 (branch calib): rows of agreement per criterion
+
+
+def item_names(modules: list[Module] | None = None) -> dict[str, str]:
+    """Item id -> its words, in the framework's order: the 42 items, then the values and standards."""
+    fw = load_framework()
+    names = {i.id: f"{i.id}: {i.text}" for i in fw.items.values()}
+    names |= {v.id: f"{v.id}: the value {v.name}" for v in fw.values}
+    names |= {s.id: f"{s.id}: the standard {s.name}" for s in fw.standards}
+    return names
+
+
+def build(modules: list[Module], learners: pd.DataFrame, grades: pd.DataFrame,
+          answers: dict[tuple[str, str], dict], cohort: str | None = None) -> Insight:
+    """The report's figures from its inputs. Pure.
+
+    learners: employee_id, name, department, cohort (the roster, already narrowed to a cohort)
+    grades:   employee_id, module, cell, score (NaN: not yet scored by a trainer) — graded submissions only
+    answers:  (employee_id, module) -> a parsed answers.json, for the same submissions
+    """
+    grades = grades[grades["employee_id"].isin(learners["employee_id"])]
+    answers = {k: v for k, v in answers.items() if k[0] in set(learners["employee_id"])}
+    names = item_names()
+    decisions, ends = plays(answers)
+    rows = credit(exercise_table(modules), choice_table(modules), grades, decisions)
+    analysis, options = item_tables(modules, grades, answers)
+    submissions = grades[["employee_id", "module"]].drop_duplicates()
+    return Insight(
+        learners=int(submissions["employee_id"].nunique()),
+        submissions=len(submissions),
+        mastery={by: mastery(rows, learners, by, names) for by in MASTERY_KEYS},
+        choices=choice_counts(choice_table(modules), decisions),
+        paths=path_counts(decisions, ends),
+        endings=ending_counts(modules, ends),
+        items=analysis,
+        options=options,
+        cohort=cohort,
+    )
+
+
+# -- reading the inputs -------------------------------------------------------------------------
+
+
+def read_grades(s: Settings) -> pd.DataFrame:
+    """Every grade cell of every graded submission, one query: employee_id, module, cell, score
+    (the trainer's score where given, else the autograder's; NaN while a reflection waits)."""
+    with gradebook(s) as gb:
+        query = (
+            select(Student.id, Assignment.name, GradeCell.name, Grade.auto_score, Grade.manual_score,
+                   Grade.needs_manual_grade)
+            .select_from(Grade)
+            .join(GradeCell, GradeCell.id == Grade.cell_id)
+            .join(SubmittedNotebook, SubmittedNotebook.id == Grade.notebook_id)
+            .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+            .join(Student, Student.id == SubmittedAssignment.student_id)
+        )
+        rows = gb.db.execute(query).all()
+    raw = pd.DataFrame(rows, columns=["employee_id", "module", "cell", "auto", "manual", "needs_manual"])
+    score = raw["manual"].astype(float).fillna(raw["auto"].astype(float))
+    score = score.where(~raw["needs_manual"].astype(bool))  # waiting for a trainer: no score yet
+    return raw[["employee_id", "module", "cell"]].assign(score=score)
+
+
+def read_answers_file(path: Path) -> dict:
+    """One answers.json, parsed and migrated; a link, a special file, an oversized or damaged file
+    reads as no answers (grading refused such a submission already)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return migrate({})
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ANSWERS_BYTES:
+            return migrate({})
+        try:
+            return migrate(json.loads(f.read().decode("utf-8")))
+        except ValueError:
+            return migrate({})
+
+
+def read_answers(s: Settings, submissions: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """The graded copy's answers.json of each (learner, module)."""
+    return {(sid, m): read_answers_file(s.course_dir / "autograded" / sid / m / ANSWERS_FILE) for sid, m in submissions}
+
+
+def rejected(s: Settings) -> set[tuple[str, str]]:
+    """(learner, module) whose latest submission autograde rejected (course/rejections.py's notes)."""
+    return {(p.stem, p.parent.name) for p in (s.course_dir / "rejected").glob("*/*.json")}
+
+
+def load_content() -> list[Module]:
+    from curriculum.builder import MODULES_DIR, load_modules
+
+    found = load_modules()
+    if not found:
+        raise NoContent(f"no module content in {MODULES_DIR}: the trainers' report reads which framework items "
+                        "each exercise names from those files (run it from the course's checkout)")
+    return found
+
+
+def gather(s: Settings, cohort: str | None = None) -> Insight:
+    """Read the roster, content, gradebook and answers, then :func:`build`."""
+    data = roster.load(s)
+    if cohort is not None and cohort not in data.plans:
+        known = ", ".join(sorted(data.plans)) or "none imported"
+        raise completion.UnknownCohort(f"unknown cohort '{cohort}' (known: {known})")
+    learners, _ = completion.roster_frames(data)
+    if cohort is not None:
+        learners = learners[learners["cohort"] == cohort]
+    grades = read_grades(s)
+    out = rejected(s)
+    keys = list(zip(grades["employee_id"], grades["module"]))
+    left_out = grades[[k in out for k in keys]]
+    grades = grades[[k not in out for k in keys]]
+    off_roster = sorted(set(grades["employee_id"]) - set(data.learners))
+    submissions = sorted(set(zip(grades["employee_id"], grades["module"])))
+    insight = build(load_content(), learners, grades, read_answers(s, submissions), cohort)
+    if len(left_out):
+        insight.notes.append(f"{left_out[['employee_id', 'module']].drop_duplicates().shape[0]} submission(s) that autograde "
+                             "rejected are left out (the learner hears why in their feedback).")
+    if off_roster and cohort is None:
+        insight.notes.append(f"{len(off_roster)} graded learner(s) not on the roster are left out: {', '.join(off_roster)}.")
+    return insight
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class InsightFiles:
+    folder: Path
+    html: Path
+    csv: dict[str, Path]
+    manifest: Path
+
+    def all(self) -> list[Path]:
+        return [self.html, *self.csv.values(), self.manifest]
+
+
+def frames(t: Insight) -> dict[str, pd.DataFrame]:
+    m = t.mastery
+    return {"mastery-learners": m["learner"], "mastery-cohorts": m["cohort"], "mastery-departments": m["department"],
+            "mastery-all": m["all"], "choices": t.choices, "paths": t.paths, "endings": t.endings,
+            "items": t.items, "options": t.options}
+
+
+def _pivot(rows: pd.DataFrame, by: str) -> dict:
+    """Items × groups: each cell the share and the exercises behind it, for the HTML."""
+    groups = sorted(rows[by].unique()) if len(rows) else []
+    cells: dict[str, dict[str, dict]] = {}
+    for r in rows.to_dict("records"):
+        cells.setdefault(r["item_text"], {})[r[by]] = r
+    return {"groups": groups, "rows": [(text, cells[text]) for text in dict.fromkeys(rows["item_text"])]}
+
+
+def _learner_rows(rows: pd.DataFrame) -> list[dict]:
+    keys = MASTERY_KEYS["learner"]
+    if rows.empty:
+        return []
+    total = rows.groupby(keys, sort=False).agg(earned=("earned", "sum"), possible=("possible", "sum"),
+                                               items=("item", "size")).reset_index()
+    weak = rows[rows["share"] < WEAK].groupby("employee_id")["item"].agg(", ".join)
+    total["share"] = total["earned"] / total["possible"]
+    total["weak"] = total["employee_id"].map(weak).fillna("")
+    return total.sort_values(["cohort", "name", "employee_id"]).to_dict("records")
+
+
+def render_html(t: Insight, generated_at: datetime, timezone_name: str) -> str:
+    everyone = t.mastery["all"]
+    weakest = everyone[everyone["possible"] > 0].sort_values(["share", "item"]).head(5)
+    item_chart = report.bar_chart([(r["item"], 100 * r["share"], f"{100 * r['share']:.1f}% ({r['exercises']} exercises, "
+                                    f"{r['learners']} learners)") for r in everyone.to_dict("records")])
+    ending_charts = []
+    for (module, rp), group in t.endings.groupby(["module", "roleplay"], sort=False):
+        played = int(group["scored_play"].sum())
+        rows = [(f"{r['ending']} ({r['outcome']})", r["scored_play"], f"{r['scored_play']} of {played} learners")
+                for r in group.to_dict("records")]
+        ending_charts.append({"module": module, "roleplay": rp, "played": played,
+                              "chart": report.bar_chart(rows, maximum=max(played, 1), ticks=(0, max(played, 1)), unit="")})
+    small = [(m, int(n)) for m, n in t.items.groupby("module", sort=False)["learners"].max().items() if n < items.MIN_LEARNERS]
+    context = {
+        "title": TITLE, "cohort": t.cohort, "generated_at": generated_at, "timezone": timezone_name,
+        "learner_count": t.learners, "submission_count": t.submissions, "notes": t.notes,
+        "weakest": weakest.to_dict("records"), "item_chart": item_chart,
+        "by_cohort": _pivot(t.mastery["cohort"], "cohort"), "by_department": _pivot(t.mastery["department"], "department"),
+        "learners": _learner_rows(t.mastery["learner"]), "weak_below": WEAK,
+        "choices": t.choices.to_dict("records"), "paths": t.paths.to_dict("records"), "ending_charts": ending_charts,
+        "items": t.items.to_dict("records"), "options": t.options.to_dict("records"),
+        "small": small, "min_learners": items.MIN_LEARNERS, "calibration": t.calibration,
+        "csv_files": [f"{name}.csv" for name in CSV_FILES], "quality_share": QUALITY_SHARE,
+    }
+    return report.environment().get_template("insight.html.j2").render(**context)
+
+
+def write_files(folder_root: Path, t: Insight, generated_at: datetime, timezone_name: str,
+                audit_head: audit.Head) -> InsightFiles:
+    """One new snapshot folder of ``t`` under ``folder_root`` (the trainers' folder); returns the paths."""
+    folder = report.snapshot_folder(folder_root, generated_at)
+    files = InsightFiles(folder, folder / "insight.html", {n: folder / f"{n}.csv" for n in CSV_FILES},
+                         folder / "manifest.json")
+    with create_private(files.html) as f:
+        f.write(render_html(t, generated_at, timezone_name))
+    data = frames(t)
+    for name, path in files.csv.items():
+        report.write_csv(path, data[name])
+    report.write_manifest(files.manifest, [files.html, *files.csv.values()], {
+        "report": "trainers' insight (hcwh insight)", "generated_at": generated_at.isoformat(timespec="seconds"),
+        "cohort": t.cohort, "timezone": timezone_name, "learners": t.learners, "submissions": t.submissions,
+        "rows": {name: len(frame) for name, frame in data.items()},
+    }, audit_head)
+    return files
+
+
+def write_insight(s: Settings, cohort: str | None = None, now: datetime | None = None) -> InsightFiles:
+    """``hcwh insight``: gather, build and write a snapshot in ``s.trainer_reports_dir``."""
+    insight = gather(s, cohort)
+    generated_at = (now or datetime.now(ZoneInfo(s.timezone))).astimezone(ZoneInfo(s.timezone))
+    return write_files(s.trainer_reports_dir, insight, generated_at, s.timezone, audit.head(s))
