@@ -5,7 +5,7 @@ exchange; learners of varying diligence fetch, answer (as their widget clicks
 and typed reflections would) and submit: some on time, one late, one only part
 of the modules, two never. The trainer collects, autogrades, scores reflections
 as formgrader would (leaving one learner's for later), generates and releases
-feedback; HR gets its report. Everything lands under ``<state>/demo``; nothing
+feedback; HR gets its report, trainers theirs (``hcwh insight``). Everything lands under ``<state>/demo``; nothing
 real is touched. The learners are fictional.
 """
 
@@ -141,7 +141,7 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     ``as_of`` (default: today) is the day the due dates are set around and HR's report judges."""
     from autograde import roster
     from autograde.course import cycle
-    from autograde.reporting import report
+    from autograde.reporting import insight, report
     from autograde.reporting.completion import today
 
     demo = replace(s, state_dir=s.state_dir / "demo", db_url=None)
@@ -206,6 +206,10 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     progress(f"Spreadsheet: {files.xlsx}")
     progress(f"CSV:         {', '.join(str(p) for p in files.csv.values())}")
     progress(f"Snapshot:    {files.folder} (kept for audit, never overwritten)")
+    progress("")
+    progress("== Trainers: what the cohort learned")
+    insight_files = insight.write_insight(demo)
+    progress(f"Trainers' report: {insight_files.html} (trainers only; CSV beside it)")
     progress("")
     progress(f"Roster:      {demo.roster_path}")
     progress(f"Gradebook:   {demo.gradebook_url}")

@@ -27,6 +27,9 @@ learner, a cohort, a department or everyone, with the number of exercises (and l
   decision's weight, the play's points divided by the decisions on that path. Later plays are
   practice: counted in aggregate (choices and endings), never per person, never credited.
 
+An unanswered question or an empty reflection (nbgrader scores it 0) counts 0; a role-play never
+played to an ending has no decision to count, so it adds nothing.
+
 **Item analysis** (``items.item_analysis``) for every autograded question, over the learners whose
 submission of the module was graded, with how often each option was picked (per slot: the position
 of an ordering, the item of a matching) and the options nobody picked.
