@@ -44,12 +44,14 @@ import json
 import os
 import stat
 from collections import Counter
+from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from nbgrader.api import Assignment, Grade, GradeCell, Student, SubmittedAssignment, SubmittedNotebook
 from sqlalchemy import select
@@ -85,130 +87,177 @@ def exercise_table(modules: list[Module]) -> pd.DataFrame:
     rows = []
     for m in modules:
         for q in m.questions:
-            rows += [(m.id, f"{q.id}-test", q.id, "question", item, float(q.points)) for item in dict.fromkeys(q.exercises)]
+            rows += [(m.id, f"{q.id}-test", f"{m.id}:{q.id}", "question", item, float(q.points))
+                     for item in dict.fromkeys(q.exercises)]
         for r in m.reflections:
-            rows += [(m.id, f"{r.id}-answer", r.id, "reflection", item, float(r.points)) for item in dict.fromkeys(r.exercises)]
+            rows += [(m.id, f"{r.id}-answer", f"{m.id}:{r.id}", "reflection", item, float(r.points))
+                     for item in dict.fromkeys(r.exercises)]
     return pd.DataFrame(rows, columns=["module", "cell", "exercise", "kind", "item", "possible"])
 
 
 def choice_table(modules: list[Module]) -> pd.DataFrame:
-    """Every role-play choice: module, roleplay, step, choice, quality, share, text, items (a tuple), points."""
-    rows = [(m.id, rp.id, s.id, c.id, c.quality, QUALITY_SHARE[c.quality], " ".join(c.text.split()),
-             tuple(dict.fromkeys(c.exercises)), float(rp.points))
+    """Every role-play choice, one row each in content order: module, roleplay, step, choice, quality,
+    share, text, points (the play's)."""
+    rows = [(m.id, rp.id, s.id, c.id, c.quality, QUALITY_SHARE[c.quality], " ".join(c.text.split()), float(rp.points))
             for m in modules for rp in m.roleplays for s in rp.steps for c in s.choices]
-    return pd.DataFrame(rows, columns=["module", "roleplay", "step", "choice", "quality", "share", "text", "items", "points"])
+    return pd.DataFrame(rows, columns=["module", "roleplay", "step", "choice", "quality", "share", "text", "points"])
+
+
+def _choice_items(modules: list[Module]) -> pd.DataFrame:
+    """(row of choice_table, exercise, item) for every item a choice names."""
+    rows, n = [], 0
+    for m in modules:
+        for rp in m.roleplays:
+            for s in rp.steps:
+                for c in s.choices:
+                    rows += [(n, f"{m.id}:{rp.id}/{s.id}", item) for item in dict.fromkeys(c.exercises)]
+                    n += 1
+    return pd.DataFrame(rows, columns=["choice_row", "exercise", "item"])
 
 
 # -- the learners' plays, from answers.json ------------------------------------------------------
 
 
-def plays(answers: dict[tuple[str, str], dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every complete play in the answers: (decisions: employee_id, module, roleplay, play, order,
-    step, choice; endings: employee_id, module, roleplay, play, ending). ``play`` 0 is the scored
-    play (the first complete one), 1, 2... practice. Anything malformed is skipped, never raised."""
-    decisions, endings = [], []
+@dataclass
+class Plays:
+    """What the learners played. Scored plays per person; practice plays only as counts."""
+
+    decisions: pd.DataFrame  # scored plays: employee_id, module, roleplay, choice_row (of choice_table; -1 unknown)
+    scored: pd.DataFrame  # one row per scored play: employee_id, module, roleplay, path, ending
+    practice_choices: np.ndarray  # per row of choice_table: times taken in practice plays
+    practice_endings: Counter  # (module, roleplay, ending) -> practice plays ending there
+
+
+def plays(answers: dict[tuple[str, str], dict], choices: pd.DataFrame) -> Plays:
+    """Every complete play in the answers (curriculum/answers.py's format): the first complete play of
+    each role-play is the scored play, the later ones practice. Anything malformed is skipped."""
+    index = {key: n for n, key in enumerate(zip(choices["module"], choices["roleplay"], choices["step"], choices["choice"]))}
+    who, where, rows, scored, practice, practice_endings = [], [], [], [], [], []
     for (sid, module), data in answers.items():
         for rp_id, record in (data.get("roleplays") or {}).items():
             completed = record.get("completed") if isinstance(record, dict) else None
-            if not isinstance(rp_id, str) or not isinstance(completed, list):
+            if not isinstance(completed, list):
                 continue
-            done = [p for p in completed if isinstance(p, dict) and isinstance(p.get("path"), list)]
-            for n, play in enumerate(done):
-                ending = play.get("ending")
-                endings.append((sid, module, rp_id, n, ending if isinstance(ending, str) else "(unknown)"))
-                decisions += [(sid, module, rp_id, n, k, t["step"], t["choice"]) for k, t in enumerate(play["path"])
-                              if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
-    return (pd.DataFrame(decisions, columns=["employee_id", "module", "roleplay", "play", "order", "step", "choice"]),
-            pd.DataFrame(endings, columns=["employee_id", "module", "roleplay", "play", "ending"]))
+            first = True
+            for play in completed:
+                path = play.get("path") if isinstance(play, dict) else None
+                if not isinstance(path, list):
+                    continue
+                taken = [(t["step"], t["choice"]) for t in path
+                         if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
+                ending = play.get("ending") if isinstance(play.get("ending"), str) else "(unknown)"
+                found = [index.get((module, rp_id, st, ch), -1) for st, ch in taken]
+                if first:
+                    who += [sid] * len(found)
+                    where += [(module, rp_id)] * len(found)
+                    rows += found
+                    scored.append((sid, module, rp_id, " → ".join(f"{st}: {ch}" for st, ch in taken), ending))
+                    first = False
+                else:
+                    practice += found
+                    practice_endings.append((module, rp_id, ending))
+    modules_rps = pd.DataFrame(where, columns=["module", "roleplay"])
+    decisions = pd.DataFrame({"employee_id": who, "module": modules_rps["module"], "roleplay": modules_rps["roleplay"],
+                              "choice_row": np.array(rows, dtype="int64")})
+    picked = np.array(practice, dtype="int64")
+    return Plays(decisions, pd.DataFrame(scored, columns=["employee_id", "module", "roleplay", "path", "ending"]),
+                 np.bincount(picked[picked >= 0], minlength=len(choices)), Counter(practice_endings))
 
 
 # -- mastery ---------------------------------------------------------------------------------------
 
-CREDIT_COLUMNS = ["employee_id", "module", "exercise", "kind", "item", "earned", "possible"]
+CREDIT_COLUMNS = ["employee_id", "exercise", "item", "earned", "possible"]
 
 
-def credit(exercises: pd.DataFrame, choices: pd.DataFrame, grades: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+def credit(modules: list[Module], choices: pd.DataFrame, grades: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
     """One row per learner × exercise × item it names: earned and possible credit (module docstring)."""
-    scored = grades.merge(exercises, on=["module", "cell"], how="inner")
-    scored = scored[scored["score"].notna()]  # a reflection not yet scored by a trainer earns nothing yet
+    scored = grades[grades["score"].notna()]  # a reflection not yet scored by a trainer earns nothing yet
+    scored = scored.merge(exercise_table(modules), on=["module", "cell"], how="inner")
     from_grades = scored.assign(earned=scored["score"].astype(float))[CREDIT_COLUMNS]
-    first = decisions[decisions["play"] == 0].merge(
-        choices[["module", "roleplay", "step", "choice", "share", "items", "points"]],
-        on=["module", "roleplay", "step", "choice"], how="inner")  # a choice the content no longer has: no credit
-    n = first.groupby(["employee_id", "module", "roleplay"])["order"].transform("size")
-    weight = first["points"] / n
-    first = first.assign(exercise=first["roleplay"] + "/" + first["step"], kind="role-play decision",
-                         earned=weight * first["share"], possible=weight, item=first["items"])
-    from_plays = first.explode("item").dropna(subset=["item"])[CREDIT_COLUMNS]
+    known = decisions[decisions["choice_row"] >= 0]  # a choice the content no longer has: no credit
+    n = known.groupby(["employee_id", "module", "roleplay"], sort=False)["choice_row"].transform("size").to_numpy()
+    rows = known["choice_row"].to_numpy()
+    weight = choices["points"].to_numpy()[rows] / n
+    per_decision = pd.DataFrame({"employee_id": known["employee_id"].to_numpy(), "choice_row": rows,
+                                 "earned": weight * choices["share"].to_numpy()[rows], "possible": weight})
+    from_plays = per_decision.merge(_choice_items(modules), on="choice_row", how="inner")[CREDIT_COLUMNS]
     out = pd.concat([from_grades, from_plays], ignore_index=True)
-    return out.astype({"earned": float, "possible": float})
+    return out.astype({"employee_id": "category", "exercise": "category", "item": "category",
+                       "earned": float, "possible": float})
 
 
 MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "cohort": ["cohort"],
                 "department": ["department"], "all": []}
 
 
-def mastery(rows: pd.DataFrame, learners: pd.DataFrame, by: str, item_names: dict[str, str]) -> pd.DataFrame:
-    """Per group (``MASTERY_KEYS``) and item: earned, possible, share, exercises (distinct exercises
-    behind the figure), learners; items in the framework's order."""
-    keys = MASTERY_KEYS[by]
-    data = rows.merge(learners, on="employee_id", how="left") if keys else rows
-    group = keys + ["item"]
-    out = data.groupby(group, sort=False).agg(
-        earned=("earned", "sum"), possible=("possible", "sum"),
-        exercises=("exercise", "nunique") if by != "learner" else ("exercise", "size"),
-        learners=("employee_id", "nunique"),
-    ).reset_index()
+def _in_item_order(out: pd.DataFrame, keys: list[str], names: dict[str, str]) -> pd.DataFrame:
+    order = {item: n for n, item in enumerate(names)}
+    out["item"] = out["item"].astype(str)
+    out.insert(len(keys) + 1, "item_text", out["item"].map(names).fillna(out["item"]))
     out["share"] = (out["earned"] / out["possible"]).where(out["possible"] > 0)
-    order = {item: n for n, item in enumerate(item_names)}
-    out.insert(len(keys) + 1, "name_of_item", out["item"].map(item_names).fillna(out["item"]))
     out = out.assign(_o=out["item"].map(order).fillna(len(order))).sort_values(keys + ["_o", "item"], kind="stable")
-    out = out.drop(columns="_o").reset_index(drop=True)
-    if by == "learner":
-        out = out.drop(columns="learners")
-    return out.rename(columns={"name_of_item": "item_text"})
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+def mastery(rows: pd.DataFrame, learners: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Per learner, cohort, department and everyone (``MASTERY_KEYS``), per item: earned, possible,
+    share, exercises (behind the figure: a learner's, or the distinct exercises of a group) and, for
+    groups, learners; items in the framework's order."""
+    per = rows.groupby(["employee_id", "item"], observed=True, sort=False).agg(
+        earned=("earned", "sum"), possible=("possible", "sum"), exercises=("exercise", "size")).reset_index()
+    info = learners.set_index("employee_id")
+    out = {}
+    for by, keys in MASTERY_KEYS.items():
+        if by == "learner":
+            frame = per.copy()
+            frame["employee_id"] = frame["employee_id"].astype(str)
+            for col in ("name", "department", "cohort"):
+                frame.insert(list(frame.columns).index("item"), col, frame["employee_id"].map(info[col]))
+            out[by] = _in_item_order(frame, keys, names)
+            continue
+        group = keys[0] if keys else None
+        p = per.assign(**({group: per["employee_id"].map(info[group])} if group else {}))
+        sums = p.groupby([*keys, "item"], observed=True, sort=False).agg(
+            earned=("earned", "sum"), possible=("possible", "sum"), learners=("employee_id", "size"))
+        tagged = rows[["exercise", "item"]].assign(**({group: rows["employee_id"].map(info[group])} if group else {}))
+        distinct = tagged.drop_duplicates().groupby([*keys, "item"], observed=True, sort=False).size().rename("exercises")
+        frame = sums.join(distinct).reset_index()[[*keys, "item", "earned", "possible", "exercises", "learners"]]
+        out[by] = _in_item_order(frame, keys, names)
+    return out
 
 
 # -- role-play choices and paths -------------------------------------------------------------------
 
 
-def choice_counts(choices: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
+def choice_counts(choices: pd.DataFrame, p: Plays) -> pd.DataFrame:
     """Every choice of every decision: learners who took it on their scored play (and their share of
     those who decided there), and how often it was taken in practice plays (in aggregate only)."""
     keys = ["module", "roleplay", "step", "choice"]
-    scored = decisions[decisions["play"] == 0].groupby(keys).size().rename("scored_play")
-    practice = decisions[decisions["play"] > 0].groupby(keys).size().rename("practice_plays")
-    out = choices[keys + ["quality", "text"]].join(scored, on=keys).join(practice, on=keys)
-    out[["scored_play", "practice_plays"]] = out[["scored_play", "practice_plays"]].fillna(0).astype("int64")
-    deciders = out.groupby(["module", "roleplay", "step"])["scored_play"].transform("sum")
+    rows = p.decisions["choice_row"].to_numpy()
+    out = choices[keys + ["quality", "text"]].copy()
+    out["scored_play"] = np.bincount(rows[rows >= 0], minlength=len(choices)).astype("int64")
+    out["practice_plays"] = p.practice_choices.astype("int64")
+    deciders = out.groupby(["module", "roleplay", "step"], sort=False)["scored_play"].transform("sum")
     out["scored_share"] = (out["scored_play"] / deciders).where(deciders > 0)
     return out[keys + ["quality", "scored_play", "scored_share", "practice_plays", "text"]]
 
 
-def path_counts(decisions: pd.DataFrame, endings: pd.DataFrame) -> pd.DataFrame:
+def path_counts(p: Plays) -> pd.DataFrame:
     """Each distinct path of the scored plays, with its ending and how many learners took it, most taken first."""
-    first = decisions[decisions["play"] == 0].sort_values(["employee_id", "module", "roleplay", "order"])
-    paths = (first.assign(taken=first["step"] + ": " + first["choice"])
-             .groupby(["employee_id", "module", "roleplay"])["taken"].agg(" → ".join).rename("path"))
-    ends = endings[endings["play"] == 0].set_index(["employee_id", "module", "roleplay"])["ending"]
-    joined = pd.concat([paths, ends], axis=1).reset_index()
-    if joined.empty:
-        return pd.DataFrame(columns=["module", "roleplay", "path", "ending", "learners"])
-    joined["path"] = joined["path"].fillna("")
-    out = joined.groupby(["module", "roleplay", "path", "ending"]).size().rename("learners").reset_index()
+    out = p.scored.groupby(["module", "roleplay", "path", "ending"]).size().rename("learners").reset_index()
     return out.sort_values(["module", "roleplay", "learners", "path"], ascending=[True, True, False, True],
                            kind="stable", ignore_index=True)
 
 
-def ending_counts(modules: list[Module], endings: pd.DataFrame) -> pd.DataFrame:
+def ending_counts(modules: list[Module], p: Plays) -> pd.DataFrame:
     """Every ending of every role-play: outcome, learners reaching it on their scored play, practice plays."""
     keys = ["module", "roleplay", "ending"]
     content = pd.DataFrame([(m.id, rp.id, e.id, e.outcome) for m in modules for rp in m.roleplays for e in rp.endings],
                            columns=keys + ["outcome"])
-    scored = endings[endings["play"] == 0].groupby(keys).size().rename("scored_play")
-    practice = endings[endings["play"] > 0].groupby(keys).size().rename("practice_plays")
-    out = content.join(scored, on=keys).join(practice, on=keys)
-    out[["scored_play", "practice_plays"]] = out[["scored_play", "practice_plays"]].fillna(0).astype("int64")
+    scored = p.scored.groupby(keys).size().rename("scored_play")
+    out = content.join(scored, on=keys)
+    out["scored_play"] = out["scored_play"].fillna(0).astype("int64")
+    out["practice_plays"] = [p.practice_endings.get(k, 0) for k in zip(*(content[c] for c in keys))]
     return out
 
 
@@ -223,17 +272,21 @@ def _slots(q) -> list[str]:
     return [""]
 
 
-def _picks(q, given: Any) -> list[tuple[str, str]]:
-    """(slot, option id) for each option a learner's stored answer picks; anything else is skipped."""
+def _pick_counts(q, answers: list) -> Counter:
+    """(slot, option id) -> how many of ``answers`` (stored answers to ``q``, as answers.json holds
+    them) pick it; the slot is "" (single, multiple), ``position N`` (ordering) or the item's id
+    (matching). Anything that is not an option id of ``q`` is skipped, never raised."""
     ids = {o.id for o in q.options}
     if q.kind == "single":
-        return [("", given)] if isinstance(given, str) and given in ids else []
-    if not isinstance(given, list):
-        return []
+        counts = Counter(a for a in answers if isinstance(a, str))
+        return Counter({("", o): k for o, k in counts.items() if o in ids})
+    lists = [a for a in answers if isinstance(a, list)]
     if q.kind == "multiple":
-        return [("", g) for g in dict.fromkeys(g for g in given if isinstance(g, str) and g in ids)]
+        counts = Counter(chain.from_iterable(set(g for g in a if isinstance(g, str)) for a in lists))
+        return Counter({("", o): k for o, k in counts.items() if o in ids})
     slots = _slots(q)
-    return [(slots[k], g) for k, g in enumerate(given[: len(slots)]) if isinstance(g, str) and g in ids]
+    counts = Counter(chain.from_iterable(zip(slots, a) for a in lists))
+    return Counter({(s, o): k for (s, o), k in counts.items() if isinstance(o, str) and o in ids})
 
 
 def _is_key(q, slot: str, option: str) -> bool:
@@ -247,12 +300,14 @@ def item_tables(modules: list[Module], grades: pd.DataFrame, answers: dict[tuple
     """(analysis: module, question, kind, learners, facility, discrimination, flags; options: module,
     question, slot, option, key, learners, text) for every autograded question of every module."""
     analyses, options = [], []
+    by_module = dict(tuple(grades.groupby("module", sort=False)))
     for m in modules:
         cells = {f"{q.id}-test": q for q in m.questions}
-        rows = grades[(grades["module"] == m.id) & grades["cell"].isin(list(cells))]
-        if rows.empty:
+        rows = by_module.get(m.id)
+        rows = rows[rows["cell"].isin(list(cells))] if rows is not None else None
+        if rows is None or rows.empty:
             continue
-        wide = rows.pivot_table(index="employee_id", columns="cell", values="score", aggfunc="sum")
+        wide = rows.pivot_table(index="employee_id", columns="cell", values="score", aggfunc="sum", observed=True)
         wide = wide[[c for c in cells if c in wide.columns]].dropna()
         if wide.empty:
             continue
@@ -260,14 +315,18 @@ def item_tables(modules: list[Module], grades: pd.DataFrame, answers: dict[tuple
         out = items.item_analysis(wide.set_axis([q.id for q in qs], axis=1), {q.id: q.points for q in qs})
         out.insert(0, "module", m.id)
         out.insert(2, "kind", [q.kind for q in qs])
+        given = [answers.get((sid, m.id), {}).get("questions", {}) for sid in wide.index]
         for n, q in enumerate(qs):
-            counts = Counter(p for sid in wide.index for p in _picks(q, answers.get((sid, m.id), {}).get("questions", {}).get(q.id)))
+            counts = _pick_counts(q, [g.get(q.id) for g in given])
             texts = {o.id: " ".join(o.text.split()) for o in q.options}
             for slot in _slots(q):
                 options += [(m.id, q.id, slot, o.id, _is_key(q, slot, o.id), counts.get((slot, o.id), 0), texts[o.id])
                             for o in q.options]
             if q.kind != "ordering":  # an ordering places every option somewhere
-                nobody = items.unpicked(Counter(o for (_, o) in counts.elements()), [o.id for o in q.options])
+                per_option = Counter()
+                for (_, o), k in counts.items():
+                    per_option[o] += k
+                nobody = items.unpicked(per_option, [o.id for o in q.options])
                 if nobody:
                     flag = "options nobody picked: " + ", ".join(nobody)
                     out.loc[n, "flags"] = "; ".join(f for f in (out.loc[n, "flags"], flag) if f)
@@ -297,7 +356,7 @@ class Insight:
     calibration: list[dict] | None = None  # issue 15 point 4 (branch calib): rows of agreement per criterion
 
 
-def item_names(modules: list[Module] | None = None) -> dict[str, str]:
+def item_names() -> dict[str, str]:
     """Item id -> its words, in the framework's order: the 42 items, then the values and standards."""
     fw = load_framework()
     names = {i.id: f"{i.id}: {i.text}" for i in fw.items.values()}
@@ -314,20 +373,20 @@ def build(modules: list[Module], learners: pd.DataFrame, grades: pd.DataFrame,
     grades:   employee_id, module, cell, score (NaN: not yet scored by a trainer) — graded submissions only
     answers:  (employee_id, module) -> a parsed answers.json, for the same submissions
     """
-    grades = grades[grades["employee_id"].isin(learners["employee_id"])]
-    answers = {k: v for k, v in answers.items() if k[0] in set(learners["employee_id"])}
-    names = item_names()
-    decisions, ends = plays(answers)
-    rows = credit(exercise_table(modules), choice_table(modules), grades, decisions)
+    who = set(learners["employee_id"])
+    grades = grades[grades["employee_id"].isin(who)]
+    answers = {k: v for k, v in answers.items() if k[0] in who}
+    choices = choice_table(modules)
+    played = plays(answers, choices)
     analysis, options = item_tables(modules, grades, answers)
     submissions = grades[["employee_id", "module"]].drop_duplicates()
     return Insight(
         learners=int(submissions["employee_id"].nunique()),
         submissions=len(submissions),
-        mastery={by: mastery(rows, learners, by, names) for by in MASTERY_KEYS},
-        choices=choice_counts(choice_table(modules), decisions),
-        paths=path_counts(decisions, ends),
-        endings=ending_counts(modules, ends),
+        mastery=mastery(credit(modules, choices, grades, played.decisions), learners, item_names()),
+        choices=choice_counts(choices, played),
+        paths=path_counts(played),
+        endings=ending_counts(modules, played),
         items=analysis,
         options=options,
         cohort=cohort,
@@ -365,14 +424,17 @@ def read_answers_file(path: Path) -> dict:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return migrate({})
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ANSWERS_BYTES:
             return migrate({})
-        try:
-            return migrate(json.loads(f.read().decode("utf-8")))
-        except ValueError:
-            return migrate({})
+        data = os.read(fd, MAX_ANSWERS_BYTES + 1)
+    finally:
+        os.close(fd)
+    try:
+        return migrate(json.loads(data.decode("utf-8")))
+    except ValueError:
+        return migrate({})
 
 
 def read_answers(s: Settings, submissions: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:

@@ -107,10 +107,14 @@ def test_ordering_and_matching_picks_count_per_slot():
     m = next(m for m in load_modules() if m.id == "01-authenticity")
     order = next(q for q in m.questions if q.kind == "ordering")
     match = next(q for q in m.questions if q.kind == "matching")
-    assert insight._picks(order, ["listen", "greet", "nonsense", "confirm"]) == [
-        ("position 1", "listen"), ("position 2", "greet"), ("position 4", "confirm")]
-    assert insight._picks(match, ["positivity", 7]) == [(match.items[0].id, "positivity")]
-    assert insight._picks(order, "greet") == []
+    assert insight._pick_counts(order, [["listen", "greet", "nonsense", "confirm"], ["listen"], "greet", None]) == {
+        ("position 1", "listen"): 2, ("position 2", "greet"): 1, ("position 4", "confirm"): 1}
+    assert insight._pick_counts(match, [["positivity", 7], ["positivity", "positivity"]]) == {
+        (match.items[0].id, "positivity"): 2, (match.items[1].id, "positivity"): 1}
+    single = next(q for q in m.questions if q.kind == "single")
+    multiple = next(q for q in m.questions if q.kind == "multiple")
+    assert insight._pick_counts(single, ["a", "a", "zz", ["a"], 3]) == {("", "a"): 2}
+    assert insight._pick_counts(multiple, [["a", "a", "b"], "a", ["zz", "b"]]) == {("", "a"): 1, ("", "b"): 2}
 
 
 def test_malformed_answers_are_skipped_never_raised():
