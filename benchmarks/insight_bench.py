@@ -6,7 +6,7 @@ returns them; scores that agree with the picks), and an ``answers.json`` per sub
 disk in a course folder (random picks; a random complete path per role-play as the scored play and
 0 to 2 practice replays; reflection words). Then it runs the report's own code path, timed step by
 step: ``insight.read_answers`` (every file opened and parsed) -> ``insight.build`` -> ``insight.write_files``
-(HTML, nine CSV files, manifest). Prints seconds per step, the process's peak memory (maximum
+(HTML, nine CSV files, manifest). Prints wall and CPU seconds per step (and the load average: the machine is shared), the process's peak memory (maximum
 resident set, setup included: an upper bound) and the machine.
 
     .venv/bin/python benchmarks/insight_bench.py [--learners 10000] [--keep DIR]
@@ -94,27 +94,29 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     modules, learners, grades = synthesize(args.learners, s.course_dir)
     setup = time.perf_counter() - t0
-    timings: dict[str, float] = {}
+    timings: dict[str, tuple[float, float]] = {}
 
     def step(name, fn):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         value = fn()
-        timings[name] = time.perf_counter() - t
+        timings[name] = (time.perf_counter() - t, time.process_time() - c)
         return value
 
     submissions = sorted(set(zip(grades["employee_id"], grades["module"])))
+    load0 = f"{os.getloadavg()[0]:.2f}"
     answers = step(f"read {len(submissions):,} answers.json", lambda: insight.read_answers(s, submissions))
     report = step("mastery, choices, paths, item analysis", lambda: insight.build(modules, learners, grades, answers))
     files = step("HTML + 9 CSV + manifest", lambda: insight.write_files(
         s.trainer_reports_dir, report, datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc), "UTC", Head(0, "")))
-    total = sum(timings.values())
+    total = tuple(sum(v[k] for v in timings.values()) for k in (0, 1))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
     print(f"Trainers' report benchmark: {args.learners:,} learners × {len(modules)} modules = {len(submissions):,} graded "
           f"submissions, {len(grades):,} grade cells (setup, not timed: {setup:.0f} s)")
-    for name, seconds in timings.items():
-        print(f"  {name:40} {seconds:7.2f} s")
-    print(f"  {'total':40} {total:7.2f} s")
+    print(f"  {'step':40} {'wall':>7}   {'CPU (this process)':>8}")
+    for name, (wall, cpu) in [*timings.items(), ("total", total)]:
+        print(f"  {name:40} {wall:7.2f} s {cpu:7.2f} s")
+    print(f"  load average before/after: {load0} / {os.getloadavg()[0]:.2f} (other work on the machine slows the wall clock)")
     print(f"  peak memory (max RSS of this process, setup included): {peak:,.0f} MiB")
     rows = {k: len(v) for k, v in insight.frames(report).items()}
     print(f"  rows: {rows}")

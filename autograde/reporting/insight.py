@@ -122,68 +122,103 @@ def _choice_items(modules: list[Module]) -> pd.DataFrame:
 class Plays:
     """What the learners played. Scored plays per person; practice plays only as counts."""
 
-    decisions: pd.DataFrame  # scored plays: employee_id, module, roleplay, choice_row (of choice_table; -1 unknown)
-    scored: pd.DataFrame  # one row per scored play: employee_id, module, roleplay, path, ending
+    decisions: pd.DataFrame  # scored plays: learner (position in the roster), play (a number), choice_row (-1: unknown)
+    scored_paths: Counter  # (module, roleplay, ((step, choice), ...), ending) -> learners whose scored play it was
     practice_choices: np.ndarray  # per row of choice_table: times taken in practice plays
     practice_endings: Counter  # (module, roleplay, ending) -> practice plays ending there
 
 
-def plays(answers: dict[tuple[str, str], dict], choices: pd.DataFrame) -> Plays:
-    """Every complete play in the answers (curriculum/answers.py's format): the first complete play of
-    each role-play is the scored play, the later ones practice. Anything malformed is skipped."""
-    index = {key: n for n, key in enumerate(zip(choices["module"], choices["roleplay"], choices["step"], choices["choice"]))}
-    who, where, rows, scored, practice, practice_endings = [], [], [], [], [], []
-    for (sid, module), data in answers.items():
-        for rp_id, record in (data.get("roleplays") or {}).items():
+def _taken(path: list) -> list[tuple]:
+    """(step, choice) of each decision of a play; entries that are not a step and a choice are skipped."""
+    try:
+        return [(t["step"], t["choice"]) for t in path]
+    except (TypeError, KeyError):
+        return [(t["step"], t["choice"]) for t in path
+                if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
+
+
+def plays(answers: dict[tuple[str, str], dict], choices: pd.DataFrame, roster: pd.Index) -> Plays:
+    """Every complete play in the answers (curriculum/answers.py's format) of the role-plays the
+    content has: the first complete play of each is the scored play, the later ones practice.
+    Anything malformed is skipped, never raised."""
+    index: dict[tuple[str, str], dict] = {}
+    for n, (m, rp, st, ch) in enumerate(zip(choices["module"], choices["roleplay"], choices["step"], choices["choice"])):
+        index.setdefault((m, rp), {})[st, ch] = n
+    keys = list(answers)
+    learner_of = roster.get_indexer([sid for sid, _ in keys])
+    who, play_no, rows, practice = [], [], [], []
+    scored_paths: Counter = Counter()
+    practice_endings: Counter = Counter()
+    n_play = 0
+    for (sid, module), learner in zip(keys, learner_of):
+        record_of = answers[sid, module].get("roleplays")
+        if learner < 0 or not isinstance(record_of, dict):
+            continue
+        for rp_id, record in record_of.items():
             completed = record.get("completed") if isinstance(record, dict) else None
-            if not isinstance(completed, list):
+            known = index.get((module, rp_id))
+            if not isinstance(completed, list) or known is None:
                 continue
             first = True
             for play in completed:
                 path = play.get("path") if isinstance(play, dict) else None
                 if not isinstance(path, list):
                     continue
-                taken = [(t["step"], t["choice"]) for t in path
-                         if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
+                taken = _taken(path)
+                try:
+                    found = [known.get(tk, -1) for tk in taken]
+                except TypeError:  # an unhashable step or choice
+                    taken = [tk for tk in taken if isinstance(tk[0], str) and isinstance(tk[1], str)]
+                    found = [known.get(tk, -1) for tk in taken]
                 ending = play.get("ending") if isinstance(play.get("ending"), str) else "(unknown)"
-                found = [index.get((module, rp_id, st, ch), -1) for st, ch in taken]
                 if first:
-                    who += [sid] * len(found)
-                    where += [(module, rp_id)] * len(found)
+                    who += [learner] * len(found)
+                    play_no += [n_play] * len(found)
                     rows += found
-                    scored.append((sid, module, rp_id, " → ".join(f"{st}: {ch}" for st, ch in taken), ending))
+                    n_play += 1
+                    scored_paths[module, rp_id, tuple(taken), ending] += 1
                     first = False
                 else:
                     practice += found
-                    practice_endings.append((module, rp_id, ending))
-    modules_rps = pd.DataFrame(where, columns=["module", "roleplay"])
-    decisions = pd.DataFrame({"employee_id": who, "module": modules_rps["module"], "roleplay": modules_rps["roleplay"],
+                    practice_endings[module, rp_id, ending] += 1
+    decisions = pd.DataFrame({"learner": np.array(who, dtype="int64"), "play": np.array(play_no, dtype="int64"),
                               "choice_row": np.array(rows, dtype="int64")})
     picked = np.array(practice, dtype="int64")
-    return Plays(decisions, pd.DataFrame(scored, columns=["employee_id", "module", "roleplay", "path", "ending"]),
-                 np.bincount(picked[picked >= 0], minlength=len(choices)), Counter(practice_endings))
+    return Plays(decisions, scored_paths, np.bincount(picked[picked >= 0], minlength=len(choices)), practice_endings)
 
 
 # -- mastery ---------------------------------------------------------------------------------------
 
-CREDIT_COLUMNS = ["employee_id", "exercise", "item", "earned", "possible"]
 
-
-def credit(modules: list[Module], choices: pd.DataFrame, grades: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:
-    """One row per learner × exercise × item it names: earned and possible credit (module docstring)."""
+def credit(modules: list[Module], choices: pd.DataFrame, grades: pd.DataFrame, decisions: pd.DataFrame,
+           roster: pd.Index) -> tuple[pd.DataFrame, pd.Index, pd.Index]:
+    """One row per learner × exercise × item it names, as codes (learner: position in ``roster``;
+    exercise, item: positions in the two indexes returned), with earned and possible credit (module
+    docstring). Integers all through: 10,000 learners make millions of rows."""
+    ex = exercise_table(modules)
+    by_choice = _choice_items(modules)
+    exercises = pd.Index(pd.unique(pd.concat([ex["exercise"], by_choice["exercise"]])))
+    item_index = pd.Index(pd.unique(pd.concat([ex["item"], by_choice["item"]])))
+    cells = pd.MultiIndex.from_frame(ex[["module", "cell"]].drop_duplicates())
+    ex = ex.assign(cell_code=cells.get_indexer(pd.MultiIndex.from_frame(ex[["module", "cell"]])),
+                   ex_code=exercises.get_indexer(ex["exercise"]), item_code=item_index.get_indexer(ex["item"]))
     scored = grades[grades["score"].notna()]  # a reflection not yet scored by a trainer earns nothing yet
-    scored = scored.merge(exercise_table(modules), on=["module", "cell"], how="inner")
-    from_grades = scored.assign(earned=scored["score"].astype(float))[CREDIT_COLUMNS]
+    g = pd.DataFrame({"learner": roster.get_indexer(scored["employee_id"]),
+                      "cell_code": cells.get_indexer(pd.MultiIndex.from_arrays([scored["module"], scored["cell"]])),
+                      "earned": scored["score"].to_numpy(dtype=float)})
+    g = g[(g["learner"] >= 0) & (g["cell_code"] >= 0)]
+    from_grades = g.merge(ex[["cell_code", "ex_code", "item_code", "possible"]], on="cell_code")
     known = decisions[decisions["choice_row"] >= 0]  # a choice the content no longer has: no credit
-    n = known.groupby(["employee_id", "module", "roleplay"], sort=False)["choice_row"].transform("size").to_numpy()
+    n = known.groupby("play", sort=False)["choice_row"].transform("size").to_numpy()
     rows = known["choice_row"].to_numpy()
     weight = choices["points"].to_numpy()[rows] / n
-    per_decision = pd.DataFrame({"employee_id": known["employee_id"].to_numpy(), "choice_row": rows,
+    per_decision = pd.DataFrame({"learner": known["learner"].to_numpy(), "choice_row": rows,
                                  "earned": weight * choices["share"].to_numpy()[rows], "possible": weight})
-    from_plays = per_decision.merge(_choice_items(modules), on="choice_row", how="inner")[CREDIT_COLUMNS]
-    out = pd.concat([from_grades, from_plays], ignore_index=True)
-    return out.astype({"employee_id": "category", "exercise": "category", "item": "category",
-                       "earned": float, "possible": float})
+    by_choice = by_choice.assign(ex_code=exercises.get_indexer(by_choice["exercise"]),
+                                 item_code=item_index.get_indexer(by_choice["item"]))
+    from_plays = per_decision.merge(by_choice[["choice_row", "ex_code", "item_code"]], on="choice_row")
+    cols = ["learner", "ex_code", "item_code", "earned", "possible"]
+    return pd.concat([from_grades[cols], from_plays[cols]], ignore_index=True), exercises, item_index
 
 
 MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "cohort": ["cohort"],
@@ -192,36 +227,39 @@ MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "coh
 
 def _in_item_order(out: pd.DataFrame, keys: list[str], names: dict[str, str]) -> pd.DataFrame:
     order = {item: n for n, item in enumerate(names)}
-    out["item"] = out["item"].astype(str)
     out.insert(len(keys) + 1, "item_text", out["item"].map(names).fillna(out["item"]))
     out["share"] = (out["earned"] / out["possible"]).where(out["possible"] > 0)
     out = out.assign(_o=out["item"].map(order).fillna(len(order))).sort_values(keys + ["_o", "item"], kind="stable")
     return out.drop(columns="_o").reset_index(drop=True)
 
 
-def mastery(rows: pd.DataFrame, learners: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.DataFrame]:
+def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.DataFrame]:
     """Per learner, cohort, department and everyone (``MASTERY_KEYS``), per item: earned, possible,
     share, exercises (behind the figure: a learner's, or the distinct exercises of a group) and, for
-    groups, learners; items in the framework's order."""
-    per = rows.groupby(["employee_id", "item"], observed=True, sort=False).agg(
-        earned=("earned", "sum"), possible=("possible", "sum"), exercises=("exercise", "size")).reset_index()
-    info = learners.set_index("employee_id")
+    groups, learners; items in the framework's order. ``rows``, ``item_index``: :func:`credit`'s."""
+    per = rows.groupby(["learner", "item_code"], sort=False).agg(
+        earned=("earned", "sum"), possible=("possible", "sum"), exercises=("ex_code", "size")).reset_index()
+    items_of = item_index.to_numpy()
     out = {}
     for by, keys in MASTERY_KEYS.items():
         if by == "learner":
-            frame = per.copy()
-            frame["employee_id"] = frame["employee_id"].astype(str)
-            for col in ("name", "department", "cohort"):
-                frame.insert(list(frame.columns).index("item"), col, frame["employee_id"].map(info[col]))
+            frame = pd.DataFrame({k: learners[k].to_numpy()[per["learner"].to_numpy()] for k in keys})
+            frame = frame.assign(item=items_of[per["item_code"].to_numpy()], earned=per["earned"].to_numpy(),
+                                 possible=per["possible"].to_numpy(), exercises=per["exercises"].to_numpy())
             out[by] = _in_item_order(frame, keys, names)
             continue
-        group = keys[0] if keys else None
-        p = per.assign(**({group: per["employee_id"].map(info[group])} if group else {}))
-        sums = p.groupby([*keys, "item"], observed=True, sort=False).agg(
-            earned=("earned", "sum"), possible=("possible", "sum"), learners=("employee_id", "size"))
-        tagged = rows[["exercise", "item"]].assign(**({group: rows["employee_id"].map(info[group])} if group else {}))
-        distinct = tagged.drop_duplicates().groupby([*keys, "item"], observed=True, sort=False).size().rename("exercises")
-        frame = sums.join(distinct).reset_index()[[*keys, "item", "earned", "possible", "exercises", "learners"]]
+        codes, groups = pd.factorize(learners[keys[0]]) if keys else (np.zeros(len(learners), dtype="int64"), ["all"])
+        p = per.assign(group=codes[per["learner"].to_numpy()])
+        sums = p.groupby(["group", "item_code"], sort=False).agg(
+            earned=("earned", "sum"), possible=("possible", "sum"), learners=("learner", "size"))
+        distinct = (pd.DataFrame({"group": codes[rows["learner"].to_numpy()], "item_code": rows["item_code"].to_numpy(),
+                                  "ex_code": rows["ex_code"].to_numpy()})
+                    .drop_duplicates().groupby(["group", "item_code"], sort=False).size().rename("exercises"))
+        frame = sums.join(distinct).reset_index()
+        named = {keys[0]: np.asarray(groups, dtype=object)[frame["group"].to_numpy()]} if keys else {}
+        frame = pd.DataFrame({**named, "item": items_of[frame["item_code"].to_numpy()], "earned": frame["earned"].to_numpy(),
+                              "possible": frame["possible"].to_numpy(), "exercises": frame["exercises"].to_numpy(),
+                              "learners": frame["learners"].to_numpy()})
         out[by] = _in_item_order(frame, keys, names)
     return out
 
@@ -244,7 +282,8 @@ def choice_counts(choices: pd.DataFrame, p: Plays) -> pd.DataFrame:
 
 def path_counts(p: Plays) -> pd.DataFrame:
     """Each distinct path of the scored plays, with its ending and how many learners took it, most taken first."""
-    out = p.scored.groupby(["module", "roleplay", "path", "ending"]).size().rename("learners").reset_index()
+    rows = [(m, rp, " → ".join(f"{st}: {ch}" for st, ch in path), ending, k) for (m, rp, path, ending), k in p.scored_paths.items()]
+    out = pd.DataFrame(rows, columns=["module", "roleplay", "path", "ending", "learners"]).astype({"learners": "int64"})
     return out.sort_values(["module", "roleplay", "learners", "path"], ascending=[True, True, False, True],
                            kind="stable", ignore_index=True)
 
@@ -254,9 +293,11 @@ def ending_counts(modules: list[Module], p: Plays) -> pd.DataFrame:
     keys = ["module", "roleplay", "ending"]
     content = pd.DataFrame([(m.id, rp.id, e.id, e.outcome) for m in modules for rp in m.roleplays for e in rp.endings],
                            columns=keys + ["outcome"])
-    scored = p.scored.groupby(keys).size().rename("scored_play")
-    out = content.join(scored, on=keys)
-    out["scored_play"] = out["scored_play"].fillna(0).astype("int64")
+    scored = Counter()
+    for (m, rp, _, ending), k in p.scored_paths.items():
+        scored[m, rp, ending] += k
+    out = content.copy()
+    out["scored_play"] = np.array([scored.get(k, 0) for k in zip(*(content[c] for c in keys))], dtype="int64")
     out["practice_plays"] = [p.practice_endings.get(k, 0) for k in zip(*(content[c] for c in keys))]
     return out
 
@@ -373,17 +414,18 @@ def build(modules: list[Module], learners: pd.DataFrame, grades: pd.DataFrame,
     grades:   employee_id, module, cell, score (NaN: not yet scored by a trainer) — graded submissions only
     answers:  (employee_id, module) -> a parsed answers.json, for the same submissions
     """
-    who = set(learners["employee_id"])
-    grades = grades[grades["employee_id"].isin(who)]
-    answers = {k: v for k, v in answers.items() if k[0] in who}
+    learners = learners.reset_index(drop=True)
+    roster = pd.Index(learners["employee_id"])
+    grades = grades[roster.get_indexer(grades["employee_id"]) >= 0]
     choices = choice_table(modules)
-    played = plays(answers, choices)
+    played = plays(answers, choices, roster)
     analysis, options = item_tables(modules, grades, answers)
     submissions = grades[["employee_id", "module"]].drop_duplicates()
+    rows, _, item_index = credit(modules, choices, grades, played.decisions, roster)
     return Insight(
         learners=int(submissions["employee_id"].nunique()),
         submissions=len(submissions),
-        mastery=mastery(credit(modules, choices, grades, played.decisions), learners, item_names()),
+        mastery=mastery(rows, item_index, learners, item_names()),
         choices=choice_counts(choices, played),
         paths=path_counts(played),
         endings=ending_counts(modules, played),
@@ -496,9 +538,20 @@ class InsightFiles:
         return [self.html, *self.csv.values(), self.manifest]
 
 
+def learners_wide(rows: pd.DataFrame) -> pd.DataFrame:
+    """The per-learner mastery as a spreadsheet reads it: one row per learner, and per item (the
+    framework's order) its share and the exercises behind it (``AUTH-B1 share``, ``AUTH-B1 exercises``)."""
+    keys = MASTERY_KEYS["learner"]
+    order = list(dict.fromkeys(rows["item"]))
+    wide = rows.set_index([*keys, "item"])[["share", "exercises"]].unstack("item")
+    wide = wide.reindex(columns=[(v, item) for item in order for v in ("share", "exercises")])
+    wide.columns = [f"{item} {v}" for v, item in wide.columns]
+    return wide.round(4).reset_index()
+
+
 def frames(t: Insight) -> dict[str, pd.DataFrame]:
     m = t.mastery
-    return {"mastery-learners": m["learner"], "mastery-cohorts": m["cohort"], "mastery-departments": m["department"],
+    return {"mastery-learners": learners_wide(m["learner"]), "mastery-cohorts": m["cohort"], "mastery-departments": m["department"],
             "mastery-all": m["all"], "choices": t.choices, "paths": t.paths, "endings": t.endings,
             "items": t.items, "options": t.options}
 

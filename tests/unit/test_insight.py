@@ -146,8 +146,11 @@ def test_the_snapshot_is_private_self_contained_and_holds_no_reflection(built, t
     assert set(manifest["sha256"]) == {"insight.html", *(f"{n}.csv" for n in insight.CSV_FILES)}
     again = insight.write_files(tmp_path / "trainer-reports", built, when, "UTC", Head(0, ""))
     assert again.folder.name == "2026-11-26T0930-2" and files.html.read_text(encoding="utf-8") == html
-    learners_csv = pd.read_csv(files.csv["mastery-learners"])
-    assert len(learners_csv) == 12 and set(learners_csv["employee_id"]) == {"L1", "L2", "L3", "L4"}
+    wide = pd.read_csv(files.csv["mastery-learners"]).set_index("employee_id")
+    assert list(wide.columns) == ["name", "department", "cohort", "AUTH-B1 share", "AUTH-B1 exercises",
+                                  "AUTH-B2 share", "AUTH-B2 exercises", "AUTH-C1 share", "AUTH-C1 exercises"]
+    assert wide.loc["L3", "AUTH-B2 share"] == 0.375 and wide.loc["L3", "AUTH-B2 exercises"] == 3  # 1.5 / 4
+    assert wide.loc["L2", "AUTH-B1 share"] == 0.25 and wide.loc["L2", "name"] == "Lou Two"
     for name in ("choices", "paths", "endings", "items", "options", "mastery-cohorts", "mastery-departments", "mastery-all"):
         assert "employee_id" not in pd.read_csv(files.csv[name]).columns, name
 
