@@ -44,17 +44,15 @@ import json
 import os
 import stat
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from nbgrader.api import Assignment, Grade, GradeCell, Student, SubmittedAssignment, SubmittedNotebook
-from sqlalchemy import select
+from nbgrader.api import Assignment, Grade, GradeCell, Student
 
 from autograde import roster
 from autograde.config import Settings
@@ -323,7 +321,7 @@ def _pick_counts(q, answers: list) -> Counter:
         return Counter({("", o): k for o, k in counts.items() if o in ids})
     lists = [a for a in answers if isinstance(a, list)]
     if q.kind == "multiple":
-        counts = Counter(chain.from_iterable(set(g for g in a if isinstance(g, str)) for a in lists))
+        counts = Counter(chain.from_iterable({g for g in a if isinstance(g, str)} for a in lists))
         return Counter({("", o): k for o, k in counts.items() if o in ids})
     slots = _slots(q)
     counts = Counter(chain.from_iterable(zip(slots, a) for a in lists))
@@ -442,16 +440,8 @@ def read_grades(s: Settings) -> pd.DataFrame:
     """Every grade cell of every graded submission, one query: employee_id, module, cell, score
     (the trainer's score where given, else the autograder's; NaN while a reflection waits)."""
     with gradebook(s) as gb:
-        query = (
-            select(Student.id, Assignment.name, GradeCell.name, Grade.auto_score, Grade.manual_score,
-                   Grade.needs_manual_grade)
-            .select_from(Grade)
-            .join(GradeCell, GradeCell.id == Grade.cell_id)
-            .join(SubmittedNotebook, SubmittedNotebook.id == Grade.notebook_id)
-            .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
-            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
-            .join(Student, Student.id == SubmittedAssignment.student_id)
-        )
+        query = completion.graded_cells(Student.id, Assignment.name, GradeCell.name, Grade.auto_score,
+                                        Grade.manual_score, Grade.needs_manual_grade)
         rows = gb.db.execute(query).all()
     raw = pd.DataFrame(rows, columns=["employee_id", "module", "cell", "auto", "manual", "needs_manual"])
     score = raw["manual"].astype(float).fillna(raw["auto"].astype(float))
@@ -580,8 +570,9 @@ def _learner_rows(rows: pd.DataFrame) -> list[dict]:
 def render_html(t: Insight, generated_at: datetime, timezone_name: str) -> str:
     everyone = t.mastery["all"]
     weakest = everyone[everyone["possible"] > 0].sort_values(["share", "item"]).head(5)
-    item_chart = report.bar_chart([(r["item"], 100 * r["share"], f"{100 * r['share']:.1f}% ({r['exercises']} exercises, "
-                                    f"{r['learners']} learners)") for r in everyone.to_dict("records")])
+    item_chart = report.bar_chart([(r["item"], 100 * r["share"],
+                                    f"{100 * r['share']:.1f}% ({r['exercises']} exercises, {r['learners']} learners)")
+                                   for r in everyone.to_dict("records")])
     ending_charts = []
     for (module, rp), group in t.endings.groupby(["module", "roleplay"], sort=False):
         played = int(group["scored_play"].sum())
