@@ -571,7 +571,7 @@ def render_html(t: Insight, generated_at: datetime, timezone_name: str) -> str:
     everyone = t.mastery["all"]
     weakest = everyone[everyone["possible"] > 0].sort_values(["share", "item"]).head(5)
     item_chart = report.bar_chart([(r["item"], 100 * r["share"],
-                                    f"{100 * r['share']:.1f}% ({r['exercises']} exercises, {r['learners']} learners)")
+                                    f"{100 * r['share']:.1f}% ({r['exercises']} ex.)")
                                    for r in everyone.to_dict("records")])
     ending_charts = []
     for (module, rp), group in t.endings.groupby(["module", "roleplay"], sort=False):
