@@ -27,7 +27,7 @@ from autograde.config import Settings
 from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
 from curriculum.kinds import KINDS
-from curriculum.roleplay import winning_path
+from curriculum.roleplay import paths, winning_path
 from curriculum.schema import Module, Question
 
 
@@ -105,7 +105,18 @@ def answer_module(module: Module, learner: Learner, folder, rng: random.Random) 
     for rp in module.roleplays:
         if rng.random() < learner.diligence:
             path, ending = winning_path(rp)
-            store.put("roleplays", rp.id, {"current": [], "completed": [{"ending": ending, "path": path}]})
+            plays = [{"ending": ending, "path": path}]
+            # the choices themselves, from a generator of their own (the draws above stay as they were):
+            # a less diligent learner's first play of a practice role-play may take another path (it
+            # earns the same completion credit), and some replay for practice
+            own = random.Random(f"{learner.student_id}/{rp.id}")
+            if rp.scoring == "completion" and own.random() > learner.diligence:
+                path, ending = own.choice(paths(rp))
+                plays = [{"ending": ending, "path": path}]
+            if learner.diligence < 1 and own.random() < 0.5:
+                path, ending = own.choice(paths(rp))
+                plays.append({"ending": ending, "path": path})
+            store.put("roleplays", rp.id, {"current": [], "completed": plays})
     for r in module.reflections:  # typed in the page's text boxes: answers.json, filled in at submit
         if rng.random() < learner.diligence:
             store.put("reflections", f"{r.id}-answer", (
