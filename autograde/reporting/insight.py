@@ -417,10 +417,14 @@ def build(modules: list[Module], learners: pd.DataFrame, grades: pd.DataFrame,
     learners = learners.reset_index(drop=True)
     roster = pd.Index(learners["employee_id"])
     grades = grades[roster.get_indexer(grades["employee_id"]) >= 0]
-    choices = choice_table(modules)
     with _no_gc():
-        played = plays(answers, choices, roster)
-        analysis, options = item_tables(modules, grades, answers)
+        return _build(modules, learners, roster, grades, answers, cohort)
+
+
+def _build(modules, learners, roster, grades, answers, cohort) -> Insight:
+    choices = choice_table(modules)
+    played = plays(answers, choices, roster)
+    analysis, options = item_tables(modules, grades, answers)
     submissions = grades[["employee_id", "module"]].drop_duplicates()
     rows, _, item_index = credit(modules, choices, grades, played.decisions, roster)
     return Insight(
@@ -480,8 +484,9 @@ def read_answers(s: Settings, submissions: list[tuple[str, str]]) -> dict[tuple[
 
 @contextmanager
 def _no_gc():
-    """Python's cycle collector off while tens of thousands of parsed files pile up (none holds a
-    cycle): otherwise each collection walks them all again, which doubled the reading time."""
+    """Python's cycle collector off while the parsed answers are read and walked (tens of thousands
+    of files, millions of objects, no cycle among them: reference counting frees them): otherwise
+    each collection walks them all again, which doubled the reading time and, after it, the build's."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -615,6 +620,12 @@ def render_html(t: Insight, generated_at: datetime, timezone_name: str) -> str:
 def write_files(folder_root: Path, t: Insight, generated_at: datetime, timezone_name: str,
                 audit_head: audit.Head) -> InsightFiles:
     """One new snapshot folder of ``t`` under ``folder_root`` (the trainers' folder); returns the paths."""
+    with _no_gc():
+        return _write_files(folder_root, t, generated_at, timezone_name, audit_head)
+
+
+def _write_files(folder_root: Path, t: Insight, generated_at: datetime, timezone_name: str,
+                 audit_head: audit.Head) -> InsightFiles:
     folder = report.snapshot_folder(folder_root, generated_at)
     files = InsightFiles(folder, folder / "insight.html", {n: folder / f"{n}.csv" for n in CSV_FILES},
                          folder / "manifest.json")
