@@ -123,18 +123,15 @@ class Plays:
     """What the learners played. Scored plays per person; practice plays only as counts."""
 
     decisions: pd.DataFrame  # scored plays: learner (position in the roster), play (a number), choice_row (-1: unknown)
-    scored_paths: Counter  # (module, roleplay, ((step, choice), ...), ending) -> learners whose scored play it was
+    scored_paths: Counter  # (module, roleplay, (choice_row, ...), ending) -> learners whose scored play it was
     practice_choices: np.ndarray  # per row of choice_table: times taken in practice plays
     practice_endings: Counter  # (module, roleplay, ending) -> practice plays ending there
 
 
-def _taken(path: list) -> list[tuple]:
+def _taken(path: list) -> list[tuple[str, str]]:
     """(step, choice) of each decision of a play; entries that are not a step and a choice are skipped."""
-    try:
-        return [(t["step"], t["choice"]) for t in path]
-    except (TypeError, KeyError):
-        return [(t["step"], t["choice"]) for t in path
-                if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
+    return [(t["step"], t["choice"]) for t in path
+            if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
 
 
 def plays(answers: dict[tuple[str, str], dict], choices: pd.DataFrame, roster: pd.Index) -> Plays:
@@ -164,19 +161,17 @@ def plays(answers: dict[tuple[str, str], dict], choices: pd.DataFrame, roster: p
                 path = play.get("path") if isinstance(play, dict) else None
                 if not isinstance(path, list):
                     continue
-                taken = _taken(path)
                 try:
-                    found = [known.get(tk, -1) for tk in taken]
-                except TypeError:  # an unhashable step or choice
-                    taken = [tk for tk in taken if isinstance(tk[0], str) and isinstance(tk[1], str)]
-                    found = [known.get(tk, -1) for tk in taken]
+                    found = [known.get((t["step"], t["choice"]), -1) for t in path]
+                except (TypeError, KeyError):  # an entry that is not a step and a choice, or not hashable
+                    found = [known.get(tk, -1) for tk in _taken(path)]
                 ending = play.get("ending") if isinstance(play.get("ending"), str) else "(unknown)"
                 if first:
                     who += [learner] * len(found)
                     play_no += [n_play] * len(found)
                     rows += found
                     n_play += 1
-                    scored_paths[module, rp_id, tuple(taken), ending] += 1
+                    scored_paths[module, rp_id, tuple(found), ending] += 1
                     first = False
                 else:
                     practice += found
@@ -280,9 +275,11 @@ def choice_counts(choices: pd.DataFrame, p: Plays) -> pd.DataFrame:
     return out[keys + ["quality", "scored_play", "scored_share", "practice_plays", "text"]]
 
 
-def path_counts(p: Plays) -> pd.DataFrame:
+def path_counts(choices: pd.DataFrame, p: Plays) -> pd.DataFrame:
     """Each distinct path of the scored plays, with its ending and how many learners took it, most taken first."""
-    rows = [(m, rp, " → ".join(f"{st}: {ch}" for st, ch in path), ending, k) for (m, rp, path, ending), k in p.scored_paths.items()]
+    label = [f"{st}: {ch}" for st, ch in zip(choices["step"], choices["choice"])]
+    rows = [(m, rp, " → ".join(label[n] if n >= 0 else "(a choice the content does not have)" for n in path), ending, k)
+            for (m, rp, path, ending), k in p.scored_paths.items()]
     out = pd.DataFrame(rows, columns=["module", "roleplay", "path", "ending", "learners"]).astype({"learners": "int64"})
     return out.sort_values(["module", "roleplay", "learners", "path"], ascending=[True, True, False, True],
                            kind="stable", ignore_index=True)
@@ -432,7 +429,7 @@ def _build(modules, learners, roster, grades, answers, cohort) -> Insight:
         submissions=len(submissions),
         mastery=mastery(rows, item_index, learners, item_names()),
         choices=choice_counts(choices, played),
-        paths=path_counts(played),
+        paths=path_counts(choices, played),
         endings=ending_counts(modules, played),
         items=analysis,
         options=options,
