@@ -79,6 +79,10 @@ class NoContent(HcwhError):
     """The module content (the YAML files with the tags) is not where the report looks."""
 
 
+class NothingGraded(HcwhError):
+    """There is no gradebook yet: nothing to report on."""
+
+
 # -- the content: what each exercise is worth and which items it names -----------------------------
 
 
@@ -517,6 +521,10 @@ def load_content() -> list[Module]:
 
 def gather(s: Settings, cohort: str | None = None) -> Insight:
     """Read the roster, content, gradebook and answers, then :func:`build`."""
+    sqlite = s.course_dir / "gradebook.db"
+    if s.db_url is None and not sqlite.is_file():
+        raise NothingGraded(f"no gradebook at {sqlite}: nothing has been autograded under {s.state_dir} yet "
+                            "(hcwh collect, then hcwh autograde)")
     data = roster.load(s)
     if cohort is not None and cohort not in data.plans:
         known = ", ".join(sorted(data.plans)) or "none imported"

@@ -162,3 +162,20 @@ def test_calibration_rows_are_printed_when_given(built, tmp_path):
                                              "statistic": "Krippendorff's alpha (ordinal)"}])
     html = insight.render_html(with_cal, datetime(2026, 11, 26, tzinfo=timezone.utc), "UTC")
     assert "names the resident&#39;s need" in html and "0.81" in html and "Not measured yet" not in html
+
+
+def test_no_gradebook_yet_is_named_and_nothing_is_written(tmp_path):
+    from autograde.config import Settings
+
+    s = Settings(state_dir=tmp_path / "state")
+    with pytest.raises(insight.NothingGraded, match=r"no gradebook at .*gradebook\.db"):
+        insight.write_insight(s)
+    assert not s.trainer_reports_dir.exists()
+
+
+def test_nothing_graded_yet_still_writes_a_report(tmp_path):
+    empty = insight.build([tiny.module()], tiny.LEARNERS, tiny.GRADES.iloc[:0], {})
+    assert (empty.learners, empty.submissions) == (0, 0)
+    files = insight.write_files(tmp_path, empty, datetime(2026, 11, 26, tzinfo=timezone.utc), "UTC", Head(0, ""))
+    assert "0</b> learners with graded work" in files.html.read_text(encoding="utf-8")
+    assert pd.read_csv(files.csv["choices"])["scored_play"].sum() == 0
