@@ -90,3 +90,16 @@ def test_after_grading_and_who_can_read_it(tiny_cohort_copy):
             assert b"AUTH-B1" not in data and b"mastery" not in data and b"insight" not in data, path
     html = files.html.read_text(encoding="utf-8")
     assert "Too few learners to judge 01-authenticity" in html and MODULE in html
+
+
+def test_a_rejected_submission_is_left_out(tiny_cohort_copy):
+    from autograde.course import rejections
+
+    s = tiny_cohort_copy.settings
+    note = rejections.note_path(s, MODULE, "ben")  # where autograde records a rejection
+    note.parent.mkdir(parents=True, exist_ok=True)
+    note.write_text('{"reason": "not a notebook"}', encoding="utf-8")
+    t = insight.gather(s)
+    assert set(t.mastery["learner"]["employee_id"]) == {"ana"}
+    assert t.items["learners"].eq(1).all()
+    assert any("1 submission(s) that autograde rejected are left out" in n for n in t.notes)
