@@ -330,6 +330,8 @@ def _calibrate_report(args, s: Settings) -> None:
     table = calibration.write_report(s, args.module, top=args.top)
     print("\n".join(table.lines))
     print(f"Written (trainers only): {table.folder}")
+
+
 def _record_assisted(args, s: Settings) -> None:
     from autograde import roster
     from autograde.record import acknowledgements
@@ -364,6 +366,15 @@ def _verify(args, s: Settings) -> int:
     verdict = verify(s, args.code)
     print(verdict.words)
     return verdict.exit_code
+
+
+def _insight(args, s: Settings) -> None:
+    from autograde.reporting.insight import write_insight
+
+    files = write_insight(s, cohort=args.cohort)
+    print(f"Trainers' report snapshot (trainers only): {files.folder}")
+    for path in files.all():
+        print(f"  {path}")
 
 
 def _date(text: str):
@@ -592,6 +603,10 @@ def main(argv: list[str] | None = None) -> int:
     days = _default(write_report, "at_risk_days")
     p.add_argument("--at-risk-days", type=int, default=days,
                    help=f"at risk: not submitted, due within this many days (default {days})")
+    p = sub.add_parser("insight", help="write the trainers' report (mastery per framework item, role-play choices, "
+                                       "item analysis) as a new dated snapshot in <state>/trainer-reports/; print the paths")
+    p.set_defaults(func=_insight)
+    p.add_argument("--cohort", help="only this cohort (default: all)")
     args = parser.parse_args(argv)
     try:
         s = Settings.from_env(**({"state_dir": Path(args.state_dir).resolve()} if args.state_dir else {}))

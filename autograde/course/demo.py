@@ -5,7 +5,7 @@ exchange; learners of varying diligence fetch, answer (as their widget clicks
 and typed reflections would) and submit: some on time, one late, one only part
 of the modules, two never. The trainer collects, autogrades, scores reflections
 as formgrader would (leaving one learner's for later), generates and releases
-feedback; HR gets its report. Everything lands under ``<state>/demo``; nothing
+feedback; HR gets its report, trainers theirs (``hcwh insight``). Everything lands under ``<state>/demo``; nothing
 real is touched. The learners are fictional.
 """
 
@@ -27,7 +27,7 @@ from autograde.config import Settings
 from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
 from curriculum.kinds import KINDS
-from curriculum.roleplay import winning_path
+from curriculum.roleplay import paths, winning_path
 from curriculum.schema import Module, Question
 
 
@@ -107,7 +107,18 @@ def answer_module(module: Module, learner: Learner, folder, rng: random.Random) 
     for rp in module.roleplays:
         if rng.random() < learner.diligence:
             path, ending = winning_path(rp)
-            store.put("roleplays", rp.id, {"current": [], "completed": [{"ending": ending, "path": path}]})
+            plays = [{"ending": ending, "path": path}]
+            # the choices themselves, from a generator of their own (the draws above stay as they were):
+            # a less diligent learner's first play of a practice role-play may take another path (it
+            # earns the same completion credit), and some replay for practice
+            own = random.Random(f"{learner.student_id}/{rp.id}")
+            if rp.scoring == "completion" and own.random() > learner.diligence:
+                path, ending = own.choice(paths(rp))
+                plays = [{"ending": ending, "path": path}]
+            if learner.diligence < 1 and own.random() < 0.5:
+                path, ending = own.choice(paths(rp))
+                plays.append({"ending": ending, "path": path})
+            store.put("roleplays", rp.id, {"current": [], "completed": plays})
     for r in module.reflections:  # typed in the page's text boxes: answers.json, filled in at submit
         if rng.random() < learner.diligence:
             store.put("reflections", f"{r.id}-answer", (
@@ -143,7 +154,7 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     ``as_of`` (default: today) is the day the due dates are set around and HR's report judges."""
     from autograde import roster
     from autograde.course import cycle
-    from autograde.reporting import report
+    from autograde.reporting import insight, report
     from autograde.reporting.completion import today
 
     demo = replace(s, state_dir=s.state_dir / "demo", db_url=None)
@@ -214,6 +225,10 @@ def run_demo(s: Settings, modules: list[Module], progress: Callable[[str], None]
     progress(f"Spreadsheet: {files.xlsx}")
     progress(f"CSV:         {', '.join(str(p) for p in files.csv.values())}")
     progress(f"Snapshot:    {files.folder} (kept for audit, never overwritten)")
+    progress("")
+    progress("== Trainers: what the cohort learned")
+    insight_files = insight.write_insight(demo)
+    progress(f"Trainers' report: {insight_files.html} (trainers only; CSV beside it)")
     progress("")
     progress(f"== HR: reminders as of {as_of.isoformat()}, a dry run (nothing sent)")
     from autograde.reporting import reminders

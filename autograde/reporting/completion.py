@@ -31,7 +31,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from nbgrader.api import Assignment, Grade, GradeCell, Student, SubmittedAssignment, SubmittedNotebook
+from nbgrader.api import (
+    Assignment,
+    Grade,
+    GradeCell,
+    Student,
+    SubmittedAssignment,
+    SubmittedNotebook,
+)
 from nbgrader.utils import parse_utc
 from sqlalchemy import case, func, select
 
@@ -138,13 +145,27 @@ def _local(utc_naive: pd.Series, tz: str) -> pd.Series:
     return s.dt.tz_localize("UTC").dt.tz_convert(ZoneInfo(tz)).dt.tz_localize(None)
 
 
+def graded_cells(*columns):
+    """``select(*columns)`` over every grade of every submitted notebook, joined to its cell,
+    submission, module and learner: the one join both reports query."""
+    return (
+        select(*columns)
+        .select_from(Grade)
+        .join(GradeCell, GradeCell.id == Grade.cell_id)
+        .join(SubmittedNotebook, SubmittedNotebook.id == Grade.notebook_id)
+        .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
+        .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+        .join(Student, Student.id == SubmittedAssignment.student_id)
+    )
+
+
 def read_gradebook(s: Settings) -> tuple[pd.DataFrame, dict[str, float]]:
     """Every autograded submission's scores, in one grouped query, and each module's
     maximum, in another. Columns: employee_id, module, submitted_at (city clock),
     autograded_score, manual_score, graded_max, needs_manual_grade."""
     with gradebook(s) as gb:
         per_type = (
-            select(
+            graded_cells(
                 Student.id.label("employee_id"),
                 Assignment.name.label("module"),
                 SubmittedAssignment.timestamp.label("timestamp"),
@@ -153,12 +174,6 @@ def read_gradebook(s: Settings) -> tuple[pd.DataFrame, dict[str, float]]:
                 func.sum(GradeCell.max_score).label("max_score"),
                 func.max(case((Grade.needs_manual_grade, 1), else_=0)).label("needs_manual"),
             )
-            .select_from(Grade)
-            .join(GradeCell, GradeCell.id == Grade.cell_id)
-            .join(SubmittedNotebook, SubmittedNotebook.id == Grade.notebook_id)
-            .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)
-            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
-            .join(Student, Student.id == SubmittedAssignment.student_id)
             .group_by(SubmittedAssignment.id, Student.id, Assignment.name, SubmittedAssignment.timestamp, GradeCell.cell_type)
         )
         rows = gb.db.execute(per_type).all()

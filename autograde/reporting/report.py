@@ -141,19 +141,30 @@ def stacked_chart(totals: pd.DataFrame, label: str) -> dict:
             "label_width": LABEL_WIDTH, "plot_width": PLOT_WIDTH}
 
 
+def bar_chart(rows: list[tuple[str, float | None, str]], maximum: float = 100.0,
+              ticks: tuple[float, ...] = (0, 25, 50, 75, 100), unit: str = "%") -> dict:
+    """One bar per ``(label, value, note)``: value on a 0..``maximum`` scale (None: no bar), the note
+    written beside it in words (the chart's text equivalent, never colour alone)."""
+    bars = []
+    for n, (label, value, note) in enumerate(rows):
+        has = value is not None and not (isinstance(value, float) and math.isnan(value))
+        width = PLOT_WIDTH * min(value, maximum) / maximum if has and maximum else 0.0
+        bars.append(Bar(str(label), n * (BAR_HEIGHT + BAR_GAP), round(width, 2), (), note))
+    height = len(bars) * (BAR_HEIGHT + BAR_GAP) + 30
+    tick_marks = [(LABEL_WIDTH + PLOT_WIDTH * t / maximum, f"{t:g}{unit}") for t in ticks] if maximum else []
+    return {"width": CHART_WIDTH, "height": height, "bars": bars, "ticks": tick_marks, "bar_height": BAR_HEIGHT,
+            "label_width": LABEL_WIDTH, "plot_width": PLOT_WIDTH}
+
+
 def percent_chart(totals: pd.DataFrame, label: str) -> dict:
     """One bar per row: the mean percent of complete modules (0..100)."""
-    bars = []
-    for n, row in enumerate(totals.to_dict("records")):
+    rows = []
+    for row in totals.to_dict("records"):
         value = row["mean_percent"]
         has = value is not None and not (isinstance(value, float) and math.isnan(value))
-        width = PLOT_WIDTH * value / 100 if has else 0.0
-        note = f"{value:.1f}% (n={row['complete']})" if has else "no complete module yet"
-        bars.append(Bar(str(row[label]), n * (BAR_HEIGHT + BAR_GAP), round(width, 2), (), note))
-    height = len(bars) * (BAR_HEIGHT + BAR_GAP) + 30
-    ticks = [(LABEL_WIDTH + PLOT_WIDTH * t / 100, f"{t}%") for t in (0, 25, 50, 75, 100)]
-    return {"width": CHART_WIDTH, "height": height, "bars": bars, "ticks": ticks, "bar_height": BAR_HEIGHT,
-            "label_width": LABEL_WIDTH, "plot_width": PLOT_WIDTH}
+        rows.append((row[label], value if has else None,
+                     f"{value:.1f}% (n={row['complete']})" if has else "no complete module yet"))
+    return bar_chart(rows)
 
 
 # -- HTML ---------------------------------------------------------------------------
@@ -173,16 +184,24 @@ def _pct(value) -> str:
     return f"{value:.1f}%"
 
 
+def _share(value) -> str:
+    """A 0..1 share as a percent; empty as a dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{100 * value:.1f}%"
+
+
 def _day(value) -> str:
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return "—"
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def _env() -> Environment:
+def environment() -> Environment:
+    """The reports' Jinja environment: autoescaped, strict, with the ``num``, ``pct`` and ``day`` filters."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=_num, pct=_pct, day=_day)
+    env.filters.update(num=_num, pct=_pct, share=_share, day=_day)
     return env
 
 
@@ -227,7 +246,7 @@ def render_html(t: Tables, generated_at: datetime, timezone_name: str) -> str:
         "min_group": completion.MIN_GROUP,
         **_recert_context(t.extra.get("recert")),
     }
-    return _env().get_template("hr_report.html.j2").render(**context)
+    return environment().get_template("hr_report.html.j2").render(**context)
 
 
 # -- exports -------------------------------------------------------------------------
@@ -257,7 +276,8 @@ def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """``frame`` as CSV, created 0600, formulas defused, dates as calendar days."""
     with create_private(path) as f:
         _for_csv(frame).to_csv(f, index=False, lineterminator="\n")
 
@@ -305,7 +325,7 @@ def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_n
     for name, frame in (("completion", t.completion), ("learners", t.learners), ("overdue", t.overdue),
                         ("at-risk", t.at_risk), ("recertification", t.extra.get("recert"))):
         if name in files.csv:
-            _write_csv(files.csv[name], frame)
+            write_csv(files.csv[name], frame)
     about = [
         ("report", "Customer Service Framework training: cohort completion"),
         ("cohort", t.cohort or "all cohorts"),
@@ -316,7 +336,7 @@ def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_n
         *[(f"column {c.name}", c.description) for c in completion.SCHEMA],
     ]
     _write_xlsx(files.xlsx, t, about)
-    manifest = {
+    write_manifest(files.manifest, [p for p in files.all() if p != files.manifest], {
         "generated_at": generated_at.isoformat(timespec="seconds"),
         "as_of": t.as_of.isoformat(),
         "cohort": t.cohort,
@@ -324,13 +344,18 @@ def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_n
         "at_risk_days": t.at_risk_days,
         "rows": {"completion": len(t.completion), "learners": len(t.learners), "overdue": len(t.overdue),
                  "at_risk": len(t.at_risk)},
-        "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.all() if p != files.manifest},
-        "audit_head": audit_head.as_dict(),  # file it: hcwh audit verify --head LINES:SHA256 checks the log against it
-    }
-    with create_private(files.manifest) as f:
+    }, audit_head)
+    return files
+
+
+def write_manifest(path: Path, files: list[Path], fields: dict, audit_head: audit.Head) -> None:
+    """A snapshot's ``manifest.json`` (0600): ``fields``, the SHA-256 of each of ``files`` and the
+    audit trail's head (file it: ``hcwh audit verify --head LINES:SHA256`` checks the log against it)."""
+    manifest = {**fields, "sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
+                "audit_head": audit_head.as_dict()}
+    with create_private(path) as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
-    return files
 
 
 def write_report(s: Settings, as_of: date | None = None, cohort: str | None = None,

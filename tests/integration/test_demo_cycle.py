@@ -59,6 +59,13 @@ def test_demo_cycle_grades_every_learner_as_they_answered(state, modules):
     nb = nbformat.read(demo_state / "course" / "submitted" / "ben.okafor" / modules[0].id / f"{modules[0].id}.ipynb", 4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
+    # the trainers' report: its own folder, apart from HR's, with the practice replays counted
+    (insight_line,) = [line for line in lines if line.startswith("Trainers' report:")]
+    (trainer_snapshot,) = (demo_state / "trainer-reports").iterdir()
+    assert str(trainer_snapshot / "insight.html") in insight_line
+    choices = pd.read_csv(trainer_snapshot / "choices.csv")
+    assert choices["practice_plays"].sum() > 0 and choices["scored_play"].sum() > 0
+
     # feedback went back to a learner, and HR's report agrees with the gradebook
     assert any("fetched their feedback" in line for line in lines)
     (report_line,) = [line for line in lines if line.startswith("Report:")]

@@ -1,0 +1,667 @@
+"""The trainers' report (issue 15, points 1, 2, 3 and 6): what a cohort learned, per framework item.
+
+``hcwh insight`` writes ``<state>/trainer-reports/<date>T<time>/`` (0700, files 0600; never under HR's
+``reports/``): ``insight.html`` (self-contained: no script, inline SVG with its figures in words),
+CSV files and ``manifest.json`` (SHA-256 of each file, the audit trail's head), by the HR report's
+own writers (``report.snapshot_folder``, ``write_csv``, ``write_manifest``, ``_shared.html.j2``).
+
+Inputs, each read once: the content (``curriculum/modules/*.yaml``: which framework items each
+question, role-play choice and reflection exercises, each choice's quality, each question's options
+and points; never taken from a learner's file, which could claim any quality); the gradebook (one
+score per grade cell of each graded submission, one query); each graded submission's
+``answers.json`` (the graded copy, ``<course>/autograded/<learner>/<module>/``: which options were
+clicked, every play of every role-play; reflection words are never read); the roster (name,
+department, cohort). A submission autograde rejected (``<course>/rejected/``) is left out: its zero
+is about the file, not the learner's answers.
+
+**Mastery** of a framework item (a behavior, consideration, value or standard a module tags) is the
+share of the credit earned on the exercises tagged with it, ``earned / possible``, pooled over a
+learner, a cohort, a department or everyone, with the number of exercises (and learners) behind it:
+
+* a question: its gradebook score out of its points, for each item the question names;
+* a reflection, once a trainer has scored it: its score out of its rubric's points, for each item it
+  names (the gradebook keeps one score per reflection, not one per rubric criterion);
+* a role-play decision on the learner's **scored play**, their first complete play: the choice
+  taken credits the items *it* names with its quality's share (best 1, acceptable 0.5, poor 0:
+  ``curriculum.roleplay.QUALITY_SHARE``, the rule that scores a path-scored play) of the
+  decision's weight, the play's points divided by the decisions on that path. Later plays are
+  practice: counted in aggregate (choices and endings), never per person, never credited.
+
+An unanswered question or an empty reflection (nbgrader scores it 0) counts 0; a role-play never
+played to an ending has no decision to count, so it adds nothing.
+
+**Item analysis** (``items.item_analysis``) for every autograded question, over the learners whose
+submission of the module was graded, with how often each option was picked (per slot: the position
+of an ordering, the item of a matching) and the options nobody picked.
+
+:func:`build` is pure (content, DataFrames and parsed answers in; frames out): the benchmark drives
+it. Grader calibration (``reporting/calibration.py``) fills ``Insight.calibration`` and
+``Insight.disagreements``; this report prints them.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import stat
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import chain
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from nbgrader.api import Assignment, Grade, GradeCell, Student
+
+from autograde import roster
+from autograde.config import Settings
+from autograde.gradebook import gradebook
+from autograde.private import create_private
+from autograde.record import audit
+from autograde.reporting import completion, items, report
+from curriculum.answers import ANSWERS_FILE, migrate
+from curriculum.errors import HcwhError
+from curriculum.framework import load_framework
+from curriculum.roleplay import QUALITY_SHARE
+from curriculum.schema import Module
+
+TITLE = "Customer Service Framework training: what the cohort learned (trainers only)"
+WEAK = 0.5  # a learner's item under this share is listed as one to revisit
+MAX_ANSWERS_BYTES = 1_000_000  # an answers file larger than this is not read (the exchange caps submissions)
+CSV_FILES = ("mastery-learners", "mastery-cohorts", "mastery-departments", "mastery-all",
+             "choices", "paths", "endings", "items", "options")
+
+
+class NoContent(HcwhError):
+    """The module content (the YAML files with the tags) is not where the report looks."""
+
+
+class NothingGraded(HcwhError):
+    """There is no gradebook yet: nothing to report on."""
+
+
+# -- the content: what each exercise is worth and which items it names -----------------------------
+
+
+def exercise_table(modules: list[Module]) -> pd.DataFrame:
+    """Questions and reflections: module, cell (the grade cell's name), exercise, kind, item, possible."""
+    rows = []
+    for m in modules:
+        for q in m.questions:
+            rows += [(m.id, f"{q.id}-test", f"{m.id}:{q.id}", "question", item, float(q.points))
+                     for item in dict.fromkeys(q.exercises)]
+        for r in m.reflections:
+            rows += [(m.id, f"{r.id}-answer", f"{m.id}:{r.id}", "reflection", item, float(r.points))
+                     for item in dict.fromkeys(r.exercises)]
+    return pd.DataFrame(rows, columns=["module", "cell", "exercise", "kind", "item", "possible"])
+
+
+def choice_table(modules: list[Module]) -> pd.DataFrame:
+    """Every role-play choice, one row each in content order: module, roleplay, step, choice, quality,
+    share, text, points (the play's)."""
+    rows = [(m.id, rp.id, s.id, c.id, c.quality, QUALITY_SHARE[c.quality], " ".join(c.text.split()), float(rp.points))
+            for m in modules for rp in m.roleplays for s in rp.steps for c in s.choices]
+    return pd.DataFrame(rows, columns=["module", "roleplay", "step", "choice", "quality", "share", "text", "points"])
+
+
+def _choice_items(modules: list[Module]) -> pd.DataFrame:
+    """(row of choice_table, exercise, item) for every item a choice names."""
+    rows, n = [], 0
+    for m in modules:
+        for rp in m.roleplays:
+            for s in rp.steps:
+                for c in s.choices:
+                    rows += [(n, f"{m.id}:{rp.id}/{s.id}", item) for item in dict.fromkeys(c.exercises)]
+                    n += 1
+    return pd.DataFrame(rows, columns=["choice_row", "exercise", "item"])
+
+
+# -- the learners' plays, from answers.json ------------------------------------------------------
+
+
+@dataclass
+class Plays:
+    """What the learners played. Scored plays per person; practice plays only as counts."""
+
+    decisions: pd.DataFrame  # scored plays: learner (position in the roster), play (a number), choice_row (-1: unknown)
+    scored_paths: Counter  # (module, roleplay, (choice_row, ...), ending) -> learners whose scored play it was
+    practice_choices: np.ndarray  # per row of choice_table: times taken in practice plays
+    practice_endings: Counter  # (module, roleplay, ending) -> practice plays ending there
+
+
+def _taken(path: list) -> list[tuple[str, str]]:
+    """(step, choice) of each decision of a play; entries that are not a step and a choice are skipped."""
+    return [(t["step"], t["choice"]) for t in path
+            if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
+
+
+def plays(answers: dict[tuple[str, str], dict], choices: pd.DataFrame, roster: pd.Index) -> Plays:
+    """Every complete play in the answers (curriculum/answers.py's format) of the role-plays the
+    content has: the first complete play of each is the scored play, the later ones practice.
+    Anything malformed is skipped, never raised."""
+    index: dict[tuple[str, str], dict] = {}
+    for n, (m, rp, st, ch) in enumerate(zip(choices["module"], choices["roleplay"], choices["step"], choices["choice"])):
+        index.setdefault((m, rp), {})[st, ch] = n
+    keys = list(answers)
+    learner_of = roster.get_indexer([sid for sid, _ in keys])
+    who, play_no, rows, practice = [], [], [], []
+    scored_paths: Counter = Counter()
+    practice_endings: Counter = Counter()
+    n_play = 0
+    for (sid, module), learner in zip(keys, learner_of):
+        record_of = answers[sid, module].get("roleplays")
+        if learner < 0 or not isinstance(record_of, dict):
+            continue
+        for rp_id, record in record_of.items():
+            completed = record.get("completed") if isinstance(record, dict) else None
+            known = index.get((module, rp_id))
+            if not isinstance(completed, list) or known is None:
+                continue
+            first = True
+            for play in completed:
+                try:  # a well-formed play, the fast way
+                    path = play["path"]
+                    if type(path) is not list:
+                        continue
+                    found = [known.get((t["step"], t["choice"]), -1) for t in path]
+                    ending = play["ending"]
+                except (TypeError, KeyError):  # anything else, entry by entry (curriculum.scoring's rule)
+                    path = play.get("path") if isinstance(play, dict) else None
+                    if not isinstance(path, list):
+                        continue
+                    found = [known.get(tk, -1) for tk in _taken(path)]
+                    ending = play.get("ending")
+                if type(ending) is not str:
+                    ending = "(unknown)"
+                if first:
+                    who += [learner] * len(found)
+                    play_no += [n_play] * len(found)
+                    rows += found
+                    n_play += 1
+                    scored_paths[module, rp_id, tuple(found), ending] += 1
+                    first = False
+                else:
+                    practice += found
+                    practice_endings[module, rp_id, ending] += 1
+    decisions = pd.DataFrame({"learner": np.array(who, dtype="int64"), "play": np.array(play_no, dtype="int64"),
+                              "choice_row": np.array(rows, dtype="int64")})
+    picked = np.array(practice, dtype="int64")
+    return Plays(decisions, scored_paths, np.bincount(picked[picked >= 0], minlength=len(choices)), practice_endings)
+
+
+# -- mastery ---------------------------------------------------------------------------------------
+
+
+def credit(modules: list[Module], choices: pd.DataFrame, grades: pd.DataFrame, decisions: pd.DataFrame,
+           roster: pd.Index) -> tuple[pd.DataFrame, pd.Index, pd.Index]:
+    """One row per learner × exercise × item it names, as codes (learner: position in ``roster``;
+    exercise, item: positions in the two indexes returned), with earned and possible credit (module
+    docstring). Integers all through: 10,000 learners make millions of rows."""
+    ex = exercise_table(modules)
+    by_choice = _choice_items(modules)
+    exercises = pd.Index(pd.unique(pd.concat([ex["exercise"], by_choice["exercise"]])))
+    item_index = pd.Index(pd.unique(pd.concat([ex["item"], by_choice["item"]])))
+    cells = pd.MultiIndex.from_frame(ex[["module", "cell"]].drop_duplicates())
+    ex = ex.assign(cell_code=cells.get_indexer(pd.MultiIndex.from_frame(ex[["module", "cell"]])),
+                   ex_code=exercises.get_indexer(ex["exercise"]), item_code=item_index.get_indexer(ex["item"]))
+    scored = grades[grades["score"].notna()]  # a reflection not yet scored by a trainer earns nothing yet
+    g = pd.DataFrame({"learner": roster.get_indexer(scored["employee_id"]),
+                      "cell_code": cells.get_indexer(pd.MultiIndex.from_arrays([scored["module"], scored["cell"]])),
+                      "earned": scored["score"].to_numpy(dtype=float)})
+    g = g[(g["learner"] >= 0) & (g["cell_code"] >= 0)]
+    from_grades = g.merge(ex[["cell_code", "ex_code", "item_code", "possible"]], on="cell_code")
+    known = decisions[decisions["choice_row"] >= 0]  # a choice the content no longer has: no credit
+    n = known.groupby("play", sort=False)["choice_row"].transform("size").to_numpy()
+    rows = known["choice_row"].to_numpy()
+    weight = choices["points"].to_numpy()[rows] / n
+    per_decision = pd.DataFrame({"learner": known["learner"].to_numpy(), "choice_row": rows,
+                                 "earned": weight * choices["share"].to_numpy()[rows], "possible": weight})
+    by_choice = by_choice.assign(ex_code=exercises.get_indexer(by_choice["exercise"]),
+                                 item_code=item_index.get_indexer(by_choice["item"]))
+    from_plays = per_decision.merge(by_choice[["choice_row", "ex_code", "item_code"]], on="choice_row")
+    cols = ["learner", "ex_code", "item_code", "earned", "possible"]
+    return pd.concat([from_grades[cols], from_plays[cols]], ignore_index=True), exercises, item_index
+
+
+MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "cohort": ["cohort"],
+                "department": ["department"], "all": []}
+
+
+def _in_item_order(out: pd.DataFrame, keys: list[str], names: dict[str, str]) -> pd.DataFrame:
+    order = {item: n for n, item in enumerate(names)}
+    out.insert(len(keys) + 1, "item_text", out["item"].map(names).fillna(out["item"]))
+    out["share"] = (out["earned"] / out["possible"]).where(out["possible"] > 0)
+    out = out.assign(_o=out["item"].map(order).fillna(len(order))).sort_values(keys + ["_o", "item"], kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True)
+
+
+def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Per learner, cohort, department and everyone (``MASTERY_KEYS``), per item: earned, possible,
+    share, exercises (behind the figure: a learner's, or the distinct exercises of a group) and, for
+    groups, learners; items in the framework's order. ``rows``, ``item_index``: :func:`credit`'s."""
+    per = rows.groupby(["learner", "item_code"], sort=False).agg(
+        earned=("earned", "sum"), possible=("possible", "sum"), exercises=("ex_code", "size")).reset_index()
+    items_of = item_index.to_numpy()
+    out = {}
+    for by, keys in MASTERY_KEYS.items():
+        if by == "learner":
+            frame = pd.DataFrame({k: learners[k].to_numpy()[per["learner"].to_numpy()] for k in keys})
+            frame = frame.assign(item=items_of[per["item_code"].to_numpy()], earned=per["earned"].to_numpy(),
+                                 possible=per["possible"].to_numpy(), exercises=per["exercises"].to_numpy())
+            out[by] = _in_item_order(frame, keys, names)
+            continue
+        codes, groups = pd.factorize(learners[keys[0]]) if keys else (np.zeros(len(learners), dtype="int64"), ["all"])
+        p = per.assign(group=codes[per["learner"].to_numpy()])
+        sums = p.groupby(["group", "item_code"], sort=False).agg(
+            earned=("earned", "sum"), possible=("possible", "sum"), learners=("learner", "size"))
+        distinct = (pd.DataFrame({"group": codes[rows["learner"].to_numpy()], "item_code": rows["item_code"].to_numpy(),
+                                  "ex_code": rows["ex_code"].to_numpy()})
+                    .drop_duplicates().groupby(["group", "item_code"], sort=False).size().rename("exercises"))
+        frame = sums.join(distinct).reset_index()
+        named = {keys[0]: np.asarray(groups, dtype=object)[frame["group"].to_numpy()]} if keys else {}
+        frame = pd.DataFrame({**named, "item": items_of[frame["item_code"].to_numpy()], "earned": frame["earned"].to_numpy(),
+                              "possible": frame["possible"].to_numpy(), "exercises": frame["exercises"].to_numpy(),
+                              "learners": frame["learners"].to_numpy()})
+        out[by] = _in_item_order(frame, keys, names)
+    return out
+
+
+# -- role-play choices and paths -------------------------------------------------------------------
+
+
+def choice_counts(choices: pd.DataFrame, p: Plays) -> pd.DataFrame:
+    """Every choice of every decision: learners who took it on their scored play (and their share of
+    those who decided there), and how often it was taken in practice plays (in aggregate only)."""
+    keys = ["module", "roleplay", "step", "choice"]
+    rows = p.decisions["choice_row"].to_numpy()
+    out = choices[keys + ["quality", "text"]].copy()
+    out["scored_play"] = np.bincount(rows[rows >= 0], minlength=len(choices)).astype("int64")
+    out["practice_plays"] = p.practice_choices.astype("int64")
+    deciders = out.groupby(["module", "roleplay", "step"], sort=False)["scored_play"].transform("sum")
+    out["scored_share"] = (out["scored_play"] / deciders).where(deciders > 0)
+    return out[keys + ["quality", "scored_play", "scored_share", "practice_plays", "text"]]
+
+
+def path_counts(choices: pd.DataFrame, p: Plays) -> pd.DataFrame:
+    """Each distinct path of the scored plays, with its ending and how many learners took it, most taken first."""
+    label = [f"{st}: {ch}" for st, ch in zip(choices["step"], choices["choice"])]
+    rows = [(m, rp, " → ".join(label[n] if n >= 0 else "(a choice the content does not have)" for n in path), ending, k)
+            for (m, rp, path, ending), k in p.scored_paths.items()]
+    out = pd.DataFrame(rows, columns=["module", "roleplay", "path", "ending", "learners"]).astype({"learners": "int64"})
+    return out.sort_values(["module", "roleplay", "learners", "path"], ascending=[True, True, False, True],
+                           kind="stable", ignore_index=True)
+
+
+def ending_counts(modules: list[Module], p: Plays) -> pd.DataFrame:
+    """Every ending of every role-play: outcome, learners reaching it on their scored play, practice plays."""
+    keys = ["module", "roleplay", "ending"]
+    content = pd.DataFrame([(m.id, rp.id, e.id, e.outcome) for m in modules for rp in m.roleplays for e in rp.endings],
+                           columns=keys + ["outcome"])
+    scored = Counter()
+    for (m, rp, _, ending), k in p.scored_paths.items():
+        scored[m, rp, ending] += k
+    out = content.copy()
+    out["scored_play"] = np.array([scored.get(k, 0) for k in zip(*(content[c] for c in keys))], dtype="int64")
+    out["practice_plays"] = [p.practice_endings.get(k, 0) for k in zip(*(content[c] for c in keys))]
+    return out
+
+
+# -- item analysis ------------------------------------------------------------------------------
+
+
+def _slots(q) -> list[str]:
+    if q.kind == "ordering":
+        return [f"position {k + 1}" for k in range(len(q.options))]
+    if q.kind == "matching":
+        return [i.id for i in q.items]
+    return [""]
+
+
+def _pick_counts(q, answers: list) -> Counter:
+    """(slot, option id) -> how many of ``answers`` (stored answers to ``q``, as answers.json holds
+    them) pick it; the slot is "" (single, multiple), ``position N`` (ordering) or the item's id
+    (matching). Anything that is not an option id of ``q`` is skipped, never raised."""
+    ids = {o.id for o in q.options}
+    if q.kind == "single":
+        counts = Counter(a for a in answers if isinstance(a, str))
+        return Counter({("", o): k for o, k in counts.items() if o in ids})
+    lists = [a for a in answers if isinstance(a, list)]
+    if q.kind == "multiple":
+        counts = Counter(chain.from_iterable({g for g in a if isinstance(g, str)} for a in lists))
+        return Counter({("", o): k for o, k in counts.items() if o in ids})
+    slots = _slots(q)
+    counts = Counter(chain.from_iterable(zip(slots, a) for a in lists))
+    return Counter({(s, o): k for (s, o), k in counts.items() if isinstance(o, str) and o in ids})
+
+
+def _is_key(q, slot: str, option: str) -> bool:
+    if q.kind in ("single", "multiple"):
+        return option in q.answer
+    slots = _slots(q)
+    return slot in slots and slots.index(slot) < len(q.answer) and q.answer[slots.index(slot)] == option
+
+
+def item_tables(modules: list[Module], grades: pd.DataFrame, answers: dict[tuple[str, str], dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(analysis: module, question, kind, learners, facility, discrimination, flags; options: module,
+    question, slot, option, key, learners, text) for every autograded question of every module."""
+    analyses, options = [], []
+    by_module = dict(tuple(grades.groupby("module", sort=False)))
+    for m in modules:
+        cells = {f"{q.id}-test": q for q in m.questions}
+        rows = by_module.get(m.id)
+        rows = rows[rows["cell"].isin(list(cells))] if rows is not None else None
+        if rows is None or rows.empty:
+            continue
+        wide = rows.pivot_table(index="employee_id", columns="cell", values="score", aggfunc="sum", observed=True)
+        wide = wide[[c for c in cells if c in wide.columns]].dropna()
+        if wide.empty:
+            continue
+        qs = [cells[c] for c in wide.columns]
+        out = items.item_analysis(wide.set_axis([q.id for q in qs], axis=1), {q.id: q.points for q in qs})
+        out.insert(0, "module", m.id)
+        out.insert(2, "kind", [q.kind for q in qs])
+        given = [answers.get((sid, m.id), {}).get("questions", {}) for sid in wide.index]
+        for n, q in enumerate(qs):
+            counts = _pick_counts(q, [g.get(q.id) for g in given])
+            texts = {o.id: " ".join(o.text.split()) for o in q.options}
+            for slot in _slots(q):
+                options += [(m.id, q.id, slot, o.id, _is_key(q, slot, o.id), counts.get((slot, o.id), 0), texts[o.id])
+                            for o in q.options]
+            if q.kind != "ordering":  # an ordering places every option somewhere
+                per_option = Counter()
+                for (_, o), k in counts.items():
+                    per_option[o] += k
+                nobody = items.unpicked(per_option, [o.id for o in q.options])
+                if nobody:
+                    flag = "options nobody picked: " + ", ".join(nobody)
+                    out.loc[n, "flags"] = "; ".join(f for f in (out.loc[n, "flags"], flag) if f)
+        analyses.append(out)
+    columns = ["module", "question", "kind", "learners", "facility", "discrimination", "flags"]
+    analysis = pd.concat(analyses, ignore_index=True) if analyses else pd.DataFrame(columns=columns)
+    return analysis[columns], pd.DataFrame(options, columns=["module", "question", "slot", "option", "key", "learners", "text"])
+
+
+# -- the whole report ---------------------------------------------------------------------------
+
+
+@dataclass
+class Insight:
+    """Everything the trainers' report shows (frames as in :data:`CSV_FILES`)."""
+
+    learners: int
+    submissions: int
+    mastery: dict[str, pd.DataFrame]  # learner, cohort, department, all
+    choices: pd.DataFrame
+    paths: pd.DataFrame
+    endings: pd.DataFrame
+    items: pd.DataFrame
+    options: pd.DataFrame
+    cohort: str | None = None
+    notes: list[str] = field(default_factory=list)
+    calibration: list[dict] | None = None  # grader agreement per rubric criterion (reporting/calibration.py)
+    disagreements: list[dict] = field(default_factory=list)  # the double-graded answers furthest apart
+
+
+def item_names() -> dict[str, str]:
+    """Item id -> its words, in the framework's order: the 42 items, then the values and standards."""
+    fw = load_framework()
+    names = {i.id: f"{i.id}: {i.text}" for i in fw.items.values()}
+    names |= {v.id: f"{v.id}: the value {v.name}" for v in fw.values}
+    names |= {s.id: f"{s.id}: the standard {s.name}" for s in fw.standards}
+    return names
+
+
+def build(modules: list[Module], learners: pd.DataFrame, grades: pd.DataFrame,
+          answers: dict[tuple[str, str], dict], cohort: str | None = None) -> Insight:
+    """The report's figures from its inputs. Pure.
+
+    learners: employee_id, name, department, cohort (the roster, already narrowed to a cohort)
+    grades:   employee_id, module, cell, score (NaN: not yet scored by a trainer) — graded submissions only
+    answers:  (employee_id, module) -> a parsed answers.json, for the same submissions
+    """
+    learners = learners.reset_index(drop=True)
+    roster = pd.Index(learners["employee_id"])
+    grades = grades[roster.get_indexer(grades["employee_id"]) >= 0]
+    with _no_gc():
+        return _build(modules, learners, roster, grades, answers, cohort)
+
+
+def _build(modules, learners, roster, grades, answers, cohort) -> Insight:
+    choices = choice_table(modules)
+    played = plays(answers, choices, roster)
+    analysis, options = item_tables(modules, grades, answers)
+    submissions = grades[["employee_id", "module"]].drop_duplicates()
+    rows, _, item_index = credit(modules, choices, grades, played.decisions, roster)
+    return Insight(
+        learners=int(submissions["employee_id"].nunique()),
+        submissions=len(submissions),
+        mastery=mastery(rows, item_index, learners, item_names()),
+        choices=choice_counts(choices, played),
+        paths=path_counts(choices, played),
+        endings=ending_counts(modules, played),
+        items=analysis,
+        options=options,
+        cohort=cohort,
+    )
+
+
+# -- reading the inputs -------------------------------------------------------------------------
+
+
+def read_grades(s: Settings) -> pd.DataFrame:
+    """Every grade cell of every graded submission, one query: employee_id, module, cell, score
+    (the trainer's score where given, else the autograder's; NaN while a reflection waits)."""
+    with gradebook(s) as gb:
+        query = completion.graded_cells(Student.id, Assignment.name, GradeCell.name, Grade.auto_score,
+                                        Grade.manual_score, Grade.needs_manual_grade)
+        rows = gb.db.execute(query).all()
+    raw = pd.DataFrame(rows, columns=["employee_id", "module", "cell", "auto", "manual", "needs_manual"])
+    score = raw["manual"].astype(float).fillna(raw["auto"].astype(float))
+    score = score.where(~raw["needs_manual"].astype(bool))  # waiting for a trainer: no score yet
+    return raw[["employee_id", "module", "cell"]].assign(score=score)
+
+
+def read_answers_file(path: Path | str) -> dict:
+    """One answers.json, parsed and migrated; a link, a special file, an oversized or damaged file
+    reads as no answers (grading refused such a submission already)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return migrate({})
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ANSWERS_BYTES:
+            return migrate({})
+        data = os.read(fd, MAX_ANSWERS_BYTES + 1)
+    finally:
+        os.close(fd)
+    try:
+        return migrate(json.loads(data.decode("utf-8")))
+    except ValueError:
+        return migrate({})
+
+
+def read_answers(s: Settings, submissions: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """The graded copy's answers.json of each (learner, module)."""
+    base = os.fspath(s.course_dir / "autograded")
+    with _no_gc():  # plain strings, not Path objects: joining 60,000 Paths alone took half a second
+        return {(sid, m): read_answers_file(os.path.join(base, sid, m, ANSWERS_FILE)) for sid, m in submissions}
+
+
+@contextmanager
+def _no_gc():
+    """Python's cycle collector off while the parsed answers are read and walked (tens of thousands
+    of files, millions of objects, no cycle among them: reference counting frees them): otherwise
+    each collection walks them all again, which doubled the reading time and, after it, the build's."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def rejected(s: Settings) -> set[tuple[str, str]]:
+    """(learner, module) whose latest submission autograde rejected (course/rejections.py's notes)."""
+    return {(p.stem, p.parent.name) for p in (s.course_dir / "rejected").glob("*/*.json")}
+
+
+def load_content() -> list[Module]:
+    from curriculum.builder import MODULES_DIR, load_modules
+
+    found = load_modules()
+    if not found:
+        raise NoContent(f"no module content in {MODULES_DIR}: the trainers' report reads which framework items "
+                        "each exercise names from those files (run it from the course's checkout)")
+    return found
+
+
+def gather(s: Settings, cohort: str | None = None) -> Insight:
+    """Read the roster, content, gradebook and answers, then :func:`build`."""
+    sqlite = s.course_dir / "gradebook.db"
+    if s.db_url is None and not sqlite.is_file():
+        raise NothingGraded(f"no gradebook at {sqlite}: nothing has been autograded under {s.state_dir} yet "
+                            "(hcwh collect, then hcwh autograde)")
+    data = roster.load(s)
+    if cohort is not None and cohort not in data.plans:
+        known = ", ".join(sorted(data.plans)) or "none imported"
+        raise completion.UnknownCohort(f"unknown cohort '{cohort}' (known: {known})")
+    learners, _ = completion.roster_frames(data)
+    if cohort is not None:
+        learners = learners[learners["cohort"] == cohort]
+    grades = read_grades(s)
+    out = rejected(s)
+    keys = list(zip(grades["employee_id"], grades["module"]))
+    left_out = grades[[k in out for k in keys]]
+    grades = grades[[k not in out for k in keys]]
+    off_roster = sorted(set(grades["employee_id"]) - set(data.learners))
+    submissions = sorted(set(zip(grades["employee_id"], grades["module"])))
+    insight = build(load_content(), learners, grades, read_answers(s, submissions), cohort)
+    if len(left_out):
+        insight.notes.append(f"{left_out[['employee_id', 'module']].drop_duplicates().shape[0]} submission(s) that autograde "
+                             "rejected are left out (the learner hears why in their feedback).")
+    if off_roster and cohort is None:
+        insight.notes.append(f"{len(off_roster)} graded learner(s) not on the roster are left out: {', '.join(off_roster)}.")
+    from autograde.reporting import calibration  # double grading: its own tables in the record
+
+    insight.calibration = calibration.agreement_table(s) or None
+    insight.disagreements = calibration.disagreement_table(s, top=10)
+    return insight
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class InsightFiles:
+    folder: Path
+    html: Path
+    csv: dict[str, Path]
+    manifest: Path
+
+    def all(self) -> list[Path]:
+        return [self.html, *self.csv.values(), self.manifest]
+
+
+def learners_wide(rows: pd.DataFrame) -> pd.DataFrame:
+    """The per-learner mastery as a spreadsheet reads it: one row per learner, and per item (the
+    framework's order) its share and the exercises behind it (``AUTH-B1 share``, ``AUTH-B1 exercises``)."""
+    keys = MASTERY_KEYS["learner"]
+    order = list(dict.fromkeys(rows["item"]))
+    wide = rows.set_index([*keys, "item"])[["share", "exercises"]].unstack("item")
+    wide = wide.reindex(columns=[(v, item) for item in order for v in ("share", "exercises")])
+    wide.columns = [f"{item} {v}" for v, item in wide.columns]
+    return wide.round(4).reset_index()
+
+
+def frames(t: Insight) -> dict[str, pd.DataFrame]:
+    m = t.mastery
+    return {"mastery-learners": learners_wide(m["learner"]), "mastery-cohorts": m["cohort"], "mastery-departments": m["department"],
+            "mastery-all": m["all"], "choices": t.choices, "paths": t.paths, "endings": t.endings,
+            "items": t.items, "options": t.options}
+
+
+def _pivot(rows: pd.DataFrame, by: str) -> dict:
+    """Items × groups: each cell the share and the exercises behind it, for the HTML."""
+    groups = sorted(rows[by].unique()) if len(rows) else []
+    cells: dict[str, dict[str, dict]] = {}
+    for r in rows.to_dict("records"):
+        cells.setdefault(r["item_text"], {})[r[by]] = r
+    return {"groups": groups, "rows": [(text, cells[text]) for text in dict.fromkeys(rows["item_text"])]}
+
+
+def _learner_rows(rows: pd.DataFrame) -> list[dict]:
+    keys = MASTERY_KEYS["learner"]
+    if rows.empty:
+        return []
+    total = rows.groupby(keys, sort=False).agg(earned=("earned", "sum"), possible=("possible", "sum"),
+                                               items=("item", "size")).reset_index()
+    weak = rows[rows["share"] < WEAK].groupby("employee_id")["item"].agg(", ".join)
+    total["share"] = total["earned"] / total["possible"]
+    total["weak"] = total["employee_id"].map(weak).fillna("")
+    return total.sort_values(["cohort", "name", "employee_id"]).to_dict("records")
+
+
+def render_html(t: Insight, generated_at: datetime, timezone_name: str) -> str:
+    everyone = t.mastery["all"]
+    weakest = everyone[everyone["possible"] > 0].sort_values(["share", "item"]).head(5)
+    item_chart = report.bar_chart([(r["item"], 100 * r["share"],
+                                    f"{100 * r['share']:.1f}% ({r['exercises']} ex.)")
+                                   for r in everyone.to_dict("records")])
+    ending_charts = []
+    for (module, rp), group in t.endings.groupby(["module", "roleplay"], sort=False):
+        played = int(group["scored_play"].sum())
+        rows = [(f"{r['ending']} ({r['outcome']})", r["scored_play"], f"{r['scored_play']} of {played} learners")
+                for r in group.to_dict("records")]
+        ending_charts.append({"module": module, "roleplay": rp, "played": played,
+                              "chart": report.bar_chart(rows, maximum=max(played, 1), ticks=(0, max(played, 1)), unit="")})
+    small = [(m, int(n)) for m, n in t.items.groupby("module", sort=False)["learners"].max().items() if n < items.MIN_LEARNERS]
+    context = {
+        "title": TITLE, "cohort": t.cohort, "generated_at": generated_at, "timezone": timezone_name,
+        "learner_count": t.learners, "submission_count": t.submissions, "notes": t.notes,
+        "weakest": weakest.to_dict("records"), "item_chart": item_chart,
+        "by_cohort": _pivot(t.mastery["cohort"], "cohort"), "by_department": _pivot(t.mastery["department"], "department"),
+        "learners": _learner_rows(t.mastery["learner"]), "weak_below": WEAK,
+        "choices": t.choices.to_dict("records"), "paths": t.paths.to_dict("records"), "ending_charts": ending_charts,
+        "items": t.items.to_dict("records"), "options": t.options.to_dict("records"),
+        "small": small, "min_learners": items.MIN_LEARNERS, "calibration": t.calibration, "disagreements": t.disagreements,
+        "csv_files": [f"{name}.csv" for name in CSV_FILES], "quality_share": QUALITY_SHARE,
+    }
+    return report.environment().get_template("insight.html.j2").render(**context)
+
+
+def write_files(folder_root: Path, t: Insight, generated_at: datetime, timezone_name: str,
+                audit_head: audit.Head) -> InsightFiles:
+    """One new snapshot folder of ``t`` under ``folder_root`` (the trainers' folder); returns the paths."""
+    with _no_gc():
+        return _write_files(folder_root, t, generated_at, timezone_name, audit_head)
+
+
+def _write_files(folder_root: Path, t: Insight, generated_at: datetime, timezone_name: str,
+                 audit_head: audit.Head) -> InsightFiles:
+    folder = report.snapshot_folder(folder_root, generated_at)
+    files = InsightFiles(folder, folder / "insight.html", {n: folder / f"{n}.csv" for n in CSV_FILES},
+                         folder / "manifest.json")
+    with create_private(files.html) as f:
+        f.write(render_html(t, generated_at, timezone_name))
+    data = frames(t)
+    for name, path in files.csv.items():
+        report.write_csv(path, data[name])
+    report.write_manifest(files.manifest, [files.html, *files.csv.values()], {
+        "report": "trainers' insight (hcwh insight)", "generated_at": generated_at.isoformat(timespec="seconds"),
+        "cohort": t.cohort, "timezone": timezone_name, "learners": t.learners, "submissions": t.submissions,
+        "rows": {name: len(frame) for name, frame in data.items()},
+    }, audit_head)
+    return files
+
+
+def write_insight(s: Settings, cohort: str | None = None, now: datetime | None = None) -> InsightFiles:
+    """``hcwh insight``: gather, build and write a snapshot in ``s.trainer_reports_dir``."""
+    insight = gather(s, cohort)
+    generated_at = (now or datetime.now(ZoneInfo(s.timezone))).astimezone(ZoneInfo(s.timezone))
+    return write_files(s.trainer_reports_dir, insight, generated_at, s.timezone, audit.head(s))
