@@ -37,7 +37,7 @@ def words(text: str) -> int:
 def notebook_words(module_id: str) -> int:
     nb = json.loads((ROOT / "release" / module_id / f"{module_id}.ipynb").read_text())
     text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    return words(re.sub(r"<details>.*?</details>", " ", text, flags=re.S))
+    return words(re.sub(r"<details>.*?</details>", " ", text, flags=re.DOTALL))
 
 
 def play_words(rp) -> tuple[int, int]:

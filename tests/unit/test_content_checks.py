@@ -17,6 +17,7 @@ from collections import Counter
 import pytest
 
 from curriculum.builder import load_modules, presented_choices, presented_options
+from curriculum.roleplay import winning_path
 
 LIMIT = 0.40
 COMMON = set("""the and for you your with that are can not all our their they them when what how who from this has have
@@ -113,7 +114,6 @@ def test_a_scored_role_play_names_its_choices_by_what_they_do_not_by_letter(modu
 
 def test_at_least_half_the_role_plays_have_three_or_more_decisions_on_their_best_path(modules):
     # issue 14: "at least half with three or more decisions whose earlier choices carry forward"
-    from curriculum.roleplay import winning_path
     def carries(rp):  # some later step, reaction, choice or branch depends on an earlier choice
         return any(s.variants or any(c.when or c.reactions or c.branches for c in s.choices) for s in rp.steps)
     plays = [(f"{m.id} {rp.id}", len(winning_path(rp)[0]), carries(rp)) for m in modules for rp in m.roleplays]
