@@ -17,6 +17,7 @@ from collections import Counter
 import pytest
 
 from curriculum.builder import load_modules, presented_choices, presented_options
+from curriculum.roleplay import winning_path
 
 LIMIT = 0.40
 COMMON = set("""the and for you your with that are can not all our their they them when what how who from this has have
@@ -109,3 +110,12 @@ def test_a_scored_role_play_names_its_choices_by_what_they_do_not_by_letter(modu
     lettered = [f"{m.id} {rp.id} step {s.id}" for m in modules for rp in m.roleplays if rp.scoring == "path"
                 for s in rp.steps if any(re.fullmatch(r"[a-z]", c.id) for c in s.choices)]
     assert lettered == []
+
+
+def test_at_least_half_the_role_plays_have_three_or_more_decisions_on_their_best_path(modules):
+    # issue 14: "at least half with three or more decisions whose earlier choices carry forward"
+    def carries(rp):  # some later step, reaction, choice or branch depends on an earlier choice
+        return any(s.variants or any(c.when or c.reactions or c.branches for c in s.choices) for s in rp.steps)
+    plays = [(f"{m.id} {rp.id}", len(winning_path(rp)[0]), carries(rp)) for m in modules for rp in m.roleplays]
+    long_ones = [where for where, decisions, carries in plays if decisions >= 3 and carries]
+    assert len(long_ones) * 2 >= len(plays), f"only {len(long_ones)} of {len(plays)}: {long_ones}"

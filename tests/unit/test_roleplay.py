@@ -155,12 +155,12 @@ def test_validation_names_a_bad_condition_and_a_bad_branch_where_they_are_writte
         options["choices"][1]["when"] = ["not warm-opn"]
         options["choices"][0]["branches"] = [{"when": ["warm-open"], "next": "nowhere"}]
     message = errors(bad)
-    assert ("roleplays[0] (id 'auth-rp-parking-counter') > steps[1] (id 'options') > choices[0] (id 'a') > "
+    assert ("roleplays[0] (id 'auth-rp-parking-counter') > steps[1] (id 'options') > choices[0] (id 'walk-through-contest') > "
             "branches[0], field 'next': 'nowhere' is neither a step nor an ending of this role-play") in message
 
     def bad_flag(data):
         data["roleplays"][0]["steps"][1]["choices"][1]["when"] = ["not warm-opn"]
-    assert ("roleplays[0] (id 'auth-rp-parking-counter') > steps[1] (id 'options') > choices[1] (id 'b'), "
+    assert ("roleplays[0] (id 'auth-rp-parking-counter') > steps[1] (id 'options') > choices[1] (id 'predict-outcome'), "
             "field 'when': 'warm-opn' is not a flag of this role-play") in errors(bad_flag)
 
 
@@ -168,11 +168,12 @@ def test_every_decision_needs_a_best_choice_and_distinct_choice_ids():
     def no_best(data):
         for c in data["roleplays"][0]["steps"][0]["choices"]:
             c["quality"] = "acceptable"
-        data["roleplays"][0]["steps"][1]["choices"][1]["id"] = "a"
+        data["roleplays"][0]["steps"][1]["choices"][1]["id"] = "walk-through-contest"
     message = errors(no_best)
     assert ("roleplays[0] (id 'auth-rp-parking-counter') > steps[0] (id 'greet'), field 'choices': no choice has "
             "quality 'best': every decision needs one") in message
-    assert "steps[1] (id 'options'), field 'choices': choice ids must be distinct within a step: ['a', 'a', 'c']" in message
+    assert ("steps[1] (id 'options'), field 'choices': choice ids must be distinct within a step: "
+            "['walk-through-contest', 'walk-through-contest', 'hand-the-sheet']") in message
 
 
 def test_a_conditional_branch_as_the_readme_shows_it_is_valid():
@@ -189,7 +190,9 @@ def test_a_conditional_branch_as_the_readme_shows_it_is_valid():
     ends = {tuple(p["choice"] for p in path): end for path, end in paths(rp)}
     good = rp.steps[1].choices[0].next
     partly = rp.steps[1].choices[1].next
-    assert ends[("a", "a")] == good and ends[("b", "a")] == partly and ends[("c", "a")] == partly
+    contest = "walk-through-contest"
+    assert (ends[("warm-welcome", contest)] == good and ends[("citations-final", contest)] == partly
+            and ends[("joke", contest)] == partly)
 
 
 def test_the_readmes_conditional_branch_is_valid_and_does_what_it_says():
