@@ -552,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     v = verbs.add_parser("mark", help="mark one learner's reflection for double grading")
     v.add_argument("module")
     v.add_argument("student", help="the learner's id")
-    v.add_argument("reflection", help="the reflection's id, e.g. auth-r-balance")
+    v.add_argument("reflection", help="the reflection's id, as in the module file")
     v.set_defaults(func=_calibrate_mark)
     v = verbs.add_parser("final", help="write the final score of every settled sample to the gradebook")
     v.add_argument("module")

@@ -85,7 +85,7 @@ def sample(s: Settings, module_id: str, n: int, seed: int, trainer: str) -> tupl
 
 
 def mark(s: Settings, module_id: str, student: str, reflection: str, trainer: str) -> store.Sample:
-    """Mark one learner's reflection (its id, e.g. ``auth-r-balance``) by hand."""
+    """Mark one learner's reflection (its id, as in the module file) by hand."""
     cell = f"{reflection.removesuffix('-answer')}-answer"
     wanted = [c for c in candidates(s, module_id) if c[1] == student and c[3] == cell]
     if not wanted:

@@ -50,7 +50,7 @@ def test_figures_before_reflections_are_scored(tiny_cohort):
     assert "STEWARDSHIP" not in set(m.loc[m["employee_id"] == "ana", "item"])  # only her unscored reflection names it
 
     c = t.choices.set_index(["roleplay", "step", "choice"])["scored_play"]
-    assert c[("auth-rp-parking-counter", "greet", "a")] == 2 and c[("auth-rp-parking-counter", "greet", "b")] == 0
+    assert c[("auth-rp-parking-counter", "greet", "warm-welcome")] == 2 and c[("auth-rp-parking-counter", "greet", "citations-final")] == 0
     assert c[("auth-rp-billing-idea", "first-reaction", "invite-priya")] == 1  # ana alone played it
     e = t.endings.set_index(["roleplay", "ending"])["scored_play"]
     assert e[("auth-rp-parking-counter", "ending-good")] == 2
