@@ -23,9 +23,11 @@ cells the typed words.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import nbformat
+import pytest
 
 from autograde.course import nbgrader_api as course
 from curriculum.answers import AnswerStore
@@ -131,9 +133,43 @@ def axe_violations(page) -> tuple[list[str], list[str]]:
     return ours, theirs
 
 
+@contextlib.contextmanager
+def chromium(tmp_path, lab: Lab, outside: list[str], failure_png: str = "page-failure.png", **context_args):
+    """Debian's Chromium with every request that would leave ``lab`` blocked (and recorded in
+    ``outside``): yields a new page; a screenshot goes to test-artifacts/ if the test fails."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, env={
+            "XDG_CONFIG_HOME": str(tmp_path / "browser" / "config"),
+            "XDG_CACHE_HOME": str(tmp_path / "browser" / "cache"), "HOME": str(tmp_path / "browser")})
+        page = None
+        try:
+            context = browser.new_context(**{"viewport": VIEWPORT, **context_args})
+
+            def offline(route):  # the page, its widgets and axe work with nothing from outside
+                if route.request.url.startswith(lab.base_url):
+                    return route.continue_()
+                outside.append(route.request.url)
+                return route.abort()
+
+            context.route("**/*", offline)
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            expect.set_options(timeout=TIMEOUT_MS)
+            yield page
+        except BaseException:
+            if page is not None:
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / failure_png))
+            raise
+        finally:
+            browser.close()
+
+
 def test_a_learner_uses_the_module_page_and_is_graded_as_answered(tmp_path):
     _require_browser()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     module = load_module(ROOT / "curriculum" / "modules" / f"{MODULE_ID}.yaml")
     rp = module.roleplays[0]
@@ -145,118 +181,96 @@ def test_a_learner_uses_the_module_page_and_is_graded_as_answered(tmp_path):
     state, home, folder = released_and_fetched(tmp_path, STUDENT)
     released = (folder / f"{MODULE_ID}.ipynb").read_bytes()
 
-    lab = Lab(home, tmp_path / "server", state)
+    lab = Lab(home, tmp_path / "server", state, module_page=True)
     ARTIFACTS.mkdir(exist_ok=True)
     findings: list[str] = []
     outside: list[str] = []
     try:
         lab.start()
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, env={
-                "XDG_CONFIG_HOME": str(tmp_path / "browser" / "config"),
-                "XDG_CACHE_HOME": str(tmp_path / "browser" / "cache"), "HOME": str(tmp_path / "browser")})
-            try:
-                context = browser.new_context(viewport=VIEWPORT)
+        with chromium(tmp_path, lab, outside) as page:
+            started = time.monotonic()
+            page.goto(f"{lab.base_url}/voila/render/{MODULE_ID}/{MODULE_ID}.ipynb?token={lab.token}")
+            boxes = page.get_by_role("textbox", name="Your reflection:")
+            expect(boxes).to_have_count(len(module.reflections))
+            expect(page.get_by_role("button", name="Refresh my progress")).to_be_visible()
+            findings.append(f"widgets ready {time.monotonic() - started:.1f} s after the request (one run)")
 
-                def offline(route):  # the page, its widgets and axe work with nothing from outside
-                    if route.request.url.startswith(lab.base_url):
-                        return route.continue_()
-                    outside.append(route.request.url)
-                    return route.abort()
+            # -- only the module: no code, no cells to run, no IDE, no pop-up --------------
+            text = page.locator("body").inner_text()
+            for code in ("module.", "from curriculum", "import ", "BEGIN SOLUTION", "HIDDEN TESTS", SOLUTION_HINT):
+                assert code not in text, f"code on the page: {code!r}"
+            assert page.locator(".jp-InputArea-editor, .cm-editor, .CodeMirror, .jp-InputPrompt, "
+                                ".jp-OutputPrompt").count() == 0
+            # (Voilà's own page is a Lumino shell, id "main", with an empty banner: no menu in it)
+            ide = page.locator(".lm-MenuBar, .jp-FileBrowser, .jp-Toolbar, .jp-SideBar, .jp-Launcher, "
+                               ".jp-NotebookPanel, [role=dialog], [role=alertdialog], .jp-toast-container")
+            assert ide.count() == 0, ide.evaluate_all("es => es.map(e => e.outerHTML.slice(0, 300))")
+            assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+            assert "error" not in text.lower().replace("errors", ""), "an error is shown on the page"
+            stubs = page.get_by_text(REFLECTION_STUB)  # the graded cells are on the page, hidden
+            expect(stubs).to_have_count(len(module.reflections))
+            assert stubs.evaluate_all("es => es.filter(e => e.checkVisibility()).length") == 0
+            expect(page.get_by_role("heading", name=module.title)).to_be_visible()
+            for r in module.reflections:
+                assert r.prompt.split()[0] in text
 
-                context.route("**/*", offline)
-                page = context.new_page()
-                page.set_default_timeout(TIMEOUT_MS)
-                expect.set_options(timeout=TIMEOUT_MS)
-                started = time.monotonic()
-                page.goto(f"{lab.base_url}/voila/render/{MODULE_ID}/{MODULE_ID}.ipynb?token={lab.token}")
-                boxes = page.get_by_role("textbox", name="Your reflection:")
-                expect(boxes).to_have_count(len(module.reflections))
-                expect(page.get_by_role("button", name="Refresh my progress")).to_be_visible()
-                findings.append(f"widgets ready {time.monotonic() - started:.1f} s after the request (one run)")
+            ours_before, theirs_before = axe_violations(page)
 
-                # -- only the module: no code, no cells to run, no IDE, no pop-up --------------
-                text = page.locator("body").inner_text()
-                for code in ("module.", "from curriculum", "import ", "BEGIN SOLUTION", "HIDDEN TESTS", SOLUTION_HINT):
-                    assert code not in text, f"code on the page: {code!r}"
-                assert page.locator(".jp-InputArea-editor, .cm-editor, .CodeMirror, .jp-InputPrompt, "
-                                    ".jp-OutputPrompt").count() == 0
-                # (Voilà's own page is a Lumino shell, id "main", with an empty banner: no menu in it)
-                ide = page.locator(".lm-MenuBar, .jp-FileBrowser, .jp-Toolbar, .jp-SideBar, .jp-Launcher, "
-                                   ".jp-NotebookPanel, [role=dialog], [role=alertdialog], .jp-toast-container")
-                assert ide.count() == 0, ide.evaluate_all("es => es.map(e => e.outerHTML.slice(0, 300))")
-                assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
-                assert "error" not in text.lower().replace("errors", ""), "an error is shown on the page"
-                stubs = page.get_by_text(REFLECTION_STUB)  # the graded cells are on the page, hidden
-                expect(stubs).to_have_count(len(module.reflections))
-                assert stubs.evaluate_all("es => es.filter(e => e.checkVisibility()).length") == 0
-                expect(page.get_by_role("heading", name=module.title)).to_be_visible()
-                for r in module.reflections:
-                    assert r.prompt.split()[0] in text
+            # -- role-play 1 by mouse -------------------------------------------------
+            play = page.locator(".jp-OutputArea-output").filter(has=page.locator("h4", has_text=rp.title))
+            for n in range(len(path)):
+                expect(play.get_by_text(f"Decision {n + 1}.")).to_be_visible()
+                play.get_by_role("button", name=f"Choose {letters[n]}", exact=True).click()
+                play.get_by_role("button", name="See the ending" if n == len(path) - 1 else "Continue",
+                                 exact=True).click()
+            ending = next(e for e in rp.endings if e.id == ending_id)
+            expect(play.get_by_text(f"Outcome: {ending.outcome}.")).to_be_visible()
 
-                ours_before, theirs_before = axe_violations(page)
+            # -- one question of each kind, by mouse ----------------------------------
+            for q in module.questions:
+                if q.id not in plan:
+                    continue
+                texts = {o.id: o.text for o in q.options}
+                out = page.locator(".jp-OutputArea-output")
+                for t in texts.values():
+                    out = out.filter(has_text=t)
+                expect(out).to_have_count(1)
+                answer_by_mouse(out, q, plan[q.id])
 
-                # -- role-play 1 by mouse -------------------------------------------------
-                play = page.locator(".jp-OutputArea-output").filter(has=page.locator("h4", has_text=rp.title))
-                for n in range(len(path)):
-                    expect(play.get_by_text(f"Decision {n + 1}.")).to_be_visible()
-                    play.get_by_role("button", name=f"Choose {letters[n]}", exact=True).click()
-                    play.get_by_role("button", name="See the ending" if n == len(path) - 1 else "Continue",
-                                     exact=True).click()
-                ending = next(e for e in rp.endings if e.id == ending_id)
-                expect(play.get_by_text(f"Outcome: {ending.outcome}.")).to_be_visible()
+            # -- two reflections, typed -------------------------------------------------
+            for n, words in enumerate(TYPED):
+                area = page.locator(".hcwh-question").filter(has=page.get_by_role("textbox")).nth(n)
+                box = area.get_by_role("textbox", name="Your reflection:")
+                box.click()
+                for k, line in enumerate(words.split("\n")):
+                    if k:
+                        box.press("Enter")
+                    box.press_sequentially(line, delay=5)
+                status = area.get_by_role("status")
+                expect(status).to_contain_text(f"({len(words.split())} words)")
+                expect(status).to_contain_text("Saved at")
+                assert wait_for(lambda: AnswerStore(folder).load()["reflections"].get(typed_ids[n]), words) == words
 
-                # -- one question of each kind, by mouse ----------------------------------
-                for q in module.questions:
-                    if q.id not in plan:
-                        continue
-                    texts = {o.id: o.text for o in q.options}
-                    out = page.locator(".jp-OutputArea-output")
-                    for t in texts.values():
-                        out = out.filter(has_text=t)
-                    expect(out).to_have_count(1)
-                    answer_by_mouse(out, q, plan[q.id])
+            answers = AnswerStore(folder).load()
+            assert answers["reflections"] == dict(zip(typed_ids, TYPED))
+            got = {k: sorted(v) if isinstance(v, list) and k in plan and module.questions[
+                [q.id for q in module.questions].index(k)].kind == "multiple" else v
+                   for k, v in answers["questions"].items()}
+            want = {k: sorted(v) if isinstance(v, list) and module.questions[
+                [q.id for q in module.questions].index(k)].kind == "multiple" else v for k, v in plan.items()}
+            assert got == want
+            assert answers["roleplays"] == {rp.id: {"current": [], "completed": [{"ending": ending_id,
+                                                                                  "path": path}]}}
 
-                # -- two reflections, typed -------------------------------------------------
-                for n, words in enumerate(TYPED):
-                    area = page.locator(".hcwh-question").filter(has=page.get_by_role("textbox")).nth(n)
-                    box = area.get_by_role("textbox", name="Your reflection:")
-                    box.click()
-                    for k, line in enumerate(words.split("\n")):
-                        if k:
-                            box.press("Enter")
-                        box.press_sequentially(line, delay=5)
-                    status = area.get_by_role("status")
-                    expect(status).to_contain_text(f"({len(words.split())} words)")
-                    expect(status).to_contain_text("Saved at")
-                    assert wait_for(lambda: AnswerStore(folder).load()["reflections"].get(typed_ids[n]), words) == words
-
-                answers = AnswerStore(folder).load()
-                assert answers["reflections"] == dict(zip(typed_ids, TYPED))
-                got = {k: sorted(v) if isinstance(v, list) and k in plan and module.questions[
-                    [q.id for q in module.questions].index(k)].kind == "multiple" else v
-                       for k, v in answers["questions"].items()}
-                want = {k: sorted(v) if isinstance(v, list) and module.questions[
-                    [q.id for q in module.questions].index(k)].kind == "multiple" else v for k, v in plan.items()}
-                assert got == want
-                assert answers["roleplays"] == {rp.id: {"current": [], "completed": [{"ending": ending_id,
-                                                                                      "path": path}]}}
-
-                ours_after, theirs_after = axe_violations(page)
-                page.screenshot(path=str(ARTIFACTS / "page-01-authenticity.png"), full_page=True)
-                findings += [f"axe before answering, in the project's markup: {len(ours_before)}",
-                             *ours_before, f"axe after answering, in the project's markup: {len(ours_after)}",
-                             *ours_after, "axe, the page around it (Voilà's template), before answering:",
-                             *summary(theirs_before), "after answering:", *summary(theirs_after),
-                             f"requests that would have left 127.0.0.1 (blocked; the page works without them): "
-                             f"{sorted(set(outside))}"]
-                assert not ours_before and not ours_after, "\n".join(ours_before + ours_after)
-            except BaseException:
-                if "page" in locals():
-                    page.screenshot(path=str(ARTIFACTS / "page-failure.png"))
-                raise
-            finally:
-                browser.close()
+            ours_after, theirs_after = axe_violations(page)
+            page.screenshot(path=str(ARTIFACTS / "page-01-authenticity.png"), full_page=True)
+            findings += [f"axe before answering, in the project's markup: {len(ours_before)}",
+                         *ours_before, f"axe after answering, in the project's markup: {len(ours_after)}",
+                         *ours_after, "axe, the page around it (Voilà's template), before answering:",
+                         *summary(theirs_before), "after answering:", *summary(theirs_after),
+                         f"requests that would have left 127.0.0.1 (blocked; the page works without them): "
+                         f"{sorted(set(outside))}"]
+            assert not ours_before and not ours_after, "\n".join(ours_before + ours_after)
         lab.stop()
     finally:
         lab.kill()
@@ -289,4 +303,131 @@ def test_a_learner_uses_the_module_page_and_is_graded_as_answered(tmp_path):
         manual = {g.name for g in nb_sub.grades if g.needs_manual_grade}
         assert manual == set(typed_ids)  # the typed two wait for a trainer; the untouched one is "no response"
     print(f"\npage session: {sum(expected.values()):g} of {module_points(module):g} autograded")
+    print("\n".join(findings))
+
+
+# What the clock on the banner looks like: the browser's own short time of day (page.js clock()).
+CLOCK_JS = "ms => new Date(ms).toLocaleTimeString([], {hour: 'numeric', minute: '2-digit'})"
+DRAFTS_JS = "() => Object.keys(sessionStorage).filter(k => k.startsWith('hcwh-draft:')).length"
+LOST = {"killed": "its process killed (SIGKILL)", "shut down": "shut down through the server's REST API",
+        "server gone": "the whole server stopped (the connection lost), then started again"}
+
+
+def _kernel(lab: Lab) -> tuple[str, int]:
+    """The one kernel running (the module page's): its id and, from the processes' command lines, its pid."""
+    import json
+    import os
+    import urllib.request
+
+    with urllib.request.urlopen(lab.api_request("GET", "/api/kernels"), timeout=10) as r:
+        (kernel,) = json.load(r)
+    pids = []
+    for proc in os.listdir("/proc"):
+        try:
+            if proc.isdigit() and f"kernel-{kernel['id']}.json".encode() in open(f"/proc/{proc}/cmdline", "rb").read():
+                pids.append(int(proc))
+        except OSError:
+            continue
+    assert len(pids) == 1, f"kernel {kernel['id']}: processes {pids}"
+    return kernel["id"], pids[0]
+
+
+@pytest.mark.parametrize("how", sorted(LOST))
+def test_a_lost_kernel_says_what_is_saved_and_a_reload_restores_everything(tmp_path, how):
+    """Issue 17 point 4: answers given, a reflection half typed, then the kernel is lost; the banner
+    says so with the time of the last save the kernel confirmed (answers.json's own time); words typed
+    after the loss are kept by the browser; a reload shows every answer again and saves those words."""
+    import os
+    import signal
+    import urllib.request
+
+    _require_browser()
+    from playwright.sync_api import expect
+
+    module = load_module(ROOT / "curriculum" / "modules" / f"{MODULE_ID}.yaml")
+    q = next(q for q in module.questions if q.kind == "single")
+    right = {o.id: o.text for o in q.options}[q.answer[0]]
+    rp = module.roleplays[0]
+    first, second = TYPED[0], "I will call back by Friday"
+    later = " and write it in the case notes."  # typed once the kernel is gone: only the browser has it
+    ids = [f"{r.id}-answer" for r in module.reflections[:2]]
+    state, home, folder = released_and_fetched(tmp_path, STUDENT)
+    lab = Lab(home, tmp_path / "server", state, module_page=True)
+    outside: list[str] = []
+    try:
+        lab.start()
+        with chromium(tmp_path, lab, outside, failure_png=f"page-lost-{how.replace(' ', '-')}.png") as page:
+            scripts: dict[str, int] = {}
+            page.on("response", lambda r: scripts.update({r.url.split("?")[0].rsplit("/", 1)[1]: r.status})
+                    if r.url.startswith(f"{lab.base_url}/hcwh/") and r.url.endswith(".js") else None)
+            page.goto(f"{lab.base_url}/voila/render/{MODULE_ID}/{MODULE_ID}.ipynb?token={lab.token}")
+            boxes = page.get_by_role("textbox", name="Your reflection:")
+            expect(boxes).to_have_count(len(module.reflections))
+
+            # -- the page's own links and scripts (the Voilà template hcwh) --------------------
+            nav = page.get_by_role("navigation", name="Course")
+            expect(nav.get_by_role("link", name="My modules")).to_have_attribute("href", "/hcwh/")
+            expect(nav.get_by_role("link", name="Get help")).to_have_attribute("href", "/hcwh/how#get-help")
+            assert scripts == {"idle-notice.js": 200, "page.js": 200}, scripts
+
+            # -- answers: a question, the role-play's first decision, one reflection and half of another
+            out = page.locator(".jp-OutputArea-output").filter(has=page.get_by_label(right, exact=True))
+            answer_by_mouse(out, q, q.answer[0])
+            play = page.locator(".jp-OutputArea-output").filter(has=page.locator("h4", has_text=rp.title))
+            play.get_by_role("button", name="Choose A", exact=True).click()
+            expect(play.get_by_text("What happens:")).to_be_visible()
+            areas = page.locator(".hcwh-reflection")
+            for n, words in enumerate((first, second)):
+                areas.nth(n).get_by_role("textbox").press_sequentially(words, delay=5)
+                expect(areas.nth(n).get_by_role("status")).to_contain_text("Saved at")
+            assert AnswerStore(folder).load()["reflections"] == {ids[0]: first, ids[1]: second}
+            saved_ms = (folder / "answers.json").stat().st_mtime * 1000  # the last save, as the file says
+
+            # -- the kernel is lost --------------------------------------------------------------
+            kernel_id, pid = _kernel(lab)
+            if how == "killed":
+                os.kill(pid, signal.SIGKILL)
+            elif how == "server gone":
+                port = int(lab.base_url.rsplit(":", 1)[1])
+                lab.kill()
+            else:
+                urllib.request.urlopen(lab.api_request("DELETE", f"/api/kernels/{kernel_id}"), timeout=30).close()
+            # the learner goes on clicking: nothing answers (a kernel shut down says nothing at all)
+            other = next(x for x in module.questions if x.kind == "single" and x.id != q.id)
+            other_text = {o.id: o.text for o in other.options}[other.answer[0]]
+            page.get_by_label(other_text, exact=True).check()
+            banner = page.locator("#hcwh-connection")
+            expect(banner).to_have_attribute("role", "alert")
+            expect(banner).to_contain_text("Reload the page to go on.")
+            said = banner.inner_text()
+            clocks = {page.evaluate(CLOCK_JS, saved_ms), page.evaluate(CLOCK_JS, saved_ms + 1000)}
+            assert any(f"Your answers up to {c} are saved." in said for c in clocks), (said, clocks)
+            assert said.startswith("Not connected." if how == "server gone" else "This page has stopped working."), said
+            findings = [f"lost ({LOST[how]}): the banner said {said!r}"]
+
+            areas.nth(1).get_by_role("textbox").press_sequentially(later, delay=5)
+            assert page.evaluate(DRAFTS_JS) == 1  # kept in the browser ...
+            assert AnswerStore(folder).load()["reflections"][ids[1]] == second  # ... and nowhere else
+
+            # -- reload: everything is back, the words typed after the loss included, and saved --
+            if how == "server gone":
+                lab._start(port)  # the same address: the page reloads where it was
+            page.reload()
+            expect(boxes).to_have_count(len(module.reflections))
+            expect(banner).to_have_count(0)
+            expect(boxes.nth(0)).to_have_value(first)
+            expect(boxes.nth(1)).to_have_value(second + later)
+            expect(out.get_by_label(right, exact=True)).to_be_checked()
+            expect(play.get_by_text("Decision 2.")).to_be_visible()  # the play resumes after its first choice
+            expect(areas.nth(1).get_by_role("status")).to_contain_text("Saved at")
+            assert wait_for(lambda: AnswerStore(folder).load()["reflections"][ids[1]], second + later) == second + later
+            assert wait_for(lambda: page.evaluate(DRAFTS_JS), 0) == 0  # confirmed: the browser's copy is gone
+            answers = AnswerStore(folder).load()
+            assert answers["questions"] == {q.id: q.answer[0]}  # the click after the loss was not saved
+            expect(page.get_by_label(other_text, exact=True)).not_to_be_checked()
+            assert answers["reflections"] == {ids[0]: first, ids[1]: second + later}
+            assert len(answers["roleplays"][rp.id]["current"]) == 1
+        lab.stop()
+    finally:
+        lab.kill()
     print("\n".join(findings))
