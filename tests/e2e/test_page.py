@@ -35,9 +35,8 @@ from curriculum.cells import REFLECTION_STUB, SOLUTION_HINT
 from curriculum.schema import load_module
 from tests.conftest import ROOT
 from tests.e2e.test_browser import (
-    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, Lab, _require_browser, answer_by_mouse, by_mouse, module_points,
-    released_and_fetched,
-    wait_for, walk,
+    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, FOCUS_JS, TIMEOUT_MS, VIEWPORT, Lab, _require_browser, answer_by_mouse, by_keyboard,
+    by_mouse, focus_follows, module_points, released_and_fetched, tab_to, wait_for, walk,
 )
 
 MODULE_ID = "01-authenticity"
@@ -431,3 +430,241 @@ def test_a_lost_kernel_says_what_is_saved_and_a_reload_restores_everything(tmp_p
     finally:
         lab.kill()
     print("\n".join(findings))
+
+
+# Whether the focused element shows its focus: an outline of 2 px or more, or a box shadow (computed style).
+FOCUS_SHOWN_JS = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const s = getComputedStyle(e);
+  const ok = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || (s.boxShadow || 'none') !== 'none';
+  const name = (e.getAttribute('aria-label') || e.labels?.[0]?.textContent || e.textContent || e.value || '').trim();
+  return {ok, what: `${e.tagName} ${name.replace(/\\s+/g, ' ').slice(0, 50)}`,
+          style: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`};
+}"""
+# Reflow (WCAG 1.4.10): the page scrolls sideways, or an element of the page's own content ends past its right edge.
+REFLOW_JS = """() => {
+  const width = document.documentElement.clientWidth, over = [];
+  for (const e of document.querySelectorAll('#hcwh-module *, .hcwh-nav *, #hcwh-connection-area *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width > 0 && r.right > width + 1) over.push(`${e.tagName}.${[...e.classList].join('.')} ends at ${Math.round(r.right)}`);
+  }
+  return {scroll: document.documentElement.scrollWidth, width, over};
+}"""
+
+
+class Keys:
+    """The keyboard alone: Tab (and Shift+Tab), Space, Enter, arrows; every focus stop's visibility noted."""
+
+    def __init__(self, page):
+        self.page = page
+        self.stops = 0
+        self.unseen: list[str] = []
+
+    def press(self, key: str) -> None:
+        self.page.keyboard.press(key)
+        if key in ("Tab", "Shift+Tab"):
+            self.stops += 1
+            shown = self.page.evaluate(FOCUS_SHOWN_JS)
+            if shown and not shown["ok"]:
+                self.unseen.append(f"{shown['what']} (outline {shown['style']})")
+
+    def inside(self, where, selector: str = "*") -> bool:
+        return where.evaluate("(o, sel) => o.contains(document.activeElement) && document.activeElement.matches(sel)",
+                              selector)
+
+    def tab_into(self, where, selector: str = "*", limit: int = 80) -> None:
+        """Tab forward until the focus is on ``selector`` inside ``where``."""
+        for _ in range(limit):
+            if self.inside(where, selector):
+                return
+            self.press("Tab")
+        raise AssertionError(f"{limit} Tabs never reached {selector} in {where}: focus on {self.page.evaluate(FOCUS_JS)}")
+
+    def answer(self, out, q, answer) -> None:
+        """Question ``q`` answered with ``answer`` by keyboard, in its output ``out``."""
+        texts = {o.id: o.text for o in q.options}
+        checked = "(o) => { const c = o.querySelector('input[type=radio]:checked');" \
+                  " return c ? c.closest('label').textContent.trim() : null; }"
+        if q.kind == "single":
+            self.tab_into(out, "input[type=radio]")
+            self.press("Space")  # the group's first option, then down to the one wanted
+            for _ in range(len(q.options)):
+                if out.evaluate(checked) == texts[answer]:
+                    break
+                self.press("ArrowDown")
+            assert out.evaluate(checked) == texts[answer]
+        elif q.kind == "multiple":
+            for o in q.options:
+                self.tab_into(out, "input[type=checkbox]")
+                box = out.get_by_label(o.text, exact=True)
+                while not box.evaluate("b => b === document.activeElement"):
+                    self.press("Tab")
+                if o.id in answer:
+                    self.press("Space")
+                self.press("Tab") if o is not q.options[-1] else None
+        else:
+            labels = ([f"Step {k}:" for k in range(1, len(answer) + 1)] if q.kind == "ordering"
+                      else [f"{item.text}:" for item in q.items])
+            for label, oid in zip(labels, answer):
+                select = out.get_by_label(label, exact=True)
+                self.tab_into(out, "select")
+                while not select.evaluate("s => s === document.activeElement"):
+                    self.press("Tab")
+                # (ipywidgets writes an option's spaces as no-break spaces)
+                shown = "s => s.selectedIndex < 0 ? null : s.options[s.selectedIndex].text.replace(/\\u00a0/g, ' ')"
+                for _ in range(len(q.options) + 2):  # (choose), then the options in their order
+                    if select.evaluate(shown) == texts[oid]:
+                        break
+                    self.press("ArrowDown")
+                assert select.evaluate(shown) == texts[oid]
+        from playwright.sync_api import expect
+
+        expect(out.get_by_role("status")).to_contain_text("Saved")
+
+    def sweep(self, back: bool = False, limit: int = 300) -> int:
+        """Tab (or Shift+Tab) from where the focus is until it leaves the page or comes round: no trap.
+        How many stops it made."""
+        first = None
+        for n in range(1, limit + 1):
+            self.press("Shift+Tab" if back else "Tab")
+            here = self.page.evaluate("() => document.activeElement === document.body ? null :"
+                                      " document.activeElement.outerHTML.slice(0, 200)")
+            if here is None or here == first:
+                return n
+            first = first or here
+        raise AssertionError(f"{limit} {'Shift+' if back else ''}Tabs never left the page: a keyboard trap")
+
+
+def test_one_module_by_keyboard_only_at_phone_width_and_200_percent_zoom(tmp_path):
+    """Issue 17 points 5 and 6: 01-authenticity done with the keyboard alone on the module page
+    (every question right, one role-play played, one reflection typed), every focus stop showing its
+    focus (computed style) and no trap either way; each role-play reaction and ending takes the focus
+    and is a live region; then the page at 320 px wide and at 200 % zoom (a 1280 px window: 640 CSS
+    px) neither scrolls sideways nor cuts its content; axe before and after answering, at each size.
+    Real nbgrader then gives the score worked out here from the key."""
+    _require_browser()
+    from playwright.sync_api import expect
+
+    module = load_module(ROOT / "curriculum" / "modules" / f"{MODULE_ID}.yaml")
+    rp = next(p for p in module.roleplays if p.scoring == "completion")
+    path, ending_id, letters = walk(rp, by_keyboard)
+    plan = {q.id: list(q.answer) if q.kind != "single" else q.answer[0] for q in module.questions}
+    # by hand: every question right earns its points, the role-play played to an ending its completion
+    # points, everything else (two role-plays untouched, the reflection a trainer scores) nothing yet
+    expected = {f"{q.id}-test": float(q.points) for q in module.questions}
+    expected.update({f"{p.id}-done": float(p.points) if p is rp else 0.0 for p in module.roleplays})
+    expected.update({f"{r.id}-answer": 0.0 for r in module.reflections})
+    words = "I listen first, then I say what I can do today."
+    state, home, folder = released_and_fetched(tmp_path, STUDENT)
+    lab = Lab(home, tmp_path / "server", state, module_page=True)
+    outside: list[str] = []
+    report: list[str] = []
+    try:
+        lab.start()
+        with chromium(tmp_path, lab, outside, failure_png="page-keyboard-failure.png") as page:
+            page.goto(f"{lab.base_url}/voila/render/{MODULE_ID}/{MODULE_ID}.ipynb?token={lab.token}")
+            expect(page.get_by_role("textbox", name="Your reflection:")).to_have_count(len(module.reflections))
+            ours, theirs = axe_violations(page)
+            assert not ours, "\n".join(ours)
+            report += ["axe before answering (1280 px): ours 0, Voilà's", *summary(theirs)]
+            keys = Keys(page)
+
+            # -- the page's own links first: skip link, My modules, ..., Get help ---------------
+            keys.press("Tab")
+            expect(page.locator(":focus")).to_have_text("Skip to the module")
+            nav = page.get_by_role("navigation", name="Course")
+            keys.tab_into(nav, "a[href$='hcwh/']")
+            keys.tab_into(nav, "a[href$='#get-help']")
+
+            # -- everything in the page's order ----------------------------------------------
+            outs = page.locator(".jp-OutputArea-output")
+            items = []
+            for q in module.questions:
+                out = outs
+                for o in q.options:
+                    out = out.filter(has_text=o.text)
+                expect(out).to_have_count(1)
+                items.append((out.evaluate("o => [...document.querySelectorAll('.jp-OutputArea-output')].indexOf(o)"),
+                              "question", q, out))
+            play = outs.filter(has=page.locator("h4", has_text=rp.title))
+            items.append((play.evaluate("o => [...document.querySelectorAll('.jp-OutputArea-output')].indexOf(o)"),
+                          "roleplay", rp, play))
+            area = page.locator(".hcwh-reflection").first
+            items.append((area.evaluate("a => [...document.querySelectorAll('.jp-OutputArea-output')]"
+                                        ".indexOf(a.closest('.jp-OutputArea-output'))"), "reflection", None, area))
+            announced = []
+            for _, kind, thing, where in sorted(items, key=lambda x: x[0]):
+                if kind == "question":
+                    keys.answer(where, thing, plan[thing.id])
+                elif kind == "reflection":
+                    keys.tab_into(where, "textarea")
+                    page.keyboard.type(words, delay=5)
+                    expect(where.get_by_role("status")).to_contain_text("Saved at")
+                else:
+                    keys.tab_into(where, "button")
+                    for n, letter in enumerate(letters):
+                        if n:
+                            focus_follows(page, rp.title, "Choose A")  # the next decision's first choice
+                        tab_to(page, rp.title, f"Choose {letter}")
+                        page.keyboard.press("Enter")
+                        # the reaction: a live region, and the focus on it
+                        focused = page.locator(":focus")
+                        expect(focused).to_have_class("hcwh-announce")
+                        expect(focused).to_have_attribute("role", "status")
+                        expect(focused).to_contain_text("What happens:")
+                        announced.append("reaction")
+                        keys.press("Tab")
+                        go_on = "See the ending" if n == len(letters) - 1 else "Continue"
+                        expect(page.locator(":focus")).to_have_text(go_on)
+                        page.keyboard.press("Space")
+                    focused = page.locator(":focus")
+                    expect(focused).to_have_class("hcwh-announce")
+                    expect(focused).to_contain_text(f"Outcome: {next(e for e in rp.endings if e.id == ending_id).outcome}.")
+                    announced.append("ending")
+                    keys.press("Tab")
+                    expect(page.locator(":focus")).to_have_text("Play again from the start")
+            report.append(f"keyboard walk: {len(letters)} decisions, every question, one reflection; "
+                          f"{keys.stops} Tab stops; focus moved to {announced.count('reaction')} reactions and "
+                          f"{announced.count('ending')} ending")
+
+            # -- no trap: to the end and out, and back from there to the top --------------------
+            forward = keys.sweep()
+            backward = keys.sweep(back=True)
+            report.append(f"no trap: Tab left the page after {forward} more stops, Shift+Tab came back in {backward}")
+            assert not keys.unseen, "focus not shown on: " + "; ".join(keys.unseen)
+
+            answers = AnswerStore(folder).load()
+            kinds = {q.id: q.kind for q in module.questions}
+            assert {k: sorted(v) if kinds[k] == "multiple" else v for k, v in answers["questions"].items()} == {
+                k: sorted(v) if kinds[k] == "multiple" else v for k, v in plan.items()}
+            assert answers["roleplays"][rp.id]["completed"] == [{"ending": ending_id, "path": path}]
+            assert answers["reflections"] == {f"{module.reflections[0].id}-answer": words}
+            ours, theirs = axe_violations(page)
+            assert not ours, "\n".join(ours)
+            report += ["axe after answering (1280 px): ours 0, Voilà's", *summary(theirs)]
+
+            # -- phone width, and 200 % zoom -----------------------------------------------------
+            for label, size in (("320 px wide", {"width": 320, "height": 640}),
+                                ("200 % zoom of 1280x900", {"width": 640, "height": 450})):
+                page.set_viewport_size(size)
+                page.wait_for_timeout(300)  # one layout after the resize (not a wait for the machine)
+                flow = page.evaluate(REFLOW_JS)
+                page.screenshot(path=str(ARTIFACTS / f"page-{size['width']}px.png"), full_page=True)
+                assert flow["scroll"] <= flow["width"] and not flow["over"], (label, flow)
+                ours, theirs = axe_violations(page)
+                assert not ours, "\n".join(ours)
+                report += [f"{label}: no sideways scroll, nothing past the edge; axe ours 0, Voilà's", *summary(theirs)]
+        lab.stop()
+    finally:
+        lab.kill()
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "page-keyboard.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
+
+    course.submit(state, MODULE_ID, STUDENT, home)
+    course.collect(state, MODULE_ID)
+    course.autograde(state, MODULE_ID, STUDENT)
+    with course.gradebook(state) as gb:
+        (nb_sub,) = gb.find_submission(MODULE_ID, STUDENT).notebooks
+        assert {g.name: g.score for g in nb_sub.grades} == expected
+    print("\n".join(report))
