@@ -31,7 +31,8 @@ NOT_ANSWERED = "(not answered yet)"
 # ipywidgets keeps each radio button, tick box and drop-down label on one line of
 # fixed height: a long option overflows and overlaps the next one, and a long
 # drop-down label squeezes its list to a sliver. Inside answer boxes (class
-# ``hcwh-question``) let them wrap; labels and their ties to controls are unchanged.
+# ``hcwh-question``) let them wrap; labels and their ties to controls are unchanged. A control
+# 100 % wide plus its margin would make the box scroll sideways by its margin: not past the box.
 WRAP_CSS = """<style>
 .hcwh-question .widget-radio-box label {
   display: flex; align-items: flex-start; gap: 0.5em;
@@ -47,6 +48,7 @@ WRAP_CSS = """<style>
   white-space: normal; overflow: visible; text-align: left;
 }
 .hcwh-question .widget-dropdown > select { flex: 1 1 20em; min-width: 0; max-width: 100%; }
+.hcwh-question > .jupyter-widgets { max-width: calc(100% - 2 * var(--jp-widgets-margin, 2px)); }
 </style>"""
 
 

@@ -442,14 +442,19 @@ FOCUS_SHOWN_JS = """() => {
   return {ok, what: `${e.tagName} ${name.replace(/\\s+/g, ' ').slice(0, 50)}`,
           style: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`};
 }"""
-# Reflow (WCAG 1.4.10): the page scrolls sideways, or an element of the page's own content ends past its right edge.
+# Reflow (WCAG 1.4.10): the page, or a box in it, scrolls sideways, or an element of the page's own content ends
+# past its right edge.
 REFLOW_JS = """() => {
   const width = document.documentElement.clientWidth, over = [];
   for (const e of document.querySelectorAll('#hcwh-module *, .hcwh-nav *, #hcwh-connection-area *')) {
     const r = e.getBoundingClientRect();
     if (r.width > 0 && r.right > width + 1) over.push(`${e.tagName}.${[...e.classList].join('.')} ends at ${Math.round(r.right)}`);
   }
-  return {scroll: document.documentElement.scrollWidth, width, over};
+  const scrollers = [...document.querySelectorAll('body, body *')].filter(e => {
+    const x = getComputedStyle(e).overflowX;
+    return (x === 'auto' || x === 'scroll') && e.scrollWidth > e.clientWidth + 1;
+  }).map(e => `${e.tagName}#${e.id}.${[...e.classList].join('.')} scrolls sideways`);
+  return {scroll: document.documentElement.scrollWidth, width, over: over.concat(scrollers)};
 }"""
 
 
