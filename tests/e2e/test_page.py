@@ -50,10 +50,13 @@ TYPED = [
 # provides, not what the project renders inside it.
 PAGE_RULES = {"region", "landmark-one-main", "html-has-lang", "html-lang-valid", "document-title", "bypass",
               "meta-viewport", "page-has-heading-one", "landmark-unique"}
-# Where the project's own markup is: the module's Markdown and the widgets' outputs.
-OURS_JS = """(selectors) => selectors.map(sel => {
+# Where the project's own markup is on the module page: the module's Markdown, the widgets' outputs and
+# what the template hcwh adds (links, banners); on a hub page, the block the project's template fills.
+MODULE_PAGE_OURS = (".jp-OutputArea-output, .jp-MarkdownOutput, .jp-RenderedMarkdown, .jupyter-widgets, .hcwh-nav, "
+                    ".hcwh-skip, #hcwh-connection-area, #hcwh-idle-notice")
+OURS_JS = """([selectors, ours]) => selectors.map(sel => {
   const e = document.querySelector(sel);
-  return !!(e && e.closest('.jp-OutputArea-output, .jp-MarkdownOutput, .jp-RenderedMarkdown, .jupyter-widgets'));
+  return !!(e && e.closest(ours));
 })"""
 
 
@@ -120,12 +123,14 @@ def axe_all(page) -> list[str]:
             for v in _axe(page) for n in v["nodes"]]
 
 
-def axe_violations(page) -> tuple[list[str], list[str]]:
-    """axe-core on the page as it is: (violations in the project's markup, those of the page around it)."""
+def axe_violations(page, ours_selector: str = MODULE_PAGE_OURS) -> tuple[list[str], list[str]]:
+    """axe-core on the page as it is: (violations in the project's markup, those of the page around it:
+    Voilà's or JupyterHub's)."""
     ours, theirs = [], []
     for v in _axe(page):
         targets = [" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"]) for n in v["nodes"]]
-        inside = page.evaluate(OURS_JS, targets) if v["id"] not in PAGE_RULES else [False] * len(targets)
+        inside = (page.evaluate(OURS_JS, [targets, ours_selector]) if v["id"] not in PAGE_RULES
+                  else [False] * len(targets))
         for target, node, mine in zip(targets, v["nodes"], inside):
             line = f"{v['id']} ({v['impact']}): {v['help']} at {target}: {node['html'][:160]}"
             (ours if mine else theirs).append(line)
@@ -573,6 +578,10 @@ def test_one_module_by_keyboard_only_at_phone_width_and_200_percent_zoom(tmp_pat
             ours, theirs = axe_violations(page)
             assert not ours, "\n".join(ours)
             report += ["axe before answering (1280 px): ours 0, Voilà's", *summary(theirs)]
+            # Chromium's accessibility tree: each question's options in a group named by its words
+            kinds = [q.kind for q in module.questions]
+            expect(page.get_by_role("radiogroup", name="Your answer:")).to_have_count(kinds.count("single"))
+            expect(page.get_by_role("group", name="Tick every answer that applies:")).to_have_count(kinds.count("multiple"))
             keys = Keys(page)
 
             # -- the page's own links first: skip link, My modules, ..., Get help ---------------

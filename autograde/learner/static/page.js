@@ -9,6 +9,7 @@
 //    confirms that the same words are saved; a reload puts back any not confirmed, which saves them.
 // 3. Role-play reactions and endings (class hcwh-announce, a live region): the focus moves to each as
 //    it appears, so a screen reader reads it and the next Tab reaches the button after it.
+// 4. Radio buttons and tick boxes in a named group (ipywidgets gives neither group a role or name).
 (function () {
   "use strict";
   var DRAFT = "hcwh-draft:" + location.pathname + ":";
@@ -129,8 +130,26 @@
     area.dispatchEvent(new Event("input", {bubbles: true}));
   }
 
+  // -- 4. groups named: a radio group by its "Your answer:", a question's tick boxes by its first line
+  var ids = 0;
+  function named(target, label, role) {
+    if (!label || !label.textContent.trim()) { return; }
+    label.id = label.id || "hcwh-label-" + (++ids);
+    target.setAttribute("role", role);
+    target.setAttribute("aria-labelledby", label.id);
+  }
+  function group(node) {
+    var radio = node.closest(".widget-radio");
+    if (radio) { named(radio.querySelector(".widget-radio-box"), radio.querySelector(":scope > .widget-label"), "radiogroup"); }
+    var q = node.closest(".hcwh-question");
+    if (q && !q.hasAttribute("role") && q.querySelector(".widget-checkbox")) {
+      named(q, q.querySelector(".widget-html-content p"), "group");
+    }
+  }
+
   function seen(node) {
     if (node.nodeType !== 1) { return; }
+    group(node);
     var all = function (sel) { return (node.matches(sel) ? [node] : []).concat([].slice.call(node.querySelectorAll(sel))); };
     all("[data-hcwh-saved]").forEach(confirmed);
     all(".hcwh-reflection textarea").forEach(function (a) { setTimeout(function () { restore(a); }, 0); });
