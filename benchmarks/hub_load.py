@@ -383,8 +383,9 @@ class Learner:
         self.page_kernel = json.loads(found.group(1))["kernelId"]
         await self._connect(self.page_kernel)
         comm = uuid.uuid4().hex
-        self.ws.write_message(json.dumps(self._msg("comm_open", {"comm_id": comm, "target_name": "jupyter.widget.control",
-                                                                 "data": {}})))
+        opened = self._msg("comm_open", {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}})
+        opened["metadata"] = {"version": "1.0.0"}  # ipywidgets' control protocol, as the page's widget manager sends it
+        self.ws.write_message(json.dumps(opened))
         ask = self._msg("comm_msg", {"comm_id": comm, "data": {"method": "request_states"}})
         self.ws.write_message(json.dumps(ask))
         got = await self._until({ask["header"]["msg_id"]}, lambda got: any(m["msg_type"] == "comm_msg" for m in got))
