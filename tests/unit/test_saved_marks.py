@@ -42,7 +42,7 @@ def test_a_click_is_marked_saved_with_the_time_after_the_file_holds_it(tmp_path,
     m.single_choice("q", OPTIONS)
     _, radio, status = shown[0].children
     assert "data-hcwh-saved" not in marks(status.value)  # nothing saved yet
-    before = time.time() * 1000
+    before = int(time.time() * 1000)  # the mark is whole milliseconds, rounded down
     radio.value = "b"
     after = time.time() * 1000
     assert json.loads((tmp_path / "answers.json").read_text())["questions"] == {"q": "b"}
