@@ -109,6 +109,9 @@ def activity_body(server_name: str, when: float) -> str:
 class ScriptHandler(JupyterHandler):
     @web.authenticated
     def get(self):
+        # The script's POST carries the server's _xsrf cookie: set it here, since a page with no form of
+        # its own (the module page, Voilà's) never sets it, and the server would refuse the POST (403).
+        self.xsrf_token  # noqa: B018 (tornado sets the cookie when the token is first read)
         self.set_header("Content-Type", "text/javascript; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.finish(SCRIPT)

@@ -44,6 +44,16 @@ process), nothing through admin tokens:
   a learner's click causes (a contents API PUT is what "save notebook" does, not a click).
 - submit: the Assignments tab's POST /user/NAME/assignments/submit, once per learner.
 
+``--page voila`` (issue 17): the learner works as the hub now lands them, on My modules and the module page.
+Landing: GET /user/NAME/hcwh/ (My modules) instead of the lab page; fetch: its Start button (POST
+/user/NAME/hcwh/fetch/MODULE, answered by a redirect to the module page); open: GET the module page
+(/user/NAME/voila/render/...), read to its end (Voilà starts a kernel and runs every cell while it streams
+the page), then connect that kernel and ask it for the widgets' state as the page's script does (ipywidgets'
+``jupyter.widget.control`` comm, ``request_states``), until the state is back: the browser's own drawing of
+the widgets is not counted. A reopen first shuts the previous page's kernel down (/voila/api/shutdown/ID,
+as the page does when it is left). Saves are the same comm_msg updates, on the page's kernel; submit: My
+modules' Submit button (POST /user/NAME/hcwh/submit/MODULE).
+
 Grading while they work: once every learner has submitted (or half the duration is over), one
 ``hcwh collect`` and one ``hcwh autograde 01-authenticity`` run as the course account at
 ``nice -n 19``; their duration and CPU are reported, and opens and saves that overlapped it
@@ -224,6 +234,7 @@ class Learner:
         self.ws = None
         self.session = uuid.uuid4().hex
         self.radios: dict[str, tuple[int, int | None]] = {}  # comm id -> (options, current index)
+        self.page_kernel: str | None = None  # --page voila: the open page's kernel
         self.thinks = think_times(run.args.think, run.args.seed, index)
 
     # The user server's and the hub's _xsrf cookies share a name; each has its own path.
@@ -283,6 +294,21 @@ class Learner:
         if r.status_code != 200 or "jupyter-config-data" not in r.text:
             raise RuntimeError(f"lab page: HTTP {r.status_code} at {r.url}")
 
+    async def my_modules(self) -> None:
+        """--page voila: the learner's landing, My modules (through the OAuth redirects)."""
+        r = await self.http.get(f"/user/{self.name}/hcwh/", follow_redirects=True)
+        if r.status_code != 200 or "My modules" not in r.text:
+            raise RuntimeError(f"My modules: HTTP {r.status_code} at {r.url}")
+
+    async def my_pages(self, action: str) -> None:
+        """--page voila: My modules' Start (fetch, then a redirect to the module page) or Submit buttons."""
+        r = await self.http.post(f"/user/{self.name}/hcwh/{action}/{MODULE}",
+                                 data={"_xsrf": self._xsrf(f"/user/{self.name}/")})
+        ok = (r.status_code == 302 and "/voila/render/" in r.headers.get("location", "")) if action == "fetch" else (
+            r.status_code == 200 and "is submitted" in r.text)
+        if not ok:
+            raise RuntimeError(f"My modules {action}: HTTP {r.status_code} {r.text[:200]}")
+
     async def assignments(self, action: str) -> None:
         r = await self.http.post(f"/user/{self.name}/assignments/{action}",
                                  json={"course_id": COURSE_ID, "assignment_id": MODULE},
@@ -317,22 +343,11 @@ class Learner:
                 if done(got):
                     return got
 
-    async def open_module(self) -> None:
+    async def _connect(self, kernel: str) -> None:
+        """The kernel's websocket, as a new client session, once the kernel answers kernel_info."""
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
-        base = f"/user/{self.name}/api"
-        r = await self.http.get(f"{base}/contents/{NOTEBOOK}", params={"type": "notebook", "content": "1"})
-        if r.status_code != 200:
-            raise RuntimeError(f"contents GET: HTTP {r.status_code}")
-        cells = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                 for c in r.json()["content"]["cells"] if c["cell_type"] == "code"]
-        r = await self.http.post(f"{base}/sessions", headers={"X-XSRFToken": self._xsrf(f"/user/{self.name}/")},
-                                 json={"path": NOTEBOOK, "type": "notebook", "name": NOTEBOOK.split("/")[-1],
-                                       "kernel": {"name": "python3"}})
-        if r.status_code not in (200, 201):
-            raise RuntimeError(f"sessions POST: HTTP {r.status_code} {r.text[:200]}")
-        kernel = r.json()["kernel"]["id"]
         if self.ws is not None:
             self.ws.close()
         self.session = uuid.uuid4().hex  # a reloaded page is a new client session
@@ -346,11 +361,53 @@ class Learner:
             try:
                 await self._until({info["header"]["msg_id"]}, lambda got: got[-1]["msg_type"] == "kernel_info_reply",
                                   timeout=5)
-                break
+                return
             except asyncio.TimeoutError:
                 continue
-        else:
-            raise RuntimeError("no kernel_info_reply")
+        raise RuntimeError("no kernel_info_reply")
+
+    async def open_page(self) -> None:
+        """--page voila: the module page as a browser opens it. GET the page, which Voilà streams while a
+        new kernel runs every cell; then, as the page's script does, connect that kernel and ask it for the
+        widgets (ipywidgets' ``jupyter.widget.control`` comm, ``request_states``): ready once they are back.
+        A reopen first shuts the old page's kernel down, as Voilà's page does when it is left."""
+        xsrf = {"X-XSRFToken": self._xsrf(f"/user/{self.name}/")}
+        if self.page_kernel:
+            await self.http.post(f"/user/{self.name}/voila/api/shutdown/{self.page_kernel}", headers=xsrf)
+            self.page_kernel = None
+        r = await self.http.get(f"/user/{self.name}/voila/render/{NOTEBOOK}")
+        found = re.search(r'<script id="jupyter-config-data" type="application/json">\s*(\{.*?\})\s*</script>',
+                          r.text, re.S)
+        if r.status_code != 200 or not found:
+            raise RuntimeError(f"module page: HTTP {r.status_code} {r.text[-200:]}")
+        self.page_kernel = json.loads(found.group(1))["kernelId"]
+        await self._connect(self.page_kernel)
+        comm = uuid.uuid4().hex
+        opened = self._msg("comm_open", {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}})
+        opened["metadata"] = {"version": "1.0.0"}  # ipywidgets' control protocol, as the page's widget manager sends it
+        self.ws.write_message(json.dumps(opened))
+        ask = self._msg("comm_msg", {"comm_id": comm, "data": {"method": "request_states"}})
+        self.ws.write_message(json.dumps(ask))
+        got = await self._until({ask["header"]["msg_id"]}, lambda got: any(m["msg_type"] == "comm_msg" for m in got))
+        states = next(m for m in got if m["msg_type"] == "comm_msg")["content"]["data"].get("states", {})
+        self.radios = {model: (len(w["state"].get("_options_labels", [])), w["state"].get("index"))
+                       for model, w in states.items() if w.get("model_name") == "RadioButtonsModel"}
+        if not self.radios:
+            raise RuntimeError("the module page's kernel holds no answer buttons")
+
+    async def open_module(self) -> None:
+        base = f"/user/{self.name}/api"
+        r = await self.http.get(f"{base}/contents/{NOTEBOOK}", params={"type": "notebook", "content": "1"})
+        if r.status_code != 200:
+            raise RuntimeError(f"contents GET: HTTP {r.status_code}")
+        cells = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                 for c in r.json()["content"]["cells"] if c["cell_type"] == "code"]
+        r = await self.http.post(f"{base}/sessions", headers={"X-XSRFToken": self._xsrf(f"/user/{self.name}/")},
+                                 json={"path": NOTEBOOK, "type": "notebook", "name": NOTEBOOK.split("/")[-1],
+                                       "kernel": {"name": "python3"}})
+        if r.status_code not in (200, 201):
+            raise RuntimeError(f"sessions POST: HTTP {r.status_code} {r.text[:200]}")
+        await self._connect(r.json()["kernel"]["id"])
         self.radios = {}
         ids = []
         for code in cells:  # Run All: every cell queued at once, as JupyterLab does
@@ -436,12 +493,14 @@ class Run:
             self.busy += busy or 0
             if not ok:
                 return
-            if not (await self.timed("lab", lr.lab_page()))[0] or not (await self.timed("fetch", lr.assignments("fetch")))[0]:
+            voila = self.args.page == "voila"
+            landing, fetch = (lr.my_modules(), lr.my_pages("fetch")) if voila else (lr.lab_page(), lr.assignments("fetch"))
+            if not (await self.timed("lab", landing))[0] or not (await self.timed("fetch", fetch))[0]:
                 return
             saves = 0
             while await self.think(lr):
                 if saves % SAVES_PER_OPEN == 0 or not lr.radios:
-                    ok, _ = await self.timed("open", lr.open_module())
+                    ok, _ = await self.timed("open", lr.open_page() if voila else lr.open_module())
                     if not ok:
                         continue
                     if not await self.think(lr):
@@ -453,7 +512,7 @@ class Run:
                 if ok and saves == SAVES_PER_OPEN and name not in self.submitted:
                     if not await self.think(lr):
                         break
-                    if (await self.timed("submit", lr.assignments("submit")))[0]:
+                    if (await self.timed("submit", lr.my_pages("submit") if voila else lr.assignments("submit")))[0]:
                         self.submitted.add(name)
         finally:
             await lr.close()
@@ -599,6 +658,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=3600, help="seconds of work after the login window (3600)")
     p.add_argument("--think", type=float, default=30, help="mean think time between actions, seconds (30)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--page", choices=("lab", "voila"), default="lab",
+                   help="how a learner opens the module: the notebook in JupyterLab (Run All), or the module page "
+                        "(Voilà) from My modules, Start and Submit there (default lab)")
     p.add_argument("--out", type=Path, help="write the results here as JSON")
     p.add_argument("--find-largest", action="store_true",
                    help="run cohorts of --steps sizes until one fails; report the largest that passed")

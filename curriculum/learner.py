@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +31,8 @@ NOT_ANSWERED = "(not answered yet)"
 # ipywidgets keeps each radio button, tick box and drop-down label on one line of
 # fixed height: a long option overflows and overlaps the next one, and a long
 # drop-down label squeezes its list to a sliver. Inside answer boxes (class
-# ``hcwh-question``) let them wrap; labels and their ties to controls are unchanged.
+# ``hcwh-question``) let them wrap; labels and their ties to controls are unchanged. A control
+# 100 % wide plus its margin would make the box scroll sideways by its margin: not past the box.
 WRAP_CSS = """<style>
 .hcwh-question .widget-radio-box label {
   display: flex; align-items: flex-start; gap: 0.5em;
@@ -46,6 +48,7 @@ WRAP_CSS = """<style>
   white-space: normal; overflow: visible; text-align: left;
 }
 .hcwh-question .widget-dropdown > select { flex: 1 1 20em; min-width: 0; max-width: 100%; }
+.hcwh-question > .jupyter-widgets { max-width: calc(100% - 2 * var(--jp-widgets-margin, 2px)); }
 </style>"""
 
 
@@ -56,14 +59,39 @@ HIDE_REFLECTION_CELL_CSS = f"<style>.celltag_{REFLECTION_CELL_TAG} {{ display: n
 REFLECTION_SAVE_DELAY_S = 0.8
 
 
-def _status(text: str) -> w.HTML:
-    return w.HTML(f"<p role='status' aria-live='polite'><em>{html.escape(text)}</em></p>")
+# Voilà sets this in the kernel's environment: the module page, whose own script
+# (autograde/learner/static/page.js) moves the focus to each role-play reaction and ending.
+ON_MODULE_PAGE = "VOILA_BASE_URL" in os.environ
+
+
+def _status(text: str, saved_at: float | None = None, words: str | None = None) -> w.HTML:
+    """A status line. ``saved_at`` (seconds since the epoch): the save it reports is confirmed, written
+    to answers.json; the module page reads it for "your answers up to 10:42 are saved"
+    (``data-hcwh-saved``, in ms) and, with a reflection's saved ``words``, forgets the copy it kept."""
+    data = "" if saved_at is None else f" data-hcwh-saved='{int(saved_at * 1000)}'"
+    if words is not None:
+        data += f" data-hcwh-text='{html.escape(words, quote=True)}'"
+    return w.HTML(f"<p role='status' aria-live='polite'{data}><em>{html.escape(text)}</em></p>")
+
+
+def _file_time(store: AnswerStore) -> float | None:
+    """When the answers file was last written (what a status line shown at page load reports), or None."""
+    try:
+        return store.path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def _answer_box(children: list) -> w.VBox:
     """A question's widgets, with the style that lets long labels wrap (hidden: it only carries CSS)."""
     style = w.HTML(WRAP_CSS, layout=w.Layout(display="none"))
     return w.VBox([style, *children]).add_class("hcwh-question")
+
+
+def _announce(inner_html: str) -> str:
+    """A role-play reaction or ending: a live region the module page moves the focus to as it appears
+    (autograde/learner/static/page.js), so that a screen reader reads it before the next button."""
+    return f"<div class='hcwh-announce' role='status' tabindex='-1'>{inner_html}</div>"
 
 
 def _focus_once_shown(widget: w.DOMWidget) -> None:
@@ -117,7 +145,7 @@ class Module:
     def _saver(self, question_id: str, status: w.HTML, describe) -> Any:
         def save(value: Any) -> None:
             self.record(question_id, value)
-            status.value = f"<p role='status' aria-live='polite'><em>Saved: {html.escape(describe(value))}</em></p>"
+            status.value = _status(f"Saved: {describe(value)}", saved_at=time.time()).value
 
         return save
 
@@ -132,7 +160,8 @@ class Module:
             layout=FULL,
             style={"description_width": "initial"},
         )
-        status = _status(f"Saved: {texts[saved]}" if saved is not None else NOT_ANSWERED)
+        status = (_status(f"Saved: {texts[saved]}", _file_time(self.store)) if saved is not None
+                  else _status(NOT_ANSWERED))
         save = self._saver(question_id, status, lambda v: texts.get(v, NOT_ANSWERED))
         radio.observe(lambda ch: save(ch["new"]), names="value")
         display(_answer_box([radio, status]))
@@ -146,9 +175,8 @@ class Module:
             for oid, text in options
         ]
         texts = dict(options)
-        status = _status(
-            "Saved: " + "; ".join(texts[o] for o, _ in options if o in saved) if saved else NOT_ANSWERED
-        )
+        status = (_status("Saved: " + "; ".join(texts[o] for o, _ in options if o in saved), _file_time(self.store))
+                  if saved else _status(NOT_ANSWERED))
         save = self._saver(question_id, status, lambda v: "; ".join(texts[o] for o in v) or "nothing ticked")
 
         def changed(_):
@@ -175,7 +203,8 @@ class Module:
             )
             for label, s in zip(labels, saved)
         ]
-        status = _status("Saved." if any(s is not None for s in saved) else NOT_ANSWERED)
+        status = (_status("Saved.", _file_time(self.store)) if any(s is not None for s in saved)
+                  else _status(NOT_ANSWERED))
         save = self._saver(
             question_id, status, lambda v: "; ".join(f"{lab} {texts.get(x, '(none)')}" for lab, x in zip(labels, v))
         )
@@ -209,7 +238,7 @@ class Module:
         saved = saved if isinstance(saved, str) else ""
         box = w.Textarea(value=saved, description="Your reflection:", rows=7, continuous_update=True,
                          layout=FULL, style={"description_width": "initial"})
-        status = _status("Saved." if saved else "Nothing written yet.")
+        status = _status("Saved.", _file_time(self.store), saved) if saved else _status("Nothing written yet.")
         pending: list[asyncio.TimerHandle] = []
 
         def write() -> None:
@@ -221,8 +250,9 @@ class Module:
                 status.value = _status(f"Not saved: {exc.strerror or exc}. Your text is still in the box; "
                                        "keep the page open and try again.").value
                 return
-            words = len(text.split())
-            status.value = _status(f"Saved at {time.strftime('%H:%M:%S')} ({words} word{'s' if words != 1 else ''}).").value
+            words, now = len(text.split()), time.time()
+            status.value = _status(f"Saved at {time.strftime('%H:%M:%S', time.localtime(now))} "
+                                   f"({words} word{'s' if words != 1 else ''}).", saved_at=now, words=text).value
 
         def changed(_change: dict) -> None:
             for handle in pending:
@@ -236,7 +266,8 @@ class Module:
 
         box.observe(changed, names="value")
         hide = w.HTML(HIDE_REFLECTION_CELL_CSS, layout=w.Layout(display="none"))
-        display(_answer_box([hide, box, status]))
+        # the module page keeps what is typed in the browser until this box's save is confirmed
+        display(_answer_box([hide, box, status]).add_class("hcwh-reflection").add_class(f"hcwh-r-{grade_id}"))
 
     # -- progress ---------------------------------------------------------------
     def progress_text(self, items: Sequence[tuple[str, str]]) -> str:
@@ -363,14 +394,15 @@ class RolePlayer:
         self._save()
         go_on = w.Button(description="See the ending" if ending else "Continue", layout=w.Layout(width="auto"))
         go_on.on_click(lambda _b: self.show_ending(ending) if ending else self.show_step(focus=True))
-        _focus_once_shown(go_on)
+        if not ON_MODULE_PAGE:
+            _focus_once_shown(go_on)
         self.box.children = [
             self._header(),
-            w.HTML(
+            w.HTML(_announce(
                 f"<p>You chose <strong>{letter}</strong>: {html.escape(choice['text'])}</p>"
                 f"<p><strong>What happens:</strong> {html.escape(reaction)}</p>"
                 f"<p><strong>Coaching:</strong> {html.escape(choice['coaching'])}</p>"
-            ),
+            )),
             go_on,
         ]
 
@@ -401,7 +433,8 @@ class RolePlayer:
     def show_ending(self, ending: dict) -> None:
         again = w.Button(description="Play again from the start", layout=w.Layout(width="auto"))
         again.on_click(lambda _b: self.restart())
-        _focus_once_shown(again)
+        if not ON_MODULE_PAGE:
+            _focus_once_shown(again)
         lines = self.recap(self.completed[-1]) if self.completed else []
         items, listing = [], []
         for line in lines:
@@ -421,12 +454,12 @@ class RolePlayer:
             note = ""
         self.box.children = [
             w.HTML(f"<h4>{html.escape(self.data['title'])}: ending</h4>"),
-            w.HTML(
+            w.HTML(_announce(
                 f"<p><strong>Outcome: {html.escape(ending['outcome'])}.</strong></p>"
                 f"<p><strong>Debrief:</strong> {html.escape(ending['debrief'])}</p>"
                 + "".join(items)
                 + f"<p><em>{html.escape(note)}Your path is saved. Play again to see where other choices lead.</em></p>"
-            ),
+            )),
             again,
         ]
 

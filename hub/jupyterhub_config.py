@@ -199,13 +199,20 @@ LEARNER_CONFIG.mkdir(exist_ok=True)
 )
 # in every learner's page: the idle warning with its "I need more time" button (autograde/idlenotice.py)
 # and the learners' own pages (autograde/learner), server extensions beside Voilà
+# and the module page's own template (links, idle warning, lost-connection banner: autograde/learner/pages.py)
 (LEARNER_CONFIG / "jupyter_server_config.json").write_text(
-    '{"ServerApp": {"jpserver_extensions": {"autograde.idlenotice": true, "autograde.learner": true}}}\n')
+    '{"ServerApp": {"jpserver_extensions": {"autograde.idlenotice": true, "autograde.learner": true}},'
+    ' "VoilaConfiguration": {"template": "hcwh"}}\n')
+# the template as the learner environment holds it (its copy of autograde.learner: pages.VOILA_DATA)
+# (this checkout's copy if that environment is not built yet: the hub's own start-up checks come first)
+VOILA_DATA = [*sorted(LEARNER_ENV.glob("lib/python3*/site-packages/autograde/learner/share")),
+              PROJECT / "autograde" / "learner" / "share"][:1]
 os.chmod(LEARNER_CONFIG, 0o755)
 os.chmod(LEARNER_CONFIG / "nbgrader_config.py", 0o644)
 os.chmod(LEARNER_CONFIG / "jupyter_server_config.json", 0o644)
 c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": str(LEARNER_CONFIG),
+    "JUPYTER_PATH": str(VOILA_DATA[0]),
     "PATH": f"{LEARNER_ENV / 'bin'}:/usr/bin:/bin",
     "HCWH_EXCHANGE": "hub",
     "HCWH_EXCHANGE_URL": EXCHANGE_URL,

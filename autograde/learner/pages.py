@@ -11,6 +11,10 @@
                             name (shown beside the account it is bound to), ticks and sends, or says
                             "I have a question for my supervisor"; the exchange service records it
 ``/hcwh/how``               How this course works, and whom to call
+``/hcwh/page.js``           the module page's own script (static/page.js: the lost-connection banner,
+                            reflections kept in the browser until saved, focus on role-play reactions),
+                            loaded by the Voilà template ``hcwh`` (share/voila/templates/hcwh, found
+                            through ``JUPYTER_PATH`` = ``VOILA_DATA``) with the links and the idle warning
 
 Fetch, submit and fetch feedback are nbgrader's own exchange steps, through the plugins chosen in
 the learners' nbgrader config (the hub exchange: autograde/exchange/client.py), with the server's
@@ -46,6 +50,9 @@ MODULE = re.compile(r"^[0-9]{2}-[a-z][a-z-]*$")  # a module id (curriculum/schem
 STATUS_WORDS = {"not started": "Not started", "overdue": "Overdue: not submitted by the due date",
                 "submitted": "Submitted", "submitted late": "Submitted after the due date (late)"}
 
+HERE = Path(__file__).parent
+VOILA_DATA = HERE / "share"  # a Jupyter data folder: voila/templates/hcwh (the module page's template)
+VOILA_TEMPLATE = "hcwh"
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined)
 
@@ -344,6 +351,14 @@ class How(Page):
         self.show("how.html.j2", title="How this course works")
 
 
+class PageScript(JupyterHandler):
+    @web.authenticated
+    def get(self):
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish((HERE / "static" / "page.js").read_text(encoding="utf-8"))
+
+
 def handlers(base_url: str) -> list:
     base = url_path_join(base_url, PREFIX)
     return [
@@ -353,4 +368,5 @@ def handlers(base_url: str) -> list:
         (base + r"/feedback/([^/]+)", Feedback),
         (base + r"/acknowledge/([^/]+)", Acknowledge),
         (base + "/how", How),
+        (base + "/page.js", PageScript),
     ]

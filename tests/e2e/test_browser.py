@@ -195,9 +195,11 @@ class PortTaken(Exception):
 
 
 class Lab:
-    """JupyterLab serving ``root_dir``, its Jupyter and IPython state in ``work``."""
+    """JupyterLab serving ``root_dir``, its Jupyter and IPython state in ``work``. ``module_page``: as a
+    learner's server on the hub serves the module page (hub/jupyterhub_config.py): the Voilà template
+    ``hcwh`` and the server extensions of the idle warning and the learner's own pages."""
 
-    def __init__(self, root_dir: Path, work: Path, state: Settings):
+    def __init__(self, root_dir: Path, work: Path, state: Settings, module_page: bool = False):
         self.root_dir = root_dir
         self.token = secrets.token_hex(16)
         self.log_path = work / "jupyterlab.log"
@@ -230,6 +232,13 @@ class Lab:
         }
         self.env.pop("JUPYTER_PATH", None)
         self.env.pop("JUPYTER_CONFIG_PATH", None)
+        if module_page:
+            from autograde.learner.pages import VOILA_DATA, VOILA_TEMPLATE
+
+            self.env["JUPYTER_PATH"] = str(VOILA_DATA)
+            (config_dir / "jupyter_server_config.json").write_text(json.dumps({
+                "ServerApp": {"jpserver_extensions": {"autograde.idlenotice": True, "autograde.learner": True}},
+                "VoilaConfiguration": {"template": VOILA_TEMPLATE}}), encoding="utf-8")
         self.proc: subprocess.Popen | None = None
         self.log = None
         self.base_url = ""

@@ -31,7 +31,7 @@ from curriculum.schema import load_module
 from tests.cohort_hub import (CHROMIUM, COURSE_ID, MODULE, ROOT, Hub, as_course, chromium, enrollment_codes, my_modules, prepare_envs,
                               remove_accounts, setup_hub)
 from tests.e2e.test_browser import module_points
-from tests.e2e.test_page import axe_all
+from tests.e2e.test_page import axe_all, axe_violations, summary
 
 TEST_PREFIX = "hcwhtest-"
 ANA, BEN, TRAINER, HR = "hcwhtest-ana", "hcwhtest-ben", "hcwhtest-trainer", "hcwhtest-hr"
@@ -50,6 +50,16 @@ TYPED = "I greet people as myself."
 MISSED, TITLE, DUE_WORDS = "auth-q-trail-question", "Module 01: Authenticity", "31 January 2030"  # by hand
 TIMEOUT_MS = 60_000
 FIGURES: dict[str, float] = {}
+LISTED: list[str] = []  # axe's findings in JupyterHub's or Voilà's own markup: listed, not failed
+
+
+def _no_axe_violations_in(page, what: str, ours: str) -> None:
+    """axe-core on a page the project fills only in part (``ours``: its block): none there; the rest listed."""
+    mine, theirs = axe_violations(page, ours) if ours else axe_violations(page)
+    FIGURES[f"axe violations, {what}"] = len(mine)
+    FIGURES[f"axe findings outside the project's markup, {what}"] = len(theirs)
+    LISTED.extend([f"{what}:", *summary(theirs)])
+    assert not mine, "\n".join(mine)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +117,9 @@ def hub(machine_hub_lock):
         if h.log_path.exists():
             shutil.copy(h.log_path, artifacts / "hub.log")
         shutil.rmtree(root, ignore_errors=True)
+        (artifacts / "hub-accessibility.txt").write_text("\n".join(LISTED) + "\n", encoding="utf-8")
         print(f"\nhub figures: {FIGURES}")
+        print("axe, listed (not failed):\n" + "\n".join(LISTED))
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +138,10 @@ def _page(browser):
 def _enroll(page, hub, name: str) -> None:
     page.goto(f"{hub.url}/hub/login")
     assert "log in" in page.locator("h1").inner_text().lower()
+    _no_axe_violations_in(page, f"hub login ({name})", "#login-main")
     page.click("#enroll-link")
+    page.wait_for_selector("#enroll-main")
+    _no_axe_violations_in(page, f"hub enroll ({name})", "#enroll-main")
     page.fill("#enroll_username", name)
     page.fill("#enroll_code", hub.codes[name].lower().replace("-", " "))  # as a person might type it
     page.fill("#enroll_password", PASSWORDS[name])
@@ -225,13 +240,23 @@ def _on_my_pages(page, hub, name: str, option_text: str, t0: float) -> None:
     row.get_by_role("button", name=f"Start {TITLE}").click()  # fetched through the hub exchange, then opened
     page.wait_for_url(re.compile(rf"/user/{name}/voila/render/{MODULE}/{MODULE}.ipynb"), timeout=120_000)
     assert (Path("/home") / name / MODULE / f"{MODULE}.ipynb").is_file()
+    # the module page's own links (the Voilà template hcwh, from the learner environment) and axe before answering
+    expect(page.get_by_role("textbox", name="Your reflection:").first).to_be_visible(timeout=120_000)
+    nav = page.get_by_role("navigation", name="Course")
+    expect(nav.get_by_role("link", name="My modules")).to_have_attribute("href", f"/user/{name}/hcwh/")
+    expect(nav.get_by_role("link", name="Get help")).to_have_attribute("href", f"/user/{name}/hcwh/how#get-help")
+    assert page.locator(f"script[src='/user/{name}/hcwh/idle-notice.js']").count() == 1
+    _no_axe_violations_in(page, "module page, before answering", "")
     _answer_on_the_page(page, hub, name, option_text, go=False)
     _saved(name, option_text)
     area = page.locator(".hcwh-question").filter(has=page.get_by_role("textbox")).first
     area.get_by_role("textbox", name="Your reflection:").press_sequentially(TYPED, delay=5)
     expect(area.get_by_role("status")).to_contain_text("Saved at")
-    # back to My modules: Open and Submit now
-    page.goto(f"{hub.url}/user/{name}/hcwh/")
+    _no_axe_violations_in(page, "module page, after answering", "")
+    # back to My modules, by its link on the page: Open and Submit now
+    nav.get_by_role("link", name="My modules").click()
+    page.wait_for_url(my_modules(name))
+    _no_axe_violations(page, "My modules, after answering")
     expect(_row(page).get_by_role("link", name=f"Open {TITLE}")).to_be_visible()
     _row(page).get_by_role("button", name=f"Submit {TITLE}").click()
     expect(page.locator("h1")).to_have_text(f"{TITLE} is submitted", timeout=120_000)
@@ -301,6 +326,7 @@ def _feedback_page(page, hub, name: str) -> None:
 
     page.goto(f"{hub.url}/user/{name}/hcwh/")
     expect(_row(page)).to_contain_text("Feedback ready")
+    _no_axe_violations(page, "My modules, feedback ready")
     _row(page).get_by_role("link", name=f"Read the feedback on {TITLE}").click()
     expect(page.locator("h1")).to_have_text(f"Feedback: {TITLE}", timeout=120_000)
     module = load_module(ROOT / "curriculum" / "modules" / f"{MODULE}.yaml")
@@ -322,6 +348,9 @@ def _feedback_page(page, hub, name: str) -> None:
     for code in ("No response", "VBox(", "import ", "BEGIN SOLUTION", "HIDDEN TESTS", TYPED):
         assert code not in text, f"{code!r} on the feedback page"
     _no_axe_violations(page, "feedback")
+    page.get_by_role("navigation", name="Course").get_by_role("link", name="How this course works").click()
+    expect(page.locator("h1")).to_have_text("How this course works")
+    _no_axe_violations(page, "How this course works")
 
 
 def _answer_on_the_page(page, hub, name: str, option_text: str, go: bool = True) -> None:
@@ -429,6 +458,7 @@ def test_a_cohort_on_the_hub(hub, browser):
     _enroll(trainer, hub, TRAINER)
     trainer.wait_for_url(re.compile(r"/services/trainer-console/"))
     expect(trainer.locator("h1")).to_have_text("Trainer console")
+    _no_axe_violations(trainer, "trainer console")
     for label, words in (("Collect submissions", "collected 01-authenticity: 2 submission(s)"),
                          ("Autograde", "Autograded 2 of 2 submission(s); 0 failed.")):
         t0 = time.monotonic()
@@ -522,6 +552,7 @@ def test_a_cohort_on_the_hub(hub, browser):
     assert resp.status == 200
     assert resp.headers["content-security-policy"].startswith("default-src 'none'; style-src 'unsafe-inline'; img-src data:")
     assert "Ana Reyes" in hr.content() and "Ben Okafor" in hr.content()
+    _no_axe_violations(hr, "HR report")
 
     # -- what a learner may not reach -----------------------------------------------------
     for path in ("/services/formgrader/formgrader", "/services/trainer-console/", "/services/hr-report/",
