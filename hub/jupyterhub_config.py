@@ -153,6 +153,7 @@ if DIRECTORY_LOGIN:
 
     try:
         _ldap.configure(c, STATE)
+        c.DirectoryAuthenticator.state_dir = str(STATE)  # its login events to the security log
     except _ldap.LDAPConfigError as e:  # a setting missing or unusable: say which, start nothing
         sys.exit(f"hub/jupyterhub_config.py: the city directory login cannot start: {e}")
 else:
