@@ -88,7 +88,7 @@ def _tool(argv: list[str], parse) -> ClockStatus | None:
     if not shutil.which(argv[0]):
         return None
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return parse(done.stdout) if done.returncode == 0 else None

@@ -100,7 +100,7 @@ def _to_file(path: Path, text: str) -> None:
 
 def _to_syslog(address: str, text: str, result: str) -> None:
     pri = AUTHPRIV * 8 + SEVERITY.get(result, 6 if str(result)[:1] in "23" else 4)
-    msg = f"<{pri}>{TAG}[{os.getpid()}]: {text}".encode("utf-8")
+    msg = f"<{pri}>{TAG}[{os.getpid()}]: {text}".encode()
     if address.startswith("/"):
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
             s.connect(address)
