@@ -125,7 +125,9 @@ def ensure(name: str) -> str:
     _run(["useradd", "--uid", str(uid), "--gid", str(gid), "--shell", SHELL, "--comment", MARK,
           "--home-dir", home, "--create-home", "--skel", "/dev/null", "--key", "HOME_MODE=0700", name])
     os.chmod(home, 0o700)
-    return f"account {name} made (uid {uid}, group {GROUP}, home {home} 0700, shell {SHELL})"
+    done = f"account {name} made (uid {uid}, group {GROUP}, home {home} 0700, shell {SHELL})"
+    _event("account.create", name, "ok", detail=done)  # here: also when made for an enrollment or a welcome
+    return done
 
 
 def lock(name: str) -> str:
@@ -262,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             print(done)
         else:
             done = ACTIONS[args[0]](args[1])
-            if args[0] != "ensure" or " made " in done or "unlocked" in done:
+            if args[0] != "ensure":  # a new account is logged by ensure itself
                 _event(EVENTS[args[0]], args[1], "ok", detail=done)
             print(done)
         return 0

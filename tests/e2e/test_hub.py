@@ -623,6 +623,7 @@ def test_security_events_reach_the_log_file_and_syslog(hub, browser):
     _find(events, "report.download", f"{snap}/learners.csv", who=SEC, service="hr-report")
     _find(events, "roster.import", "roster.csv")
     _find(events, "jupyterlab.on", BEN)
+    _find(events, "account.create", BEN, service="hcwh-account")  # made for his enrollment (hcwh roster add)
     assert [e for e in events if e["what"] == "hub.admin" and e["object"] == "POST /hub/api/groups/hr/users"]
     assert not any(code in row or SEC_PASSWORD in row for row in log.read_text().splitlines())
 
