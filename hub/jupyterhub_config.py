@@ -39,7 +39,7 @@ from autograde.config import Settings  # noqa: E402
 from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
 from autograde.limits import LearnerLimits  # noqa: E402
-from autograde.hub import credentials, origin  # noqa: E402
+from autograde.hub import credentials, origin, seclog  # noqa: E402
 
 c = get_config()  # noqa: F821 (given by JupyterHub when it loads this file)
 
@@ -98,6 +98,20 @@ except origin.OriginError as e:
 origin.configure(c, ORIGIN)
 # -- end of TLS and the origin --------------------------------------------------------------------
 
+# -- the security log (issue 13, point 6; autograde/hub/seclog.py) --------------------------------
+# Logins, refusals and lockouts (auth.py), accounts and roles (accounts.py), hcwh's admin actions
+# (people.py), reports opened (services.py), and every change through the hub's own API (here).
+# HCWH_SECLOG file|syslog|both, HCWH_SECLOG_FILE, HCWH_SYSLOG_ADDRESS: wrong values stop the hub now.
+try:
+    seclog.settings(STATE)
+except seclog.SecLogError as e:
+    sys.exit(f"hub/jupyterhub_config.py: the security log is not set up right: {e}")
+_tornado = dict(c.JupyterHub.get("tornado_settings", {}))
+_tornado["log_function"] = seclog.hub_request_logger(STATE)
+c.JupyterHub.tornado_settings = _tornado
+SECLOG_ENV = {k: os.environ[k] for k in ("HCWH_SECLOG", "HCWH_SECLOG_FILE", "HCWH_SYSLOG_ADDRESS") if k in os.environ}
+# -- end of the security log ----------------------------------------------------------------------
+
 # -- the hub and its proxy ------------------------------------------------------
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = API_PORT
@@ -139,6 +153,7 @@ if DIRECTORY_LOGIN:
 
     try:
         _ldap.configure(c, STATE)
+        c.DirectoryAuthenticator.state_dir = str(STATE)  # its login events to the security log
     except _ldap.LDAPConfigError as e:  # a setting missing or unusable: say which, start nothing
         sys.exit(f"hub/jupyterhub_config.py: the city directory login cannot start: {e}")
 else:
@@ -283,6 +298,7 @@ if os.environ.get("HCWH_BREAK_GLASS_ADMIN"):
 # -- services -------------------------------------------------------------------------
 _course = pwd.getpwnam(COURSE_USER) if os.geteuid() == 0 else None
 _course_env = {
+    **SECLOG_ENV,
     "HCWH_STATE_DIR": str(STATE),
     "HCWH_HELP_CONTACT": HELP,
     "HOME": _course.pw_dir if _course else os.environ.get("HOME", "/"),

@@ -32,6 +32,7 @@ id "$culler" >/dev/null 2>&1 || useradd --system --user-group --shell /usr/sbin/
 install -d -m 0755 -o root -g root /usr/local/lib/hcwh /etc/hcwh
 install -m 0644 -o root -g root "$here/autograde/identity.py" /usr/local/lib/hcwh/identity.py
 install -m 0644 -o root -g root "$here/autograde/hub/logins.py" /usr/local/lib/hcwh/logins.py
+install -m 0644 -o root -g root "$here/autograde/hub/seclog.py" /usr/local/lib/hcwh/seclog.py
 install -m 0644 -o root -g root "$here/autograde/hub/accounts.py" /usr/local/lib/hcwh/hcwh_account.py
 printf '#!/bin/sh\nexec /usr/bin/python3 -E -s /usr/local/lib/hcwh/hcwh_account.py "$@"\n' > /usr/local/sbin/hcwh-account
 chown root:root /usr/local/sbin/hcwh-account && chmod 0755 /usr/local/sbin/hcwh-account
@@ -47,8 +48,18 @@ chown "$course:$course" "$state" && chmod 0711 "$state"
 install -d -m 0755 -o "$course" -g "$course" "$state/exchange"
 install -d -m 0700 -o "$course" -g "$course" "$state/course"
 install -d -m 0700 -o root -g root "$state/hub"
+# the security log (autograde/hub/seclog.py): the course account's, 0600 in a 0700 folder
+install -d -m 0700 -o "$course" -g "$course" "$state/logs"
+[ -e "$state/logs/security.log" ] || install -m 0600 -o "$course" -g "$course" /dev/null "$state/logs/security.log"
+chown "$course:$course" "$state/logs/security.log" && chmod 0600 "$state/logs/security.log"
 bash "$here/scripts/hub-secrets.sh" ensure "$state"
 echo "hub-setup: accounts $course, $proxy and $culler, helper /usr/local/sbin/hcwh-account, state $state"
+
+# Lateness is judged on this server's clock: check that it is synchronized (autograde/clock.py).
+if ! python3 -E -s "$here/autograde/clock.py"; then
+    echo "hub-setup: WARNING: until the clock is synchronized, receipts record clock_synced false and late" >&2
+    echo "hub-setup: marks in feedback notes, My plan and HR's report carry a warning." >&2
+fi
 
 # Grading runs learners' code in a bubblewrap sandbox as the course account: check now, as that
 # account, that this kernel lets it build one, and say what to ask IT for if not.

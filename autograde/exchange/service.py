@@ -34,7 +34,7 @@ from jupyterhub.services.auth import HubAuthenticated
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from autograde import catalog, roster
+from autograde import catalog, clock, roster
 from autograde.config import Settings
 from autograde.exchange.archive import (
     MAX_ARCHIVE_BYTES,
@@ -122,6 +122,7 @@ class Store:
             receipt = {
                 "learner": learner, "module": module, "version": number,
                 "received_at": utc_now().isoformat(),  # the server's clock, the only time lateness is judged by
+                "clock_synced": clock.synced(),  # False: a late mark on this receipt comes with a warning
                 "files": {m.path: {"sha256": m.sha256, "bytes": len(m.data)} for m in members},
                 "secret": secrets.token_hex(32),  # nbgrader's submission_secret (ties feedback to this version)
             }
@@ -217,7 +218,10 @@ def my_plan(s: Settings, store: Store, learner: str, today: date | None = None) 
         last = receipts[-1] if receipts else None
         status = plan_status(last["received_at"] if last else None, due, today, tz)
         fb = store.feedback(learner, module)
+        unsynced = status == "submitted late" and last.get("clock_synced") is False
         modules.append({
+            **({"clock_warning": "The server's clock was not set when this arrived: ask your trainer to check "
+                                 "this late mark."} if unsynced else {}),
             "module": module, "assigned": plan.assigned, "due_date": due_date, "status": status,
             "submitted_at": last["received_at"] if last else None, "submissions": len(receipts),
             "feedback": bool(fb and last and fb[0]["version"] == last["version"]),

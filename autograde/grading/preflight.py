@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from autograde import clock
 from autograde.limits import MAX_ANSWERS_BYTES, MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES, MiB
 from curriculum.errors import HcwhError
 
@@ -656,3 +657,6 @@ def _roster_notes(ctx: Context, v: Verdict) -> None:
                  "extension": "by an extension"}[plan.source]
         v.notes.append(f"late: submitted {_local(v.submitted_at, ctx.timezone)}, due {plan.date} {whose} "
                        f"({days} day{'s' if days != 1 else ''} late); graded normally")
+        st = clock.status()
+        if not st.synced:
+            v.notes.append(f"warning: {st.warning()}")

@@ -45,10 +45,11 @@ from pathlib import Path
 
 try:
     from autograde import identity
-    from autograde.hub import logins
-except ImportError:  # the installed copy: identity.py and logins.py lie beside this file
+    from autograde.hub import logins, seclog
+except ImportError:  # the installed copy: identity.py, logins.py and seclog.py lie beside this file
     import identity  # type: ignore[no-redef]
     import logins  # type: ignore[no-redef]
+    import seclog  # type: ignore[no-redef]
 
 STATE_DIR_FILE = Path("/etc/hcwh/state-dir")  # written by `make hub`: the one state folder sudo may touch
 
@@ -124,7 +125,9 @@ def ensure(name: str) -> str:
     _run(["useradd", "--uid", str(uid), "--gid", str(gid), "--shell", SHELL, "--comment", MARK,
           "--home-dir", home, "--create-home", "--skel", "/dev/null", "--key", "HOME_MODE=0700", name])
     os.chmod(home, 0o700)
-    return f"account {name} made (uid {uid}, group {GROUP}, home {home} 0700, shell {SHELL})"
+    done = f"account {name} made (uid {uid}, group {GROUP}, home {home} 0700, shell {SHELL})"
+    _event("account.create", name, "ok", detail=done)  # here: also when made for an enrollment or a welcome
+    return done
 
 
 def lock(name: str) -> str:
@@ -170,7 +173,10 @@ def enroll(name: str, role: str) -> str:
         ensure(name)
     elif identity.os_account_exists(name) and not made_by_helper(name):
         raise Refused(f"'{name}' is an existing account on this server that the course did not make")
+    before = (_store().get(name) or {}).get("role")
     code, expires = _store().enroll(name, role)
+    if before != role:
+        _event("role.grant" if before is None else "role.change", name, "ok", role=role, before=before)
     return f"{code}\t{expires.isoformat(timespec='minutes')}"
 
 
@@ -228,6 +234,17 @@ def leave(name: str) -> str:
 
 
 ACTIONS = {"ensure": ensure, "lock": lock, "remove": remove, "leave": leave}
+EVENTS = {"ensure": "account.create", "lock": "account.lock", "remove": "account.remove", "leave": "account.leave",
+          "enroll": "enrollment.code", "welcome": "enrollment.code"}
+
+
+def _event(what: str, name: str, result: str, **extra) -> None:
+    """The security log (seclog.py), written as root into the state folder's logs/; never raises."""
+    try:
+        state = state_dir()
+    except Refused:
+        state = None
+    seclog.record(state, what, seclog.caller(), name, result, service="hcwh-account", **extra)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,11 +258,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args[0] in ("enroll", "welcome"):
-            print((enroll if args[0] == "enroll" else welcome)(args[1], args[2]))
+            done = (enroll if args[0] == "enroll" else welcome)(args[1], args[2])
+            if "\t" in done:  # a code was issued (the code itself is never logged)
+                _event("enrollment.code", args[1], "ok", role=args[2], detail="expires " + done.split("\t")[1])
+            print(done)
         else:
-            print(ACTIONS[args[0]](args[1]))
+            done = ACTIONS[args[0]](args[1])
+            if args[0] != "ensure":  # a new account is logged by ensure itself
+                _event(EVENTS[args[0]], args[1], "ok", detail=done)
+            print(done)
         return 0
     except Refused as exc:
+        _event(EVENTS[args[0]], args[1], "refused", detail=str(exc))
         print(f"hcwh-account: refused: {exc}", file=sys.stderr)
         return 2
 

@@ -29,10 +29,20 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 from traitlets import Unicode
 
+from autograde.hub import seclog
 from autograde.hub.logins import MIN_PASSWORD, LoginRefused, LoginStore
 
 GROUPS = {"learner": "learners", "trainer": "trainers", "hr": "hr", "it": "it-admins"}
 LANDING = {"trainer": "services/trainer-console/", "hr": "services/hr-report/", "it": "hub/admin"}
+
+
+FAILED = {"wrong": "login.failed", "locked": "login.locked", "lockout": "lockout"}
+
+
+def security(handler, what: str, name: str, result: str = "ok", **extra) -> None:
+    """One security event for a login page's request (autograde/hub/seclog.py); never raises."""
+    seclog.record(handler.authenticator.state_dir, what, name[:64], name[:64], result,
+                  source=handler.request.remote_ip, service="hub", **extra)
 
 
 def role_of(user) -> str | None:
@@ -69,11 +79,13 @@ class PlainLoginHandler(LoginHandler):
             role = await asyncio.get_running_loop().run_in_executor(None, store.login, name, password)
         except LoginRefused as exc:
             self.log.warning("hcwh login refused for %r: %s", name[:32], str(exc)[:60])
+            security(self, FAILED[exc.reason], name, "refused")
             self.set_status(403)
             self.finish(await self._render(login_error=str(exc), username=name[:32]))
             return
         setattr(self, _Checked.attr, (name, role))
         user = await self.login_user({"username": name})
+        security(self, "login", name, "ok" if user else "refused", role=role)
         if user is None:
             self.set_status(403)
             self.finish(await self._render(login_error="You cannot log in right now. Ask for help.", username=name))
@@ -109,10 +121,12 @@ class EnrollHandler(BaseHandler):
             role = await asyncio.get_running_loop().run_in_executor(None, store.redeem, name, code, password, again)
         except LoginRefused as exc:
             self.log.warning("hcwh enrollment refused for %r: %s", name[:32], str(exc)[:60])
+            security(self, "lockout" if exc.reason == "lockout" else "enrollment.failed", name, "refused")
             self.set_status(403)
             self.finish(await self._page(error=str(exc), username=name[:32]))
             return
         self.log.info("hcwh enrollment: %s chose a password", name)
+        security(self, "enrollment", name, role=role)
         setattr(self, _Checked.attr, (name, role))
         user = await self.login_user({"username": name})
         if user is None:

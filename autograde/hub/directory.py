@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import warnings
 
+from traitlets import Unicode
+
+from autograde.hub import seclog
 from autograde.hub.auth import COURSE_PAGES
 
 with warnings.catch_warnings():  # ldap3 2.9.1 imports names pyasn1 has deprecated (at import only)
@@ -18,5 +21,17 @@ with warnings.catch_warnings():  # ldap3 2.9.1 imports names pyasn1 has deprecat
 
 
 class DirectoryAuthenticator(LDAPAuthenticator):
+    state_dir = Unicode("", help="the course's state folder (for the security log)").tag(config=True)
+
     def get_handlers(self, app):
         return [*super().get_handlers(app), *COURSE_PAGES]
+
+    async def authenticate(self, handler, data):
+        """The directory's answer, and a ``login`` or ``login.failed`` security event (seclog.py).
+        Lockouts are the directory's own (its password policy), not seen here."""
+        result = await super().authenticate(handler, data)
+        name = str((data or {}).get("username", ""))[:64]
+        seclog.record(self.state_dir or None, "login" if result else "login.failed", name, name,
+                      "ok" if result else "refused", source=getattr(getattr(handler, "request", None), "remote_ip", None),
+                      service="hub")
+        return result

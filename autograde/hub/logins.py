@@ -77,7 +77,13 @@ def normalise_code(code: str) -> str:
 
 
 class LoginRefused(Exception):
-    """A login or enrollment that is refused; the message is for the person at the screen."""
+    """A login or enrollment that is refused; the message is for the person at the screen.
+    ``reason`` is for the security log: ``wrong``, ``locked`` (paused already) or ``lockout``
+    (this try paused it)."""
+
+    def __init__(self, message: str, reason: str = "wrong"):
+        super().__init__(message)
+        self.reason = reason
 
 
 WRONG = ("That login name and password do not match. Check both and try again. "
@@ -152,12 +158,12 @@ class LoginStore:
         rec = self.get(name)
         return rec["role"] if rec and not rec.get("left") else None
 
-    def _check_lock(self, rec: dict) -> None:
+    def _check_lock(self, rec: dict, reason: str = "locked") -> None:
         until = rec.get("locked_until")
         if until and datetime.fromisoformat(until) > now():
             minutes = max(1, round((datetime.fromisoformat(until) - now()).total_seconds() / 60))
             raise LoginRefused(f"Too many wrong tries. For your safety this login is paused: try again in about "
-                               f"{minutes} minute(s), or ask for help.")
+                               f"{minutes} minute(s), or ask for help.", reason)
 
     def _fail(self, rec: dict) -> None:
         rec["failures"] = rec.get("failures", 0) + 1
@@ -175,7 +181,7 @@ class LoginStore:
             self._check_lock(rec)
             if not check_secret(password, rec.get("password")):
                 self._fail(rec)
-                self._check_lock(rec)
+                self._check_lock(rec, "lockout")
                 raise LoginRefused(WRONG)
             rec.update(failures=0, locked_until=None, last_login=now().isoformat())
             return rec["role"]
@@ -205,7 +211,7 @@ class LoginStore:
                 raise LoginRefused("This code has expired. Ask your supervisor for a new one.")
             if not check_secret(normalise_code(code), enrollment["code"]):
                 self._fail(rec)
-                self._check_lock(rec)
+                self._check_lock(rec, "lockout")
                 raise LoginRefused("That login name and code do not match. Check both, exactly as your supervisor "
                                    "gave them to you.")
             rec.update(password=hash_secret(password), enrollment=None, failures=0, locked_until=None,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from autograde import identity, roster
 from autograde.config import Settings
+from autograde.hub import seclog
 from autograde.hub.accounts import TEST_PREFIX, made_by_helper
 from autograde.private import replace_private
 from curriculum.errors import HcwhError
@@ -119,7 +120,13 @@ def import_with_accounts(s: Settings, path: Path) -> AccountsReport:
     problem), import the roster, then through the helper make or check each learner's OS account
     and give a one-time enrollment code to each learner with no hub login yet (or who had left)."""
     check_hub_ids(s, path)
-    report = AccountsReport(roster=roster.import_roster(s, Path(path)))
+    try:
+        report = AccountsReport(roster=roster.import_roster(s, Path(path)))
+    except Exception as exc:
+        seclog.record(s.state_dir, "roster.import", seclog.caller(), Path(path).name, "refused", service="hcwh",
+                      detail=str(exc)[:300])
+        raise
+    seclog.record(s.state_dir, "roster.import", seclog.caller(), Path(path).name, "ok", service="hcwh")
     data = roster.load(s)
     for learner in roster.parse_roster(Path(path), set(data.plans)):
         out = helper(s, "welcome", learner.employee_id, "learner")
@@ -198,6 +205,8 @@ def set_jupyterlab(s: Settings, employee_id: str, on: bool) -> str:
     names = jupyterlab_learners(s.state_dir)
     names = names | {employee_id} if on else names - {employee_id}
     replace_private(s.state_dir / JUPYTERLAB_FILE, json.dumps(sorted(names)) + "\n")
+    seclog.record(s.state_dir, "jupyterlab.on" if on else "jupyterlab.off", seclog.caller(), employee_id, "ok",
+                  service="hcwh")
     return (f"{employee_id}: JupyterLab {'on' if on else 'off'} from their next page start "
             f"(stop and start their page, or they log out and in again)")
 

@@ -32,6 +32,7 @@ from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
 from autograde.config import Settings
+from autograde.hub import seclog
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HELP = os.environ.get("HCWH_HELP_CONTACT", "your trainer (the city's help contact is still to confirm)")
@@ -114,10 +115,14 @@ class Console(Base):
         with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(line + "\n")
         print(line, flush=True)
+        seclog.record(self.settings_().state_dir, "console.action", trainer, action, result.split(":")[0],
+                      source=self.request.remote_ip, service="trainer-console")
 
     @web.authenticated
     def get(self):
         user = self.get_current_user()
+        seclog.record(self.settings_().state_dir, "console.open", user["name"], "trainer-console", "ok",
+                      source=self.request.remote_ip, service="trainer-console")
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
         formgrader = url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "services/formgrader/formgrader")
         buttons = "".join(
@@ -272,8 +277,13 @@ class Report(Base):
                                          "Come back later.</p>"))
             return
         files = {p.name: p for p in snap.iterdir() if p.is_file() and p.suffix in (".html", ".csv", ".xlsx")}
+        who, source = self.get_current_user()["name"], self.request.remote_ip
+        what = "report.open" if name.endswith(".html") else "report.download"
         if name not in files:
+            seclog.record(s.state_dir, what, who, f"{snap.name}/{name}", "refused", source=source, service="hr-report",
+                          detail="no such file")
             raise web.HTTPError(404)
+        seclog.record(s.state_dir, what, who, f"{snap.name}/{name}", "ok", source=source, service="hr-report")
         kinds = {".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8",
                  ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
         self.set_header("Content-Type", kinds[files[name].suffix])
@@ -303,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     kind = (argv or sys.argv[1:] or [""])[0]
     app = make_app(kind)
     url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
-    app.listen(url.port, url.hostname or "127.0.0.1")
+    app.listen(url.port, url.hostname or "127.0.0.1", xheaders=True)  # remote_ip: the browser's, from the proxy
     print(f"hcwh {kind} service on {url.hostname}:{url.port}", flush=True)
     from autograde.lifeline import end_with_parent
 

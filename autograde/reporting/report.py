@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from autograde import clock
 from autograde.catalog import module_catalog
 from autograde.config import Settings
 from autograde.errors import HcwhError
@@ -229,6 +230,8 @@ def render_html(t: Tables, generated_at: datetime, timezone_name: str) -> str:
         "counts": counts,
         "complete_percent": (100 * counts["complete"] / len(table)) if len(table) else float("nan"),
         "late_count": int(table["late"].sum()),
+        # late marks rest on the server's clock: say so when it is not synchronized (autograde/clock.py)
+        "clock_warning": clock.status().warning() if int(table["late"].sum()) else "",
         "status_colors": STATUS_COLORS,
         "status_order": STATUS_ORDER,
         "module_chart": stacked_chart(t.modules, "module"),
@@ -342,6 +345,7 @@ def write_files(reports_dir: Path, t: Tables, generated_at: datetime, timezone_n
         "cohort": t.cohort,
         "timezone": timezone_name,
         "at_risk_days": t.at_risk_days,
+        "clock_synced": clock.synced(),
         "rows": {"completion": len(t.completion), "learners": len(t.learners), "overdue": len(t.overdue),
                  "at_risk": len(t.at_risk)},
     }, audit_head)

@@ -411,6 +411,11 @@ def test_honest_round_release_to_feedback(hub, honest_round, capsys):
     plan = json.loads(api(hub, ANA, "GET", "plan")[1])["modules"][0]
     assert (plan["submitted_at"], plan["feedback"]) == (latest[ANA]["received_at"], True)
     assert plan["status"] == "submitted late"  # due 2026-03-13; received now, by the server's clock
+    # the receipt records whether the clock was synchronized; if not, the late mark carries a warning
+    from autograde import clock
+
+    assert latest[ANA]["clock_synced"] is clock.synced()
+    assert ("clock_warning" in plan) is (not clock.synced()), plan
 
 
 def test_the_assignments_tab_lists_a_learners_own_work_from_the_exchange(hub, honest_round):

@@ -18,8 +18,10 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 from datetime import datetime, timezone
@@ -62,6 +64,34 @@ def _no_axe_violations_in(page, what: str, ours: str) -> None:
     assert not mine, "\n".join(mine)
 
 
+class SyslogReceiver:
+    """A real syslog receiver: a UDP socket on 127.0.0.1 and a thread keeping every datagram."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.messages: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self.messages.append(self.sock.recv(65536).decode("utf-8"))
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
 @pytest.fixture(scope="module")
 def hub(machine_hub_lock):
     if os.geteuid() != 0:
@@ -75,7 +105,10 @@ def hub(machine_hub_lock):
     state = root / "state"
     h = Hub(state)
     h.learners = [ANA, BEN, CAT]
-    h.extra_env = {"HCWH_CONCURRENT_SPAWNS": "1"}
+    # the security log to both destinations: the file, and a syslog receiver on 127.0.0.1 (UDP)
+    h.syslog = SyslogReceiver()
+    h.extra_env = {"HCWH_CONCURRENT_SPAWNS": "1", "HCWH_SECLOG": "both",
+                   "HCWH_SYSLOG_ADDRESS": f"127.0.0.1:{h.syslog.port}"}
     try:
         setup_hub(state)
         t0 = time.monotonic()
@@ -111,6 +144,7 @@ def hub(machine_hub_lock):
         yield h
     finally:
         h.stop()
+        h.syslog.close()
         remove_accounts(TEST_PREFIX)
         artifacts = ROOT / "test-artifacts"
         artifacts.mkdir(exist_ok=True)
@@ -617,3 +651,98 @@ def test_a_leaver_is_locked_out_at_once(hub, browser):
     while time.monotonic() < deadline and hub.api("GET", f"/users/{ANA}")[1]["servers"]:
         time.sleep(0.5)
     assert not hub.api("GET", f"/users/{ANA}")[1]["servers"]
+
+
+SEC = "hcwhtest-sec"
+SEC_PASSWORD = "a security officer's phrase"
+SYSLOG_LINE = re.compile(r"<(\d+)>hcwh-security\[\d+\]: (\{.*\})")
+
+
+def _events(lines: list[str]) -> list[dict]:
+    events = [json.loads(row) for row in lines]
+    for e in events:  # every line: the fields, and UTC time with Z
+        assert {"time", "who", "what", "object", "result"} <= set(e), e
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", e["time"]), e
+        assert abs((datetime.now(timezone.utc) - datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%SZ")
+                    .replace(tzinfo=timezone.utc)).total_seconds()) < 3600
+    return events
+
+
+def _find(events, what, obj, result="ok", **more):
+    found = [e for e in events if e["what"] == what and e["object"] == obj and e["result"] == result
+             and all(e.get(k) == v for k, v in more.items())]
+    assert found, f"no {what} {obj} {result} {more} in: {[(e['what'], e['object'], e['result']) for e in events]}"
+    return found[-1]
+
+
+def test_security_events_reach_the_log_file_and_syslog(hub, browser):
+    """Issue 13 point 6: a role granted and changed, an enrollment, a failed and a good login, the
+    hub's API used, a report opened and downloaded: each one line in <state>/logs/security.log
+    (0600, the course account's) and at the syslog receiver."""
+    as_course(["staff", "add", SEC, "--role", "trainer"], hub.state)  # a login made, role granted
+    as_course(["staff", "add", SEC, "--role", "hr"], hub.state)  # the same login: role changed, new code
+    as_course(["report"], hub.state)  # a snapshot for HR to open
+    code = enrollment_codes(hub.state)[SEC]
+    page = _page(browser)
+    try:
+        page.goto(f"{hub.url}/hub/enroll")
+        page.fill("#enroll_username", SEC)
+        page.fill("#enroll_code", code)
+        page.fill("#enroll_password", SEC_PASSWORD)
+        page.fill("#enroll_password2", SEC_PASSWORD)
+        page.click("#enroll_submit")
+        page.wait_for_url(re.compile(r".*/services/hr-report/.*"))
+        page.goto(f"{hub.url}/hub/logout")
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", SEC)
+        page.fill("#password_input", "not the password at all")
+        page.click("#login_submit")
+        assert "do not match" in page.locator("#login-error").inner_text()
+        page.fill("#username_input", SEC)
+        page.fill("#password_input", SEC_PASSWORD)
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(r".*/services/hr-report/.*"))
+        assert page.locator("h1").count() >= 1
+        resp = page.request.get(f"{hub.url}/services/hr-report/files/learners.csv")
+        assert resp.status == 200, resp.status
+        assert "attachment" in resp.headers.get("content-disposition", "")
+    finally:
+        page.context.close()
+    hub.api("POST", "/groups/hr/users", {"users": [SEC]})  # through the hub's own API, whatever it answers
+    snap = max(p.name for p in (hub.state / "reports").iterdir() if (p / "report.html").is_file())
+
+    log = hub.state / "logs" / "security.log"
+    st = log.stat()
+    assert (st.st_mode & 0o777) == 0o600 and pwd.getpwuid(st.st_uid).pw_name == "hcwh-course"
+    assert (log.parent.stat().st_mode & 0o777) == 0o700
+    deadline = time.monotonic() + 10  # syslog datagrams arrive at once; the receiving thread may lag a little
+    while time.monotonic() < deadline and not any("report.download" in m for m in hub.syslog.messages):
+        time.sleep(0.2)
+    events = _events(log.read_text().splitlines())
+    _find(events, "role.grant", SEC, role="trainer", service="hcwh-account")
+    _find(events, "role.change", SEC, role="hr", before="trainer")
+    _find(events, "enrollment.code", SEC, role="hr")
+    enrolled = _find(events, "enrollment", SEC, role="hr")
+    assert enrolled["source"] == "127.0.0.1" and enrolled["service"] == "hub"
+    _find(events, "login.failed", SEC, "refused", source="127.0.0.1")
+    _find(events, "login", SEC, role="hr", source="127.0.0.1")
+    _find(events, "report.open", f"{snap}/report.html", who=SEC, service="hr-report")
+    _find(events, "report.download", f"{snap}/learners.csv", who=SEC, service="hr-report")
+    _find(events, "roster.import", "roster.csv")
+    _find(events, "jupyterlab.on", BEN)
+    _find(events, "account.create", BEN, service="hcwh-account")  # made for his enrollment (hcwh roster add)
+    assert [e for e in events if e["what"] == "hub.admin" and e["object"] == "POST /hub/api/groups/hr/users"]
+    assert not any(code in row or SEC_PASSWORD in row for row in log.read_text().splitlines())
+
+    # syslog: the hub's and the services' events (the account helper runs under sudo, which keeps
+    # no HCWH_* setting: it writes the file only)
+    parsed = []
+    for msg in hub.syslog.messages:
+        m = SYSLOG_LINE.fullmatch(msg)
+        assert m, msg
+        assert int(m.group(1)) // 8 == 10  # facility authpriv
+        parsed.append(m.group(2))
+    from_syslog = _events(parsed)
+    _find(from_syslog, "login.failed", SEC, "refused")
+    _find(from_syslog, "login", SEC)
+    _find(from_syslog, "report.download", f"{snap}/learners.csv", who=SEC)

@@ -650,7 +650,8 @@ def test_the_course_folder_and_state_folder_refuse_a(world):
 def test_every_file_of_the_state_folder_is_unreadable_but_the_public_config(world):
     out, files = world["out"], world["files"]
     for must in ("roster.json", "hub/jupyterhub.sqlite", "hub/jupyterhub_cookie_secret", "hub/proxy.token",
-                 "hub/accounts-service.token", "hub/logins.json", "exchange-cli.token"):
+                 "hub/accounts-service.token", "hub/logins.json", "exchange-cli.token",
+                 "logs/security.log"):  # the security log (issue 13 point 6): refused below like the rest
         assert must in files, f"{must} should exist in the state folder"
     assert any(f.startswith("enrollment/codes-") for f in files)
     readable = {f for f in files if out[f"file: {f}"][0] == "allowed"}

@@ -15,6 +15,7 @@ the city's AD gets is the one exercised here.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -222,11 +223,11 @@ def _settings(slapd, **over) -> LDAPSettings:
     return LDAPSettings(**base)
 
 
-def _login(settings: LDAPSettings, username: str, password: str):
+def _login(settings: LDAPSettings, username: str, password: str, state_dir: Path | None = None):
     c = Config()
     configure_ldap(c, settings)
     assert c.JupyterHub.authenticator_class == "autograde.hub.directory.DirectoryAuthenticator"
-    auth = DirectoryAuthenticator(config=c)
+    auth = DirectoryAuthenticator(config=c, state_dir=str(state_dir or ""))
     return asyncio.run(auth.get_authenticated_user(None, {"username": username, "password": password}))
 
 
@@ -255,6 +256,15 @@ def test_wrong_password_refused(slapd):
     assert _login(_settings(slapd), "ana.reyes", "not-her-password") is None
     assert _login(_settings(slapd), "ana.reyes", PASSWORD["ben.okafor"]) is None
     assert _login(_settings(slapd), "nobody.here", "whatever") is None
+
+
+def test_directory_logins_and_refusals_are_in_the_security_log(slapd, tmp_path):
+    assert _login(_settings(slapd), "ana.reyes", PASSWORD["ana.reyes"], tmp_path) is not None
+    assert _login(_settings(slapd), "ana.reyes", "not-her-password", tmp_path) is None
+    events = [json.loads(row) for row in (tmp_path / "logs" / "security.log").read_text().splitlines()]
+    assert [(e["what"], e["who"], e["result"]) for e in events] == [
+        ("login", "ana.reyes", "ok"), ("login.failed", "ana.reyes", "refused")]
+    assert "not-her-password" not in (tmp_path / "logs" / "security.log").read_text()
 
 
 def test_trainer_and_hr_groups_become_hub_groups_and_roles(slapd):

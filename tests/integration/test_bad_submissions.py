@@ -441,6 +441,10 @@ def test_each_bad_submission_gets_its_reason_and_a_defined_score(graded, sid):
         assert words in text_of(r), text_of(r)
     assert r.late == case.late
     assert r.on_roster is case.on_roster
+    # a late mark on an unsynchronized clock carries a warning (autograde/clock.py); no other note does
+    from autograde import clock
+
+    assert ("clock is not synchronized" in text_of(r)) is (case.late and not clock.synced()), text_of(r)
     if sid == "honest":
         assert not r.notes and r.reason is None
     # the trainer's terminal says the same: the learner's line, then the notes

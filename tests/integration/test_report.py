@@ -82,6 +82,11 @@ def test_report_has_the_tables_and_no_reflection_text_or_answer(tiny_cohort_copy
 
     manifest = json.loads(files.manifest.read_text())
     assert manifest["as_of"] == "2026-11-26" and manifest["cohort"] is None
+    # Ben's late mark rests on the server's clock: the page warns when it is not synchronized (autograde/clock.py)
+    from autograde import clock
+
+    assert manifest["clock_synced"] is clock.synced()
+    assert ("Check the late marks" in page) is (not clock.synced())
     last = json.loads(audit.log_path(s).read_text().splitlines()[-1])
     assert last["sha256"] == filed["sha256"]
     assert manifest["audit_head"] == {"lines": last["n"], "sha256": filed["sha256"]}

@@ -50,12 +50,15 @@ def test_lockout_after_five_wrong_passwords_even_for_the_right_one(store, monkey
     code, _ = store.enroll("ana-reyes", "learner")
     store.redeem("ana-reyes", code, "a long pass phrase", "a long pass phrase")
     for _ in range(logins.MAX_FAILURES - 1):
-        with pytest.raises(LoginRefused, match="do not match"):
+        with pytest.raises(LoginRefused, match="do not match") as wrong:
             store.login("ana-reyes", "wrong guess here")
-    with pytest.raises(LoginRefused, match="try again in about 15 minute"):
+        assert wrong.value.reason == "wrong"  # the security log's login.failed
+    with pytest.raises(LoginRefused, match="try again in about 15 minute") as paused:
         store.login("ana-reyes", "wrong guess here")
-    with pytest.raises(LoginRefused, match="paused"):
+    assert paused.value.reason == "lockout"  # this try paused the login: the security log's lockout
+    with pytest.raises(LoginRefused, match="paused") as still:
         store.login("ana-reyes", "a long pass phrase")
+    assert still.value.reason == "locked"  # login.locked
     later = datetime.now(timezone.utc) + timedelta(minutes=logins.LOCK_MINUTES, seconds=1)
     monkeypatch.setattr(logins, "now", lambda: later)
     assert store.login("ana-reyes", "a long pass phrase") == "learner"
