@@ -38,6 +38,7 @@ sys.path.insert(0, str(PROJECT))
 from autograde.config import Settings  # noqa: E402
 from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
+from autograde.lifeline import ends_with_hub  # noqa: E402
 from autograde.limits import LearnerLimits  # noqa: E402
 from autograde.hub import credentials, origin  # noqa: E402
 
@@ -312,10 +313,11 @@ def course_service(name, port, command, **extra_env):
 
 services = [
     # formgrader: nbgrader's own, as the course account, terminals off; opened in its own tab
-    # (JupyterHub >= 4.1 forbids framing it inside JupyterLab)
-    course_service("formgrader", SERVICE_PORT, [
+    # (JupyterHub >= 4.1 forbids framing it inside JupyterLab); it and the culler end with the hub
+    # (autograde/lifeline.py: JupyterHub's own clean-up at shutdown does not always reach them)
+    course_service("formgrader", SERVICE_PORT, ends_with_hub([
         str(COURSE_ENV / "bin" / "jupyterhub-singleuser"), "--ServerApp.terminals_enabled=False",
-        f"--ServerApp.root_dir={STATE / 'course'}", "--ServerApp.default_url=/formgrader"],
+        f"--ServerApp.root_dir={STATE / 'course'}", "--ServerApp.default_url=/formgrader"]),
         JUPYTER_CONFIG_PATH=str(FORMGRADER_CONFIG)),
     course_service("trainer-console", SERVICE_PORT + 1,
                    [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "console"]),
@@ -323,8 +325,8 @@ services = [
                    [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "report"]),
     # the idle culler: pages idle longer than LIMITS.idle_timeout stopped (LearnerLimits), as its own account
     # with no files (hcwh-culler, scripts/hub-setup.sh) and the role "idle-culler" above
-    {"name": "idle-culler", "command": [str(COURSE_ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
-                                        f"--timeout={LIMITS.idle_timeout}", f"--cull-every={LIMITS.cull_every}"],
+    {"name": "idle-culler", "command": ends_with_hub([str(COURSE_ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
+                                                      f"--timeout={LIMITS.idle_timeout}", f"--cull-every={LIMITS.cull_every}"]),
      "environment": {"PATH": _course_env["PATH"]}, "cwd": "/", **({"user": CULLER_USER} if _course else {})},
     {"name": "hcwh-accounts", "api_token": secret("accounts-token")},
 ]
