@@ -18,6 +18,7 @@ import os
 import pwd
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -489,10 +490,23 @@ def _owned_singleuser(proc: Path, uid: int) -> bool:
         return False
 
 
+JUPYTERHUB_HEAD = "f460b0348206"  # by hand: the last of JupyterHub 6.1.1's alembic/versions chain
+
+
+def _upgrade(*args) -> str:
+    env = {**os.environ, "NO_ENVS": "1", "HCWH_UPGRADE_CA": ""}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "upgrade.sh"), *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"upgrade.sh {args}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
 def test_a_hub_restart_keeps_learners_pages_and_ends_its_services(hub, browser):
-    """Issue 13 point 8: restarting the hub leaves Ana's page running (same process) and reachable
-    with her work; the hub's services (formgrader, the idle culler, the console...) end with the hub
-    that started them, none left behind."""
+    """Issue 13 point 8: restarting the hub, with the upgrade path run while it is stopped
+    (scripts/upgrade.sh: backup, jupyterhub upgrade-db, nbgrader db upgrade, the record's migrations;
+    then the smoke check against the restarted hub), leaves Ana's page running (same process) and
+    reachable with her work; the hub's services (formgrader, the idle culler, the console...) end
+    with the hub that started them, none left behind."""
     from playwright.sync_api import expect
 
     ana = getattr(hub, "ana", None)
@@ -510,9 +524,20 @@ def test_a_hub_restart_keeps_learners_pages_and_ends_its_services(hub, browser):
     assert hub.service_processes() == {}, f"services left behind by the stopped hub: {hub.service_processes()}"
     FIGURES["hub stop, services gone s"] = round(time.monotonic() - t0, 1)
     assert Path(f"/proc/{pid}").exists(), "Ana's page ended with the hub"
+    # the upgrade path on this hub's state, learners' pages still running (NO_ENVS: the envs are this checkout's)
+    backup = hub.state.parent / "upgrade-backup"
+    t0 = time.monotonic()
+    out = _upgrade("all", hub.state, backup)
+    FIGURES["upgrade.sh all (backup, dbs) s"] = round(time.monotonic() - t0, 1)
+    assert "the hub's database is at JupyterHub" in out and "the record database is at schema version 1" in out, out
+    with sqlite3.connect(hub.state / "hub" / "jupyterhub.sqlite") as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(JUPYTERHUB_HEAD,)]
+    assert (backup / "state" / "hub" / "jupyterhub.sqlite").is_file()
     t0 = time.monotonic()
     hub.start()
     FIGURES["hub restart s"] = round(time.monotonic() - t0, 1)
+    smoke = _upgrade("smoke", hub.state, backup, hub.url)
+    assert "smoke: the hub answers" in smoke and "gradebook rows unchanged" in smoke, smoke
     assert _page_pid(ANA) == pid  # the same page, not a new one
     status, user = hub.api("GET", f"/users/{ANA}")
     assert status == 200 and user["servers"][""]["ready"], user
