@@ -26,6 +26,7 @@
 #   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
 #   HCWH_LEARNER_LANDING  where a learner's page opens (default /hcwh/: My modules, their own
 #                       pages, no code; /lab for JupyterLab for every learner)
+import json
 import os
 import pwd
 import sys
@@ -200,8 +201,9 @@ LEARNER_CONFIG.mkdir(exist_ok=True)
 )
 # in every learner's page: the idle warning with its "I need more time" button (autograde/idlenotice.py)
 # and the learners' own pages (autograde/learner), server extensions beside Voilà
-(LEARNER_CONFIG / "jupyter_server_config.json").write_text(
-    '{"ServerApp": {"jpserver_extensions": {"autograde.idlenotice": true, "autograde.learner": true}}}\n')
+# (with TLS, its _xsrf cookie Secure too: origin.server_config)
+(LEARNER_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
+    origin.server_config(ORIGIN, {"autograde.idlenotice": True, "autograde.learner": True})) + "\n")
 os.chmod(LEARNER_CONFIG, 0o755)
 os.chmod(LEARNER_CONFIG / "nbgrader_config.py", 0o644)
 os.chmod(LEARNER_CONFIG / "jupyter_server_config.json", 0o644)
@@ -297,8 +299,8 @@ if credentials.path_of(STATE, credentials.by_name("db-password")).exists():
 # trainer's hub name (<state>/attribution.db); JUPYTER_CONFIG_PATH adds this folder to the rest.
 FORMGRADER_CONFIG = STATE / "formgrader-config"
 FORMGRADER_CONFIG.mkdir(exist_ok=True)
-(FORMGRADER_CONFIG / "jupyter_server_config.json").write_text(
-    '{"ServerApp": {"jpserver_extensions": {"autograde.course.attribution": true}}}\n')
+(FORMGRADER_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
+    origin.server_config(ORIGIN, {"autograde.course.attribution": True})) + "\n")
 os.chmod(FORMGRADER_CONFIG, 0o755)
 os.chmod(FORMGRADER_CONFIG / "jupyter_server_config.json", 0o644)
 
