@@ -129,7 +129,7 @@ def test_loopback_without_tls_sets_nothing_secure():
 
 
 def test_a_single_user_servers_xsrf_cookie_is_secure_only_with_tls(tmp_path):
-    from autograde.hub.origin import server_config
+    from autograde.hub.origin import Origin, server_config
 
     ext = {"autograde.learner": True}
     tls = Origin("127.0.0.1", 8000, cert=tmp_path / "c.pem", key=tmp_path / "k.pem")
