@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PROXY  := hub/node_modules/.bin/configurable-http-proxy
 
-.PHONY: lock install system-deps check build demo test test-unit lab clean learner-env course-env hub bench-hub
+.PHONY: sbom lock install system-deps check build demo test test-unit lab clean learner-env course-env hub bench-hub
 
 # The virtual environment, re-made whenever the lock changes: every package at its locked version,
 # checked against its hash (requirements/project.txt, written by `make lock`), then the project itself.
@@ -25,6 +25,9 @@ install: $(STAMP) $(PROXY)
 
 lock:                   ## re-lock requirements/*.txt with hashes, from PyPI (LOCK_ARGS=--upgrade takes upgrades)
 	bash scripts/lock.sh $(LOCK_ARGS)
+
+sbom: install            ## the software bill of materials (CycloneDX JSON) from the locks: var/sbom.cdx.json
+	$(BIN)/hcwh sbom
 
 system-deps:            ## Debian packages pip cannot provide (chromium, bubblewrap, postgresql)
 	bash scripts/system-deps.sh

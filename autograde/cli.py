@@ -377,6 +377,15 @@ def _insight(args, s: Settings) -> None:
         print(f"  {path}")
 
 
+def _sbom(args, s: Settings) -> None:
+    from autograde.config import PROJECT_ROOT
+    from autograde.sbom import write_sbom
+
+    out = Path(args.out).resolve()
+    doc = write_sbom(PROJECT_ROOT, out)
+    print(f"{out}: CycloneDX {doc['specVersion']}, {len(doc['components'])} packages from the locks")
+
+
 def _date(text: str):
     from datetime import date
 
@@ -607,6 +616,9 @@ def main(argv: list[str] | None = None) -> int:
                                        "item analysis) as a new dated snapshot in <state>/trainer-reports/; print the paths")
     p.set_defaults(func=_insight)
     p.add_argument("--cohort", help="only this cohort (default: all)")
+    p = sub.add_parser("sbom", help="write the software bill of materials (CycloneDX JSON) from the locks")
+    p.add_argument("--out", default="var/sbom.cdx.json", help="where (default: var/sbom.cdx.json)")
+    p.set_defaults(func=_sbom)
     args = parser.parse_args(argv)
     try:
         s = Settings.from_env(**({"state_dir": Path(args.state_dir).resolve()} if args.state_dir else {}))

@@ -26,6 +26,7 @@
 #   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
 #   HCWH_LEARNER_LANDING  where a learner's page opens (default /hcwh/: My modules, their own
 #                       pages, no code; /lab for JupyterLab for every learner)
+import json
 import os
 import pwd
 import sys
@@ -38,6 +39,7 @@ sys.path.insert(0, str(PROJECT))
 from autograde.config import Settings  # noqa: E402
 from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
+from autograde.lifeline import ends_with_hub  # noqa: E402
 from autograde.limits import LearnerLimits  # noqa: E402
 from autograde.hub import credentials, origin, seclog  # noqa: E402
 
@@ -214,10 +216,11 @@ LEARNER_CONFIG.mkdir(exist_ok=True)
 )
 # in every learner's page: the idle warning with its "I need more time" button (autograde/idlenotice.py)
 # and the learners' own pages (autograde/learner), server extensions beside Voilà
-# and the module page's own template (links, idle warning, lost-connection banner: autograde/learner/pages.py)
-(LEARNER_CONFIG / "jupyter_server_config.json").write_text(
-    '{"ServerApp": {"jpserver_extensions": {"autograde.idlenotice": true, "autograde.learner": true}},'
-    ' "VoilaConfiguration": {"template": "hcwh"}}\n')
+# and the module page's own template (links, idle warning, lost-connection banner: autograde/learner/pages.py);
+# with TLS, its _xsrf cookie Secure too (origin.server_config)
+(LEARNER_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
+    {**origin.server_config(ORIGIN, {"autograde.idlenotice": True, "autograde.learner": True}),
+     "VoilaConfiguration": {"template": "hcwh"}}) + "\n")
 # the template as the learner environment holds it (its copy of autograde.learner: pages.VOILA_DATA)
 # (this checkout's copy if that environment is not built yet: the hub's own start-up checks come first)
 VOILA_DATA = [*sorted(LEARNER_ENV.glob("lib/python3*/site-packages/autograde/learner/share")),
@@ -319,8 +322,8 @@ if credentials.path_of(STATE, credentials.by_name("db-password")).exists():
 # trainer's hub name (<state>/attribution.db); JUPYTER_CONFIG_PATH adds this folder to the rest.
 FORMGRADER_CONFIG = STATE / "formgrader-config"
 FORMGRADER_CONFIG.mkdir(exist_ok=True)
-(FORMGRADER_CONFIG / "jupyter_server_config.json").write_text(
-    '{"ServerApp": {"jpserver_extensions": {"autograde.course.attribution": true}}}\n')
+(FORMGRADER_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
+    origin.server_config(ORIGIN, {"autograde.course.attribution": True})) + "\n")
 os.chmod(FORMGRADER_CONFIG, 0o755)
 os.chmod(FORMGRADER_CONFIG / "jupyter_server_config.json", 0o644)
 
@@ -335,10 +338,11 @@ def course_service(name, port, command, **extra_env):
 
 services = [
     # formgrader: nbgrader's own, as the course account, terminals off; opened in its own tab
-    # (JupyterHub >= 4.1 forbids framing it inside JupyterLab)
-    course_service("formgrader", SERVICE_PORT, [
+    # (JupyterHub >= 4.1 forbids framing it inside JupyterLab); it and the culler end with the hub
+    # (autograde/lifeline.py: JupyterHub's own clean-up at shutdown does not always reach them)
+    course_service("formgrader", SERVICE_PORT, ends_with_hub([
         str(COURSE_ENV / "bin" / "jupyterhub-singleuser"), "--ServerApp.terminals_enabled=False",
-        f"--ServerApp.root_dir={STATE / 'course'}", "--ServerApp.default_url=/formgrader"],
+        f"--ServerApp.root_dir={STATE / 'course'}", "--ServerApp.default_url=/formgrader"]),
         JUPYTER_CONFIG_PATH=str(FORMGRADER_CONFIG)),
     course_service("trainer-console", SERVICE_PORT + 1,
                    [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "console"]),
@@ -346,8 +350,8 @@ services = [
                    [str(COURSE_ENV / "bin" / "python"), "-m", "autograde.hub.services", "report"]),
     # the idle culler: pages idle longer than LIMITS.idle_timeout stopped (LearnerLimits), as its own account
     # with no files (hcwh-culler, scripts/hub-setup.sh) and the role "idle-culler" above
-    {"name": "idle-culler", "command": [str(COURSE_ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
-                                        f"--timeout={LIMITS.idle_timeout}", f"--cull-every={LIMITS.cull_every}"],
+    {"name": "idle-culler", "command": ends_with_hub([str(COURSE_ENV / "bin" / "python"), "-m", "jupyterhub_idle_culler",
+                                                      f"--timeout={LIMITS.idle_timeout}", f"--cull-every={LIMITS.cull_every}"]),
      "environment": {"PATH": _course_env["PATH"]}, "cwd": "/", **({"user": CULLER_USER} if _course else {})},
     {"name": "hcwh-accounts", "api_token": secret("accounts-token")},
 ]

@@ -225,7 +225,7 @@ class Hub:
                 "HCWH_HELP_CONTACT": self.help_contact, **self.extra_env}
 
     def start(self) -> None:
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "ab")  # a restarted hub adds to the same log
         self.proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "jupyterhub"), "-f", str(ROOT / "hub" / "jupyterhub_config.py")],
                                      cwd=str(self.state), env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -277,6 +277,30 @@ class Hub:
                 if not any((self.api("GET", f"/users/{name}")[1] or {}).get("servers") for name in self.learners):
                     break
                 time.sleep(1)
+        self.stop_hub()
+
+    def service_processes(self) -> dict[int, str]:
+        """pid -> service name of every process this hub started as a service (JUPYTERHUB_SERVICE_NAME
+        in its environment, with this hub's API port in JUPYTERHUB_API_URL), as /proc shows them now."""
+        found = {}
+        api = f"JUPYTERHUB_API_URL=http://127.0.0.1:{self.api_port}/".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+                if (entry / "stat").read_text().split(")")[-1].split()[0] == "Z":
+                    continue  # ended, not yet reaped
+            except OSError:
+                continue
+            names = [v.split(b"=", 1)[1].decode() for v in environ if v.startswith(b"JUPYTERHUB_SERVICE_NAME=")]
+            if names and any(v.startswith(api) for v in environ):
+                found[int(entry.name)] = names[0]
+        return found
+
+    def stop_hub(self) -> None:
+        """Stop the hub (SIGTERM, then SIGKILL after 30 s) and its proxy, leaving learners' pages running."""
+        if self.proc is not None and self.proc.poll() is None:
             for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
                 try:
                     os.killpg(self.proc.pid, sig)

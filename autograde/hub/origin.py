@@ -121,4 +121,16 @@ def configure(c, origin: Origin) -> None:
         c.JupyterHub.tornado_settings = tornado
 
 
-__all__ = ["HSTS", "Origin", "OriginError", "configure", "is_loopback", "origin_from_env"]
+def server_config(origin: Origin, extensions: dict[str, bool]) -> dict:
+    """A single-user server's ``jupyter_server_config.json`` (learners' pages, formgrader): its server
+    extensions and, with TLS, a Secure ``_xsrf`` cookie. The hub's cookie options already reach the
+    server's login cookie (JUPYTERHUB_COOKIE_OPTIONS), but not the ``_xsrf`` that Jupyter Server and
+    Voilà set through tornado, which is marked Secure only by ``xsrf_cookie_kwargs`` (measured: without
+    it the learner's ``_xsrf`` came back without Secure over TLS)."""
+    app: dict = {"jpserver_extensions": extensions}
+    if origin.tls:
+        app["tornado_settings"] = {"xsrf_cookie_kwargs": {"secure": True}}
+    return {"ServerApp": app}
+
+
+__all__ = ["HSTS", "Origin", "OriginError", "configure", "is_loopback", "origin_from_env", "server_config"]

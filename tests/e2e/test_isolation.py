@@ -726,6 +726,31 @@ def test_every_cookie_the_hub_sets_is_secure(world):
     assert [c.name for c in jar if not c.secure] == []
 
 
+def test_every_cookie_a_learners_own_server_sets_is_secure(world):
+    """Over TLS the learner's own server (behind the proxy, reached over plain HTTP on loopback) marks
+    its cookies Secure too: its hub login (OAuth) cookie and its _xsrf, set on her pages and Voilà's.
+    The hub hands its cookie options to each server (JUPYTERHUB_COOKIE_OPTIONS), and the proxy's
+    X-Forwarded-Proto says https."""
+    h = world["hub"]
+    hub_jar, _ = world["enrolled"][ANA]
+    jar = http.cookiejar.CookieJar()
+    for c in hub_jar:
+        jar.set_cookie(c)
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
+                                         urllib.request.HTTPSHandler(context=h.ssl_context))
+    with opener.open(f"{h.url}/user/{ANA}/hcwh/", timeout=60) as r:  # the OAuth round trip, then her page
+        assert r.status == 200 and r.url.startswith(f"{h.url}/user/{ANA}/hcwh"), r.url
+        r.read()
+    try:
+        opener.open(f"{h.url}/user/{ANA}/voila/tree", timeout=60).read()
+    except urllib.error.HTTPError:
+        pass  # whatever Voilà answers here, the cookies it set are what is checked
+    mine = {c.name: c for c in jar if c.path.startswith(f"/user/{ANA}")}
+    assert f"jupyterhub-user-{ANA}" in mine, sorted(mine)
+    assert "_xsrf" in mine, sorted(mine)
+    assert [name for name, c in mine.items() if not c.secure] == [], {n: c.secure for n, c in mine.items()}
+
+
 def test_a_plain_http_client_and_one_without_the_ca_fail(world):
     h = world["hub"]
     with pytest.raises((http.client.HTTPException, ConnectionError, urllib.error.URLError)):

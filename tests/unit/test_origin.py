@@ -126,3 +126,15 @@ def test_loopback_without_tls_sets_nothing_secure():
     configure(c, origin_from_env({}))
     assert (c.JupyterHub.ip, c.JupyterHub.port) == ("127.0.0.1", 8000)
     assert "tornado_settings" not in c.JupyterHub and "ssl_cert" not in c.JupyterHub
+
+
+def test_a_single_user_servers_xsrf_cookie_is_secure_only_with_tls(tmp_path):
+    from autograde.hub.origin import Origin, server_config
+
+    ext = {"autograde.learner": True}
+    tls = Origin("127.0.0.1", 8000, cert=tmp_path / "c.pem", key=tmp_path / "k.pem")
+    assert server_config(tls, ext) == {"ServerApp": {"jpserver_extensions": ext,
+                                                     "tornado_settings": {"xsrf_cookie_kwargs": {"secure": True}}}}
+    assert server_config(Origin("10.0.0.5", 8000, tls_proxy="10.0.0.1"), ext)["ServerApp"]["tornado_settings"] == {
+        "xsrf_cookie_kwargs": {"secure": True}}
+    assert server_config(Origin("127.0.0.1", 8000), ext) == {"ServerApp": {"jpserver_extensions": ext}}
