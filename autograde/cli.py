@@ -177,6 +177,27 @@ def _feedback(args, s: Settings) -> None:
     feedback(s, args.modules)
 
 
+def _backup(args, s: Settings) -> None:
+    from autograde.hub import backup
+
+    backup.backup(s, Path(args.dest), Path(args.key) if args.key else None,
+                  None if args.no_homes else Path(args.homes))
+
+
+def _restore(args, s: Settings) -> None:
+    from autograde.hub import backup
+
+    backup.restore(Path(args.archive), Path(args.into), Path(args.key) if args.key else None,
+                   None if args.no_homes else Path(args.homes), db_url=s.db_url, move_aside=args.move_aside)
+
+
+def _backup_key(args, s: Settings) -> None:
+    from autograde.hub import backup
+
+    print(f"backup key {backup.make_key(Path(args.path), s.state_dir)} made (0600): keep a copy apart from the "
+          "archives (e.g. IT's password safe); without it no archive can be restored")
+
+
 def _report(args, s: Settings) -> None:
     from autograde.reporting.report import write_report
 
@@ -275,6 +296,24 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--head", help="LINES:SHA256, a head filed earlier (a report manifest's audit_head)")
     v.add_argument("--log", help="the log to check (default: <state>/record/audit.jsonl)")
     v.set_defaults(func=_audit_verify)
+    p = sub.add_parser("backup", help="one encrypted, consistent set of the state folder and learners' homes")
+    p.add_argument("dest", help="the archive to write (a new file, outside the state folder)")
+    p.add_argument("--key", help="the backup key file (default: $HCWH_BACKUP_KEY or /etc/hcwh/backup.key)")
+    p.add_argument("--homes", default="/home", help="where learners' home folders are (default /home)")
+    p.add_argument("--no-homes", action="store_true", help="leave learners' homes out")
+    p.set_defaults(func=_backup)
+    p = sub.add_parser("restore", help="rebuild an empty state folder (and learners' homes) from a backup")
+    p.add_argument("archive")
+    p.add_argument("--into", required=True, help="the state folder to rebuild (empty or new)")
+    p.add_argument("--key", help="the backup key file (default: $HCWH_BACKUP_KEY or /etc/hcwh/backup.key)")
+    p.add_argument("--homes", default="/home", help="where to put learners' home folders (default /home)")
+    p.add_argument("--no-homes", action="store_true", help="restore no learners' homes")
+    p.add_argument("--move-aside", action="store_true",
+                   help="INTO is not empty: keep it as INTO.before-restore-TIME, then restore")
+    p.set_defaults(func=_restore)
+    p = sub.add_parser("backup-key", help="make a new backup key file (0600), at install")
+    p.add_argument("path", nargs="?", default="/etc/hcwh/backup.key")
+    p.set_defaults(func=_backup_key)
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
     p.add_argument("--cohort", help="only this cohort (default: all)")
