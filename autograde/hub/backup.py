@@ -353,7 +353,9 @@ def backup(s: Settings, dest: Path, key_file: Path | None = None, home_base: Pat
                         except OSError as exc:
                             raise BackupError(f"{path} changed while it was being backed up ({exc}): run the backup "
                                               "again; nothing was written") from None
-                    manifest[arc] = {"sha256": reader.sha.hexdigest(), "size": size}
+                    user, group = _names(st)
+                    manifest[arc] = {"sha256": reader.sha.hexdigest(), "size": size,
+                                     "mode": f"{st.st_mode & 0o7777:04o}", "owner": f"{user}:{group}"}
                     summary.files += 1
                     summary.bytes += size
                     if source != path:

@@ -99,6 +99,21 @@ def test_restore_into_an_empty_folder_gives_back_the_gradebook_answers_and_audit
     assert any("hub-setup.sh" in step for step in result.next_steps)
 
 
+def test_owners_come_back_by_account_name(tiny_cohort_copy, tmp_path, key):
+    if os.geteuid() != 0:
+        pytest.skip("owners are restored only by root; run as root to check them")
+    import pwd
+
+    s = tiny_cohort_copy.settings
+    os.chown(s.roster_path, pwd.getpwnam("nobody").pw_uid, -1)
+    archive = tmp_path / "set.hcwhbak"
+    backup.backup(s, archive, key, home_base=None, **QUIET)
+    into = tmp_path / "restored"
+    backup.restore(archive, into, key, home_base=None, **QUIET)
+    assert pwd.getpwuid((into / "roster.json").stat().st_uid).pw_name == "nobody"
+    assert (into / "roster.json").stat().st_mode & 0o777 == 0o600
+
+
 def test_a_changed_archive_is_refused_and_nothing_is_written(made, tmp_path, key):
     _, archive, _, _ = made
     data = bytearray(archive.read_bytes())
