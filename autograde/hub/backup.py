@@ -50,8 +50,7 @@ from autograde.config import Settings
 from autograde.hub import credentials
 from curriculum.errors import HcwhError
 
-KEY_ENV = "HCWH_BACKUP_KEY"
-DEFAULT_KEY = Path("/etc/hcwh/backup.key")
+KEY_ENV = credentials.BACKUP_KEY_ENV
 MAGIC = b"HCWH-BACKUP-1\n"
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
@@ -70,7 +69,7 @@ class BackupError(HcwhError):
 
 
 def key_path() -> Path:
-    return Path(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else DEFAULT_KEY
+    return credentials.backup_key_path()
 
 
 def _inside(path: Path, folder: Path) -> bool:
