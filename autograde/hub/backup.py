@@ -27,13 +27,13 @@ moves the verified files into place: a damaged archive writes nothing.
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import hmac
 import io
 import json
 import os
 import pwd
-import grp
 import secrets
 import shutil
 import sqlite3
@@ -398,8 +398,7 @@ def _db_kind(s: Settings) -> str:
 
 def _libpq(url: str) -> str:
     """SQLAlchemy's ``postgresql+psycopg2://...`` as libpq's ``postgresql://...``."""
-    scheme, rest = url.split("://", 1)
-    return "postgresql://" + rest
+    return "postgresql://" + url.split("://", 1)[1]
 
 
 def _pg_dump(url: str, dest: Path) -> None:
@@ -408,7 +407,7 @@ def _pg_dump(url: str, dest: Path) -> None:
         raise BackupError("pg_dump is not installed (Debian: postgresql-client): the PostgreSQL gradebook cannot be "
                           "backed up; nothing was written")
     done = subprocess.run([tool, "--format=custom", "--no-owner", "--file", str(dest), _libpq(url)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if done.returncode:
         raise BackupError(f"pg_dump of the gradebook failed: {done.stderr.strip()[-400:]}; nothing was written")
 
@@ -423,6 +422,10 @@ class Restored:
     moved_aside: Path | None = None
     owners_missing: set[str] = field(default_factory=set)
     next_steps: list[str] = field(default_factory=list)
+    top: dict[str, Path] = field(default_factory=dict)  # each missing owner's uppermost restored path
+
+    def owned_paths(self, names: list[str]) -> list[tuple[str, Path]]:
+        return [(n, self.top[n]) for n in names if n in self.top]
 
 
 def _safe(name: str) -> PurePosixPath:
@@ -505,6 +508,7 @@ def restore(archive: Path, into: Path, key_file: Path | None = None, home_base: 
                     os.lchown(path, pwd.getpwnam(uname).pw_uid, grp.getgrnam(gname).gr_gid)
                 except KeyError:
                     result.owners_missing.add(uname)
+                    result.top[uname] = Path(name)  # deepest first: the last one seen is the uppermost
             if not path.is_symlink():
                 os.chmod(path, mode)
         if _db_kind_of(manifest) == "postgresql":
@@ -529,6 +533,10 @@ def restore(archive: Path, into: Path, key_file: Path | None = None, home_base: 
                 progress(f"restore: {len(home_names)} learners' homes under {home_base}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    for n, arc in result.top.items():  # archive names -> where they were restored
+        first, *rest = arc.parts
+        result.top[n] = (into.joinpath(*rest) if first == "state" else
+                         home_base.joinpath(*rest) if first == "homes" and home_base else arc)
     result.next_steps = _next_steps(into, result, root, home_names if home_base is None else [])
     for line in result.next_steps:
         progress(f"next: {line}")
@@ -548,21 +556,23 @@ def _pg_restore(dump: Path, db_url: str | None, progress: Progress) -> None:
         raise BackupError("pg_restore is not installed (Debian: postgresql-client); nothing was restored")
     progress("restore: PostgreSQL gradebook by pg_restore ...")
     done = subprocess.run([tool, "--no-owner", "--exit-on-error", "--single-transaction", "--dbname", _libpq(db_url),
-                           str(dump)], capture_output=True, text=True)
+                           str(dump)], capture_output=True, text=True, check=False)
     if done.returncode:
         raise BackupError(f"pg_restore into the gradebook database failed (is it empty?): "
                           f"{done.stderr.strip()[-400:]}; the state folder was not restored")
 
 
 def _next_steps(into: Path, r: Restored, root: bool, homes_left: list[str]) -> list[str]:
-    steps = [f"as root: bash scripts/hub-setup.sh {into}   (accounts, the account helper, and new hub secrets: "
-             "cookie secret, proxy and service tokens; everyone signs in again)",
+    steps = [(f"as root: bash scripts/hub-setup.sh {into}   (accounts, the account helper, and new hub secrets: "
+              "cookie secret, proxy and service tokens; everyone signs in again)"),
              f"if the gradebook is PostgreSQL: python3 -m autograde.hub.credentials set {into} db-password",
              f"hcwh --state-dir {into} audit verify   (the restored audit trail's chain)"]
     if r.owners_missing:
-        steps.insert(1, "accounts missing on this machine (their files are root's for now): "
-                     + ", ".join(sorted(r.owners_missing)) + "; make them (hcwh-account ensure NAME), then restore "
-                     "again into an empty folder")
+        missing = sorted(r.owners_missing)
+        steps.insert(1, "accounts missing on this machine, whose files are root's for now: " + ", ".join(missing)
+                     + ". After hub-setup, make each one (`sudo hcwh-account ensure NAME` for a learner; a "
+                     "service account by hub-setup itself), then give back its files: "
+                     + "; ".join(f"chown -R {n}: {p}" for n, p in sorted(r.owned_paths(missing))))
     if not root:
         steps.insert(0, "not run as root: owners were not restored (modes were); restore as root on the server")
     if homes_left:

@@ -114,6 +114,29 @@ def test_owners_come_back_by_account_name(tiny_cohort_copy, tmp_path, key):
     assert (into / "roster.json").stat().st_mode & 0o777 == 0o600
 
 
+def test_an_account_this_machine_lacks_is_named_with_the_fix(tiny_cohort_copy, tmp_path, key):
+    if os.geteuid() != 0:
+        pytest.skip("owners are restored only by root; run as root to check them")
+    import pwd
+    import subprocess
+
+    s, name = tiny_cohort_copy.settings, "hcwhbk-gone"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
+    try:
+        owned = s.state_dir / "learners"  # ana's and ben's copies in the tiny cohort
+        for p in [owned, *owned.rglob("*")]:
+            os.lchown(p, pwd.getpwnam(name).pw_uid, -1)
+        archive = tmp_path / "set.hcwhbak"
+        backup.backup(s, archive, key, home_base=None, **QUIET)
+    finally:
+        subprocess.run(["userdel", name], check=True)  # the restoring machine has no such account
+    result = backup.restore(archive, tmp_path / "restored", key, home_base=None, **QUIET)
+    assert result.owners_missing == {name}
+    assert (tmp_path / "restored" / "learners").stat().st_uid == 0
+    assert any(f"chown -R {name}: {tmp_path / 'restored' / 'learners'}" in step for step in result.next_steps), \
+        result.next_steps
+
+
 def test_a_changed_archive_is_refused_and_nothing_is_written(made, tmp_path, key):
     _, archive, _, _ = made
     data = bytearray(archive.read_bytes())
