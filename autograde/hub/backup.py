@@ -165,7 +165,7 @@ class _Opener(io.RawIOBase):
         if not hmac.compare_digest(kid, _key_id(key)):
             raise BackupError(f"{name} was made with a different backup key (key id {kid.hex()}; this key's id is "
                               f"{_key_id(key).hex()}): use the key kept with this archive")
-        self.header, self.n, self.buf, self.done = header, 0, b"", False
+        self.header, self.n, self.buf, self.at, self.done = header, 0, b"", 0, False
 
     def readable(self) -> bool:
         return True
@@ -179,7 +179,7 @@ class _Opener(io.RawIOBase):
         sealed = self.src.read(struct.unpack(">I", size)[0])
         for last in (False, True):
             try:
-                self.buf = self.aead.decrypt(_nonce(self.prefix, self.n, last), sealed, self.header)
+                self.buf, self.at = self.aead.decrypt(_nonce(self.prefix, self.n, last), sealed, self.header), 0
             except InvalidTag:
                 continue
             self.n += 1
@@ -191,10 +191,11 @@ class _Opener(io.RawIOBase):
                           "after it was made; nothing was restored from it")
 
     def readinto(self, b) -> int:
-        while not self.buf and not self.done:
+        while self.at == len(self.buf) and not self.done:
             self._next()
-        n = min(len(b), len(self.buf))
-        b[:n], self.buf = self.buf[:n], self.buf[n:]
+        n = min(len(b), len(self.buf) - self.at)
+        b[:n] = memoryview(self.buf)[self.at:self.at + n]
+        self.at += n
         return n
 
 
@@ -387,7 +388,7 @@ def backup(s: Settings, dest: Path, key_file: Path | None = None, home_base: Pat
         shutil.rmtree(scratch, ignore_errors=True)
         if journal:
             journal.unlock()
-    progress(f"backup: {dest}: {summary.files} files ({summary.bytes} bytes), {len(summary.databases)} databases, "
+    progress(f"backup: {dest}: {summary.files} files ({summary.bytes} bytes), {len(summary.databases)} database(s), "
              f"{len(summary.homes)} learners' homes")
     return summary
 
@@ -537,7 +538,8 @@ def restore(archive: Path, into: Path, key_file: Path | None = None, home_base: 
         first, *rest = arc.parts
         result.top[n] = (into.joinpath(*rest) if first == "state" else
                          home_base.joinpath(*rest) if first == "homes" and home_base else arc)
-    result.next_steps = _next_steps(into, result, root, home_names if home_base is None else [])
+    result.next_steps = _next_steps(into, result, root, home_names if home_base is None else [],
+                                    _db_kind_of(manifest) == "postgresql")
     for line in result.next_steps:
         progress(f"next: {line}")
     return result
@@ -562,11 +564,12 @@ def _pg_restore(dump: Path, db_url: str | None, progress: Progress) -> None:
                           f"{done.stderr.strip()[-400:]}; the state folder was not restored")
 
 
-def _next_steps(into: Path, r: Restored, root: bool, homes_left: list[str]) -> list[str]:
+def _next_steps(into: Path, r: Restored, root: bool, homes_left: list[str], postgres: bool) -> list[str]:
     steps = [(f"as root: bash scripts/hub-setup.sh {into}   (accounts, the account helper, and new hub secrets: "
               "cookie secret, proxy and service tokens; everyone signs in again)"),
-             f"if the gradebook is PostgreSQL: python3 -m autograde.hub.credentials set {into} db-password",
              f"hcwh --state-dir {into} audit verify   (the restored audit trail's chain)"]
+    if postgres:
+        steps.insert(1, f"the gradebook's password: python3 -m autograde.hub.credentials set {into} db-password")
     if r.owners_missing:
         missing = sorted(r.owners_missing)
         steps.insert(1, "accounts missing on this machine, whose files are root's for now: " + ", ".join(missing)
