@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +35,14 @@ def gradebook_rows(s: Settings) -> list[tuple]:
 def scores(s: Settings) -> dict[str, float]:
     with course.gradebook(s) as gb:
         return {sid: gb.find_submission(MODULE, sid).score for sid in EXPECTED_AUTOGRADED}
+
+
+def dump(db: Path) -> list[str]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
 
 
 def in_progress(s: Settings, homes: Path) -> Path:
@@ -91,8 +100,12 @@ def test_restore_into_an_empty_folder_gives_back_the_gradebook_answers_and_audit
     back = {p.relative_to(into): p for p in into.rglob("*") if p.is_file()}
     assert set(back) == set(original)
     for rel, p in original.items():
-        if not backup._is_sqlite(p) and rel in back:
+        if backup._is_sqlite(p):  # gradebook, record.db, attribution.db...: the same rows
+            assert dump(back[rel]) == dump(p), rel
+        else:
             assert back[rel].read_bytes() == p.read_bytes(), rel
+    assert {"course/gradebook.db", "record/record.db"} <= {str(rel) for rel, p in original.items()
+                                                           if backup._is_sqlite(p)}
     log = (into / "record" / "audit.jsonl").read_text().splitlines()
     assert any(json.loads(line)["event"] == "release" for line in log)
     assert main(["--state-dir", str(into), "audit", "verify"]) == 0
@@ -176,6 +189,16 @@ def test_restore_into_a_folder_that_is_not_empty_is_refused_or_moves_it_aside(ma
     result = backup.restore(archive, into, key, home_base=None, move_aside=True, **QUIET)
     assert (result.moved_aside / "keep.txt").read_text() == "was here"
     assert (into / "roster.json").is_file()
+
+
+def test_a_backup_that_fails_half_way_leaves_no_archive(tiny_cohort_copy, tmp_path, key):
+    s = tiny_cohort_copy.settings
+    (s.state_dir / "zz-broken.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)  # a damaged database, last
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(backup.BackupError, match="zz-broken.db"):
+        backup.backup(s, out / "set.hcwhbak", key, home_base=None, **QUIET)
+    assert list(out.iterdir()) == []  # neither the archive nor its temporary file, nor a scratch folder
 
 
 def test_keys_and_archives_are_kept_apart(tiny_cohort_copy, tmp_path, key):
