@@ -270,6 +270,13 @@ def _info(name: str, st: os.stat_result, kind: bytes, size: int = 0) -> tarfile.
     return ti
 
 
+def _unreadable(exc: OSError):
+    """os.walk's onerror, and a file that cannot be opened: never a set with a silent hole in it."""
+    why = ("run `hcwh backup` as root: the set spans root's, the course account's and each learner's files"
+           if isinstance(exc, PermissionError) else str(exc))
+    raise BackupError(f"cannot read {exc.filename}: {why}; nothing was written") from None
+
+
 def _learner_homes(s: Settings, home_base: Path | None) -> list[tuple[str, Path]]:
     if home_base is None:
         return []
@@ -314,7 +321,7 @@ def backup(s: Settings, dest: Path, key_file: Path | None = None, home_base: Pat
             with tarfile.open(fileobj=sealer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 def add_tree(root: Path, prefix: str, skip: set[Path]) -> None:
                     progress(f"backup: {root} ...")
-                    for dirpath, dirnames, filenames in os.walk(root):
+                    for dirpath, dirnames, filenames in os.walk(root, onerror=_unreadable):
                         dirnames.sort()
                         here = Path(dirpath)
                         rel = here.relative_to(root)
@@ -346,7 +353,11 @@ def backup(s: Settings, dest: Path, key_file: Path | None = None, home_base: Pat
                         summary.databases.append(arc)
                         progress(f"backup: database {arc} copied by SQLite's backup API")
                     size = os.stat(source).st_size
-                    with open(source, "rb") as f:
+                    try:
+                        f = open(source, "rb")  # noqa: SIM115 (closed by the with below)
+                    except PermissionError as exc:
+                        _unreadable(exc)
+                    with f:
                         reader = _Hashing(f, size)
                         try:
                             tar.addfile(_info(arc, st, tarfile.REGTYPE, size), io.BufferedReader(reader))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -199,6 +200,37 @@ def test_a_backup_that_fails_half_way_leaves_no_archive(tiny_cohort_copy, tmp_pa
     with pytest.raises(backup.BackupError, match="zz-broken.db"):
         backup.backup(s, out / "set.hcwhbak", key, home_base=None, **QUIET)
     assert list(out.iterdir()) == []  # neither the archive nor its temporary file, nor a scratch folder
+
+
+def test_a_backup_by_an_account_that_cannot_read_everything_is_refused():
+    """Run by an account that is not root (here: nobody), a state with a root-only folder (as the hub's is)
+    is refused, naming the folder; no archive with a hole in it is written."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run the backup as another account")
+    import shutil
+    import subprocess
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="hcwh-backup-test-"))  # in /tmp itself: nobody can reach it
+    try:
+        os.chmod(root, 0o755)
+        state = root / "state"
+        (state / "hub").mkdir(parents=True)
+        (state / "hub" / "logins.json").write_text("{}")
+        os.chmod(state / "hub", 0o700)  # root's, like <state>/hub
+        (root / "out").mkdir()
+        shutil.chown(root / "out", "nobody")
+        key = backup.make_key(root / "backup.key")
+        shutil.chown(key, "nobody")
+        hcwh = Path(sys.executable).with_name("hcwh")
+        done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(hcwh),
+                               "--state-dir", str(state), "backup", str(root / "out" / "set.hcwhbak"),
+                               "--key", str(key), "--no-homes"], capture_output=True, text=True, cwd=root)
+        assert done.returncode == 2, done.stderr
+        assert f"cannot read {state / 'hub'}: run `hcwh backup` as root" in done.stderr
+        assert list((root / "out").iterdir()) == []
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_keys_and_archives_are_kept_apart(tiny_cohort_copy, tmp_path, key):
