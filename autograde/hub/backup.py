@@ -511,18 +511,7 @@ def restore(archive: Path, into: Path, key_file: Path | None = None, home_base: 
             busy = [str(home_base / n) for n in home_names if not _empty(home_base / n)]
             if busy:
                 raise BackupError(f"learners' homes are not empty: {', '.join(busy[:5])}; nothing was restored")
-        # modes and owners, deepest first (a 0500 folder is filled before it is closed)
-        for name in sorted(owners, key=lambda n: n.count("/"), reverse=True):
-            path = staging / name
-            uname, gname, mode = owners[name]
-            if root:
-                try:
-                    os.lchown(path, pwd.getpwnam(uname).pw_uid, grp.getgrnam(gname).gr_gid)
-                except KeyError:
-                    result.owners_missing.add(uname)
-                    result.top[uname] = Path(name)  # deepest first: the last one seen is the uppermost
-            if not path.is_symlink():
-                os.chmod(path, mode)
+        _set_owners(staging, owners, root, result)
         if _db_kind_of(manifest) == "postgresql":
             _pg_restore(staging / PG_DUMP, db_url, progress)
         # everything verified: move it into place
@@ -540,6 +529,9 @@ def restore(archive: Path, into: Path, key_file: Path | None = None, home_base: 
                 if target.exists():
                     target.rmdir()  # empty (checked above): e.g. made by hcwh-account ensure
                 shutil.move(str(homes_dir / n), str(target))
+                if os.stat(target).st_dev != os.stat(homes_dir).st_dev:  # copied to another disk: owners again
+                    _set_owners(home_base, {k[len("homes/"):]: v for k, v in owners.items()
+                                            if k == f"homes/{n}" or k.startswith(f"homes/{n}/")}, root, Restored())
                 result.homes.append(n)
             if home_names:
                 progress(f"restore: {len(home_names)} learners' homes under {home_base}")
@@ -554,6 +546,21 @@ def restore(archive: Path, into: Path, key_file: Path | None = None, home_base: 
     for line in result.next_steps:
         progress(f"next: {line}")
     return result
+
+
+def _set_owners(base: Path, owners: dict[str, tuple[str, str, int]], root: bool, result: Restored) -> None:
+    """Modes, and as root owners by account name, deepest first (a 0500 folder is filled before it is closed)."""
+    for name in sorted(owners, key=lambda n: n.count("/"), reverse=True):
+        path = base / name
+        uname, gname, mode = owners[name]
+        if root:
+            try:
+                os.lchown(path, pwd.getpwnam(uname).pw_uid, grp.getgrnam(gname).gr_gid)
+            except KeyError:
+                result.owners_missing.add(uname)
+                result.top[uname] = Path(name)  # deepest first: the last one seen is the uppermost
+        if not path.is_symlink():
+            os.chmod(path, mode)
 
 
 def _db_kind_of(manifest: dict) -> str:

@@ -127,15 +127,29 @@ def test_owners_come_back_by_account_name(tiny_cohort_copy, tmp_path, key):
     if os.geteuid() != 0:
         pytest.skip("owners are restored only by root; run as root to check them")
     import pwd
+    import shutil
+    import tempfile
 
     s = tiny_cohort_copy.settings
-    os.chown(s.roster_path, pwd.getpwnam("nobody").pw_uid, -1)
+    nobody = pwd.getpwnam("nobody").pw_uid
+    os.chown(s.roster_path, nobody, -1)
+    folder = in_progress(s, tmp_path / "home")
+    for p in [tmp_path / "home" / "cora", *(tmp_path / "home" / "cora").rglob("*")]:
+        os.lchown(p, nobody, -1)
     archive = tmp_path / "set.hcwhbak"
-    backup.backup(s, archive, key, home_base=None, **QUIET)
+    backup.backup(s, archive, key, home_base=tmp_path / "home", **QUIET)
     into = tmp_path / "restored"
-    backup.restore(archive, into, key, home_base=None, **QUIET)
-    assert pwd.getpwuid((into / "roster.json").stat().st_uid).pw_name == "nobody"
-    assert (into / "roster.json").stat().st_mode & 0o777 == 0o600
+    # the homes on another file system (tmpfs): moved by copying, owners set again after
+    other_disk = Path(tempfile.mkdtemp(dir="/dev/shm")) if os.path.isdir("/dev/shm") else tmp_path / "homes"
+    try:
+        backup.restore(archive, into, key, home_base=other_disk, **QUIET)
+        assert pwd.getpwuid((into / "roster.json").stat().st_uid).pw_name == "nobody"
+        assert (into / "roster.json").stat().st_mode & 0o777 == 0o600
+        answers = other_disk / "cora" / folder.relative_to(tmp_path / "home" / "cora") / "answers.json"
+        assert answers.stat().st_uid == nobody and (other_disk / "cora").stat().st_uid == nobody
+        assert (other_disk / "cora").stat().st_mode & 0o777 == 0o700
+    finally:
+        shutil.rmtree(other_disk, ignore_errors=True)
 
 
 def test_an_account_this_machine_lacks_is_named_with_the_fix(tiny_cohort_copy, tmp_path, key):
