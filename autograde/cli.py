@@ -224,26 +224,6 @@ def _xapi(args, s: Settings) -> None:
     print("\n".join(report.lines()))
 
 
-def _backup(args, s: Settings) -> None:
-    from autograde.hub import backup
-
-    if args.make_key:
-        print(f"Backup key: {backup.make_key(Path(args.make_key))} (0600): keep a copy apart from the backups")
-        return
-    if not args.dest:
-        raise backup.BackupError("name the backup folder: hcwh backup DEST (or --make-key PATH first)")
-    report = backup.backup(s, Path(args.dest), Path(args.key) if args.key else None, Path(args.homes), progress=print)
-    print("\n".join(report.lines()))
-
-
-def _restore(args, s: Settings) -> None:
-    from autograde.hub import backup
-
-    report = backup.restore(Path(args.archive), Path(args.into), Path(args.key) if args.key else None,
-                            Path(args.homes), progress=print)
-    print("\n".join(report.lines()))
-
-
 def _collect(args, s: Settings) -> None:
     from autograde.course.cycle import collect
 
@@ -283,6 +263,27 @@ def _feedback(args, s: Settings) -> None:
     from autograde.course.cycle import feedback
 
     feedback(s, args.modules)
+
+
+def _backup(args, s: Settings) -> None:
+    from autograde.hub import backup
+
+    backup.backup(s, Path(args.dest), Path(args.key) if args.key else None,
+                  None if args.no_homes else Path(args.homes))
+
+
+def _restore(args, s: Settings) -> None:
+    from autograde.hub import backup
+
+    backup.restore(Path(args.archive), Path(args.into), Path(args.key) if args.key else None,
+                   None if args.no_homes else Path(args.homes), db_url=s.db_url, move_aside=args.move_aside)
+
+
+def _backup_key(args, s: Settings) -> None:
+    from autograde.hub import backup
+
+    print(f"backup key {backup.make_key(Path(args.path), s.state_dir)} made (0600): keep a copy apart from the "
+          "archives (e.g. IT's password safe); without it no archive can be restored")
 
 
 def _report(args, s: Settings) -> None:
@@ -485,19 +486,6 @@ def main(argv: list[str] | None = None) -> int:
     r = rv.add_parser("status", help="who is current, expiring soon, expired or out of date")
     r.add_argument("--as-of", type=_date, help="judge as of this day (default: today)")
     p.set_defaults(func=_recert)
-    p = sub.add_parser("backup", help="one consistent, encrypted set of the state folder and learners' work "
-                       "(key: $HCWH_BACKUP_KEY, default /etc/hcwh/backup.key)")
-    p.add_argument("dest", nargs="?", help="the backup folder (outside the state folder)")
-    p.add_argument("--key", help="the backup key file (default: $HCWH_BACKUP_KEY or /etc/hcwh/backup.key)")
-    p.add_argument("--homes", default="/home", help="where learners' home folders are (default /home)")
-    p.add_argument("--make-key", metavar="PATH", help="make a new backup key file (never over an existing one)")
-    p.set_defaults(func=_backup)
-    p = sub.add_parser("restore", help="rebuild an empty state folder (and learners' homes) from one backup")
-    p.add_argument("archive")
-    p.add_argument("--into", required=True, help="the state folder to rebuild (empty or new)")
-    p.add_argument("--key", help="the backup key file (default: $HCWH_BACKUP_KEY or /etc/hcwh/backup.key)")
-    p.add_argument("--homes", default="/home", help="where to put learners' work in progress (default /home)")
-    p.set_defaults(func=_restore)
     p = sub.add_parser("xapi", help="completions and acknowledgements as xAPI statements to the city's LRS, each once")
     r = p.add_subparsers(dest="verb", required=True).add_parser("send", help="send every statement not sent before")
     r.add_argument("--dry-run", metavar="FILE", help="write the statements to FILE (JSON); send and record nothing")
@@ -602,6 +590,24 @@ def main(argv: list[str] | None = None) -> int:
                        "1 not genuine, 4 superseded, 5 revoked")
     p.add_argument("code")
     p.set_defaults(func=_verify)
+    p = sub.add_parser("backup", help="one encrypted, consistent set of the state folder and learners' homes")
+    p.add_argument("dest", help="the archive to write (a new file, outside the state folder)")
+    p.add_argument("--key", help="the backup key file (default: $HCWH_BACKUP_KEY or /etc/hcwh/backup.key)")
+    p.add_argument("--homes", default="/home", help="where learners' home folders are (default /home)")
+    p.add_argument("--no-homes", action="store_true", help="leave learners' homes out")
+    p.set_defaults(func=_backup)
+    p = sub.add_parser("restore", help="rebuild an empty state folder (and learners' homes) from a backup")
+    p.add_argument("archive")
+    p.add_argument("--into", required=True, help="the state folder to rebuild (empty or new)")
+    p.add_argument("--key", help="the backup key file (default: $HCWH_BACKUP_KEY or /etc/hcwh/backup.key)")
+    p.add_argument("--homes", default="/home", help="where to put learners' home folders (default /home)")
+    p.add_argument("--no-homes", action="store_true", help="restore no learners' homes")
+    p.add_argument("--move-aside", action="store_true",
+                   help="INTO is not empty: keep it as INTO.before-restore-TIME, then restore")
+    p.set_defaults(func=_restore)
+    p = sub.add_parser("backup-key", help="make a new backup key file (0600), at install")
+    p.add_argument("path", nargs="?", default="/etc/hcwh/backup.key")
+    p.set_defaults(func=_backup_key)
     p = sub.add_parser("report", help="write the HR report (HTML, CSV, XLSX) as a new dated snapshot; print the paths")
     p.set_defaults(func=_report)
     p.add_argument("--known-on", type=_date, metavar="DATE",

@@ -53,6 +53,13 @@ install -d -m 0700 -o "$course" -g "$course" "$state/logs"
 [ -e "$state/logs/security.log" ] || install -m 0600 -o "$course" -g "$course" /dev/null "$state/logs/security.log"
 chown "$course:$course" "$state/logs/security.log" && chmod 0600 "$state/logs/security.log"
 bash "$here/scripts/hub-secrets.sh" ensure "$state"
+# The backup key (hcwh backup / restore): root's, 0600, apart from the state folder; made once, never
+# replaced (older archives need it). IT keeps a copy off this machine (README "Backup and restore").
+backup_key=${HCWH_BACKUP_KEY:-/etc/hcwh/backup.key}
+if [ ! -e "$backup_key" ]; then
+    (umask 077 && /usr/bin/python3 -c 'import secrets; print(secrets.token_hex(32))' > "$backup_key")
+    echo "hub-setup: backup key $backup_key made (root, 0600): copy it off this machine now"
+fi
 echo "hub-setup: accounts $course, $proxy and $culler, helper /usr/local/sbin/hcwh-account, state $state"
 
 # Lateness is judged on this server's clock: check that it is synchronized (autograde/clock.py).

@@ -70,6 +70,14 @@ SECRETS: tuple[Secret, ...] = (
 # (HCWH_LDAP_BIND_PASSWORD_FILE, root's) and the TLS key (HCWH_TLS_KEY, the proxy account's).
 # SMTP credentials and signing keys become records here when the features that need them exist.
 EXTERNAL = {"ldap-bind-password": "HCWH_LDAP_BIND_PASSWORD_FILE", "tls-key": "HCWH_TLS_KEY"}
+# The key of `hcwh backup`'s archives (autograde/hub/backup.py): root's, 0600, made by hub-setup.sh, never
+# rotated (older archives need it); outside the state folder, since the state folder is what is backed up.
+BACKUP_KEY_ENV, BACKUP_KEY_DEFAULT = "HCWH_BACKUP_KEY", "/etc/hcwh/backup.key"
+
+
+def backup_key_path(environ: dict | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(BACKUP_KEY_ENV) or BACKUP_KEY_DEFAULT)
 
 
 class SecretError(Exception):
@@ -183,13 +191,15 @@ def db_url_has_password(url: str) -> bool:
 
 
 def files(state: Path, environ: dict | None = None) -> dict[str, Path]:
-    """Every secret's file that exists on this hub: the records above and the city's files named by
-    the environment (``EXTERNAL``)."""
+    """Every secret's file that exists on this hub: the records above, the city's files named by
+    the environment (``EXTERNAL``) and the backup key."""
     environ = os.environ if environ is None else environ
     found = {s.name: path_of(state, s) for s in SECRETS if path_of(state, s).exists()}
     for name, var in EXTERNAL.items():
         if environ.get(var):
             found[name] = Path(environ[var])
+    if backup_key_path(environ).exists():
+        found["backup-key"] = backup_key_path(environ)
     return found
 
 

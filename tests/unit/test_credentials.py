@@ -151,3 +151,12 @@ def test_the_command_refuses_bad_usage_and_non_root(state):
     else:
         done = subprocess.run([*cmd, "list", str(state)], capture_output=True, text=True, cwd=PROJECT_ROOT)
         assert done.returncode == 1 and "run as root" in done.stderr
+
+
+def test_files_lists_the_backup_key_when_there_is_one(state, tmp_path):
+    credentials.ensure(state)
+    key = tmp_path / "elsewhere" / "backup.key"
+    assert "backup-key" not in credentials.files(state, {"HCWH_BACKUP_KEY": str(key)})
+    key.parent.mkdir()
+    key.write_text("0" * 64)
+    assert credentials.files(state, {"HCWH_BACKUP_KEY": str(key)})["backup-key"] == key
