@@ -102,7 +102,8 @@ def rows(plan: dict, fetched: set[str], standards: set[str] = frozenset()) -> li
         submitted = m.get("submissions", 0) > 0
         out.append({**m, "title": module_title(m["module"]), "status_words": STATUS_WORDS.get(m["status"], m["status"]),
                     "due_words": day(m.get("due_date")), "fetched": m["module"] in fetched,
-                    "submitted": submitted, "acknowledge": submitted and m["module"] in standards})
+                    "submitted": submitted, "acknowledge": submitted and m["module"] in standards,
+                    "clock_warning": m.get("clock_warning", "")})  # only a late mark on an unset clock has one
     return out
 
 

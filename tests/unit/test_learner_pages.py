@@ -148,3 +148,22 @@ def test_the_learners_environment_needs_no_record_package():
             "import autograde.exchange.client, autograde.learner.pages\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
+
+
+def test_my_modules_renders_with_and_without_a_clock_warning():
+    """The list renders for every row the plan can hold (strict templates: a key missing from a row
+    was a 500 on a real hub, found by test_hub after the security-log merge)."""
+    from autograde.learner.pages import TEMPLATES
+
+    plan = {"modules": [
+        {"module": "01-authenticity", "assigned": None, "status": "not started", "due_date": "2026-11-20",
+         "submitted_at": None, "submissions": 0, "feedback": False},  # the keys my_plan always gives
+        {"module": "02-anticipation", "assigned": None, "status": "submitted late", "due_date": "2026-11-20",
+         "submitted_at": "2026-11-21T10:00:00+00:00", "submissions": 1, "feedback": False,
+         "clock_warning": "The server's clock was not set when this arrived."}]}
+    listed = [dict(r, open="o", fetch="s", submit="u", feedback_url="f", acknowledge_url="a")
+              for r in rows(plan, fetched={"01-authenticity"})]
+    html = TEMPLATES.get_template("modules.html.j2").render(
+        home="/", how="/how", idle_notice="/i.js", help="/how#get-help", help_contact="your trainer",
+        jupyterlab=None, xsrf="", title="My modules", modules=listed, on_roster=True, problem=None)
+    assert html.count("The server&#39;s clock was not set") == 1 and "My modules" in html
