@@ -641,6 +641,79 @@ def _upgrade(*args) -> str:
     return done.stdout
 
 
+def test_security_events_reach_the_log_file_and_syslog(hub, browser):
+    """Issue 13 point 6: a role granted and changed, an enrollment, a failed and a good login, the
+    hub's API used, a report opened and downloaded: each one line in <state>/logs/security.log
+    (0600, the course account's) and at the syslog receiver."""
+    as_course(["staff", "add", SEC, "--role", "trainer"], hub.state)  # a login made, role granted
+    as_course(["staff", "add", SEC, "--role", "hr"], hub.state)  # the same login: role changed, new code
+    as_course(["report"], hub.state)  # a snapshot for HR to open
+    code = enrollment_codes(hub.state)[SEC]
+    page = _page(browser)
+    try:
+        page.goto(f"{hub.url}/hub/enroll")
+        page.fill("#enroll_username", SEC)
+        page.fill("#enroll_code", code)
+        page.fill("#enroll_password", SEC_PASSWORD)
+        page.fill("#enroll_password2", SEC_PASSWORD)
+        page.click("#enroll_submit")
+        page.wait_for_url(re.compile(r".*/services/hr-report/.*"))
+        page.goto(f"{hub.url}/hub/logout")
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("#username_input", SEC)
+        page.fill("#password_input", "not the password at all")
+        page.click("#login_submit")
+        assert "do not match" in page.locator("#login-error").inner_text()
+        page.fill("#username_input", SEC)
+        page.fill("#password_input", SEC_PASSWORD)
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(r".*/services/hr-report/.*"))
+        assert page.locator("h1").count() >= 1
+        resp = page.request.get(f"{hub.url}/services/hr-report/files/learners.csv")
+        assert resp.status == 200, resp.status
+        assert "attachment" in resp.headers.get("content-disposition", "")
+    finally:
+        page.context.close()
+    hub.api("POST", "/groups/hr/users", {"users": [SEC]})  # through the hub's own API, whatever it answers
+    snap = max(p.name for p in (hub.state / "reports").iterdir() if (p / "report.html").is_file())
+
+    log = hub.state / "logs" / "security.log"
+    st = log.stat()
+    assert (st.st_mode & 0o777) == 0o600 and pwd.getpwuid(st.st_uid).pw_name == "hcwh-course"
+    assert (log.parent.stat().st_mode & 0o777) == 0o700
+    deadline = time.monotonic() + 10  # syslog datagrams arrive at once; the receiving thread may lag a little
+    while time.monotonic() < deadline and not any("report.download" in m for m in hub.syslog.messages):
+        time.sleep(0.2)
+    events = _events(log.read_text().splitlines())
+    _find(events, "role.grant", SEC, role="trainer", service="hcwh-account")
+    _find(events, "role.change", SEC, role="hr", before="trainer")
+    _find(events, "enrollment.code", SEC, role="hr")
+    enrolled = _find(events, "enrollment", SEC, role="hr")
+    assert enrolled["source"] == "127.0.0.1" and enrolled["service"] == "hub"
+    _find(events, "login.failed", SEC, "refused", source="127.0.0.1")
+    _find(events, "login", SEC, role="hr", source="127.0.0.1")
+    _find(events, "report.open", f"{snap}/report.html", who=SEC, service="hr-report")
+    _find(events, "report.download", f"{snap}/learners.csv", who=SEC, service="hr-report")
+    _find(events, "roster.import", "roster.csv")
+    _find(events, "jupyterlab.on", BEN)
+    _find(events, "account.create", BEN, service="hcwh-account")  # made for his enrollment (hcwh roster add)
+    assert [e for e in events if e["what"] == "hub.admin" and e["object"] == "POST /hub/api/groups/hr/users"]
+    assert not any(code in row or SEC_PASSWORD in row for row in log.read_text().splitlines())
+
+    # syslog: the hub's and the services' events (the account helper runs under sudo, which keeps
+    # no HCWH_* setting: it writes the file only)
+    parsed = []
+    for msg in hub.syslog.messages:
+        m = SYSLOG_LINE.fullmatch(msg)
+        assert m, msg
+        assert int(m.group(1)) // 8 == 10  # facility authpriv
+        parsed.append(m.group(2))
+    from_syslog = _events(parsed)
+    _find(from_syslog, "login.failed", SEC, "refused")
+    _find(from_syslog, "login", SEC)
+    _find(from_syslog, "report.download", f"{snap}/learners.csv", who=SEC)
+
+
 def test_a_hub_restart_keeps_learners_pages_and_ends_its_services(hub, browser):
     """Issue 13 point 8: restarting the hub, with the upgrade path run while it is stopped
     (scripts/upgrade.sh: backup, jupyterhub upgrade-db, nbgrader db upgrade, the record's migrations;
@@ -757,74 +830,3 @@ def _find(events, what, obj, result="ok", **more):
     return found[-1]
 
 
-def test_security_events_reach_the_log_file_and_syslog(hub, browser):
-    """Issue 13 point 6: a role granted and changed, an enrollment, a failed and a good login, the
-    hub's API used, a report opened and downloaded: each one line in <state>/logs/security.log
-    (0600, the course account's) and at the syslog receiver."""
-    as_course(["staff", "add", SEC, "--role", "trainer"], hub.state)  # a login made, role granted
-    as_course(["staff", "add", SEC, "--role", "hr"], hub.state)  # the same login: role changed, new code
-    as_course(["report"], hub.state)  # a snapshot for HR to open
-    code = enrollment_codes(hub.state)[SEC]
-    page = _page(browser)
-    try:
-        page.goto(f"{hub.url}/hub/enroll")
-        page.fill("#enroll_username", SEC)
-        page.fill("#enroll_code", code)
-        page.fill("#enroll_password", SEC_PASSWORD)
-        page.fill("#enroll_password2", SEC_PASSWORD)
-        page.click("#enroll_submit")
-        page.wait_for_url(re.compile(r".*/services/hr-report/.*"))
-        page.goto(f"{hub.url}/hub/logout")
-        page.goto(f"{hub.url}/hub/login")
-        page.fill("#username_input", SEC)
-        page.fill("#password_input", "not the password at all")
-        page.click("#login_submit")
-        assert "do not match" in page.locator("#login-error").inner_text()
-        page.fill("#username_input", SEC)
-        page.fill("#password_input", SEC_PASSWORD)
-        page.click("#login_submit")
-        page.wait_for_url(re.compile(r".*/services/hr-report/.*"))
-        assert page.locator("h1").count() >= 1
-        resp = page.request.get(f"{hub.url}/services/hr-report/files/learners.csv")
-        assert resp.status == 200, resp.status
-        assert "attachment" in resp.headers.get("content-disposition", "")
-    finally:
-        page.context.close()
-    hub.api("POST", "/groups/hr/users", {"users": [SEC]})  # through the hub's own API, whatever it answers
-    snap = max(p.name for p in (hub.state / "reports").iterdir() if (p / "report.html").is_file())
-
-    log = hub.state / "logs" / "security.log"
-    st = log.stat()
-    assert (st.st_mode & 0o777) == 0o600 and pwd.getpwuid(st.st_uid).pw_name == "hcwh-course"
-    assert (log.parent.stat().st_mode & 0o777) == 0o700
-    deadline = time.monotonic() + 10  # syslog datagrams arrive at once; the receiving thread may lag a little
-    while time.monotonic() < deadline and not any("report.download" in m for m in hub.syslog.messages):
-        time.sleep(0.2)
-    events = _events(log.read_text().splitlines())
-    _find(events, "role.grant", SEC, role="trainer", service="hcwh-account")
-    _find(events, "role.change", SEC, role="hr", before="trainer")
-    _find(events, "enrollment.code", SEC, role="hr")
-    enrolled = _find(events, "enrollment", SEC, role="hr")
-    assert enrolled["source"] == "127.0.0.1" and enrolled["service"] == "hub"
-    _find(events, "login.failed", SEC, "refused", source="127.0.0.1")
-    _find(events, "login", SEC, role="hr", source="127.0.0.1")
-    _find(events, "report.open", f"{snap}/report.html", who=SEC, service="hr-report")
-    _find(events, "report.download", f"{snap}/learners.csv", who=SEC, service="hr-report")
-    _find(events, "roster.import", "roster.csv")
-    _find(events, "jupyterlab.on", BEN)
-    _find(events, "account.create", BEN, service="hcwh-account")  # made for his enrollment (hcwh roster add)
-    assert [e for e in events if e["what"] == "hub.admin" and e["object"] == "POST /hub/api/groups/hr/users"]
-    assert not any(code in row or SEC_PASSWORD in row for row in log.read_text().splitlines())
-
-    # syslog: the hub's and the services' events (the account helper runs under sudo, which keeps
-    # no HCWH_* setting: it writes the file only)
-    parsed = []
-    for msg in hub.syslog.messages:
-        m = SYSLOG_LINE.fullmatch(msg)
-        assert m, msg
-        assert int(m.group(1)) // 8 == 10  # facility authpriv
-        parsed.append(m.group(2))
-    from_syslog = _events(parsed)
-    _find(from_syslog, "login.failed", SEC, "refused")
-    _find(from_syslog, "login", SEC)
-    _find(from_syslog, "report.download", f"{snap}/learners.csv", who=SEC)
