@@ -697,11 +697,11 @@ def test_security_events_reach_the_log_file_and_syslog(hub, browser):
     _find(events, "roster.import", "roster.csv")
     _find(events, "jupyterlab.on", BEN)
     _find(events, "account.create", BEN, service="hcwh-account")  # made for his enrollment (hcwh roster add)
+    assert not any(code in row or SEC_PASSWORD in row for row in log.read_text().splitlines())
     admin = [e for e in events if e["what"] == "hub.admin" and e["object"] == "POST /hub/api/groups/hr/users"]
     if not admin:  # passed on the seclog branch alone; fails since the merges of stop 23, not yet understood
         pytest.xfail("known failure (issue 13, stop 23 note): no hub.admin line for a change through the hub's API")
     assert admin
-    assert not any(code in row or SEC_PASSWORD in row for row in log.read_text().splitlines())
 
     # syslog: the hub's and the services' events (the account helper runs under sudo, which keeps
     # no HCWH_* setting: it writes the file only)
