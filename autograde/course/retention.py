@@ -170,27 +170,22 @@ def _vacuum(path: Path) -> None:
             con.close()
 
 
-def _table_exists(con, name: str) -> bool:
-    return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
 def _dispose_rows(s: Settings, learner: str, tables: list[tuple[str, str]]) -> int:
-    """Delete the learner's rows from the record's tables (each (table, learner column)) that exist."""
+    """Delete the learner's rows from the record's tables (each (table, learner column); ``db.connect``
+    has applied every migration, so each table is there), their child rows first."""
     con = db.connect(s)
     n = 0
     try:
         con.execute("BEGIN")
         for table, column in tables:
-            if _table_exists(con, table):
-                if table == "calibration_samples":  # a second grader's scores of the learner's reflections
-                    for child in ("calibration_scores", "calibration_finals"):
-                        if _table_exists(con, child):
-                            n += con.execute(f"DELETE FROM {child} WHERE sample IN "
-                                             "(SELECT id FROM calibration_samples WHERE student = ?)", (learner,)).rowcount
-                if table == "certificates" and _table_exists(con, "certificate_revocations"):
-                    n += con.execute("DELETE FROM certificate_revocations WHERE certificate IN "
-                                     "(SELECT id FROM certificates WHERE learner = ?)", (learner,)).rowcount
-                n += con.execute(f"DELETE FROM {table} WHERE {column} = ?", (learner,)).rowcount
+            if table == "calibration_samples":  # a second grader's scores of the learner's reflections
+                for child in ("calibration_scores", "calibration_finals"):
+                    n += con.execute(f"DELETE FROM {child} WHERE sample IN "
+                                     "(SELECT id FROM calibration_samples WHERE student = ?)", (learner,)).rowcount
+            if table == "certificates":
+                n += con.execute("DELETE FROM certificate_revocations WHERE certificate IN "
+                                 "(SELECT id FROM certificates WHERE learner = ?)", (learner,)).rowcount
+            n += con.execute(f"DELETE FROM {table} WHERE {column} = ?", (learner,)).rowcount
         con.execute("COMMIT")
     except sqlite3.Error:
         con.execute("ROLLBACK")
@@ -348,8 +343,7 @@ def export(s: Settings, learner: str, dest: Path) -> Path:
     try:
         for table, column in (("acknowledgements", "learner"), ("certificates", "learner"),
                               ("reminders_sent", "employee_id"), ("calibration_samples", "student")):
-            if _table_exists(con, table):
-                record[table] = [dict(r) for r in con.execute(f"SELECT * FROM {table} WHERE {column} = ?", (learner,))]
+            record[table] = [dict(r) for r in con.execute(f"SELECT * FROM {table} WHERE {column} = ?", (learner,))]
     finally:
         con.close()
     pseudonym = audit.pseudonym(s, learner)

@@ -146,10 +146,8 @@ def read_inputs(s: Settings) -> Inputs:
         expiry = {r["scope"]: r["valid_days"] for r in con.execute("SELECT scope, valid_days FROM recert_expiry")}
         decisions = {(r["assignment"], r["version"]): r["requirement"]
                      for r in con.execute("SELECT assignment, version, requirement FROM recert_decisions")}
-        acks: set[tuple[str, str, str]] = set()
-        if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'acknowledgements'").fetchone():
-            acks = {(r["learner"], r["assignment"], r["version"]) for r in con.execute(
-                "SELECT learner, assignment, version FROM acknowledgements WHERE choice = 'acknowledged'")}
+        acks = {(r["learner"], r["assignment"], r["version"]) for r in con.execute(
+            "SELECT learner, assignment, version FROM acknowledgements WHERE choice = 'acknowledged'")}
     finally:
         con.close()
     return Inputs(found, expiry, decisions, acks)

@@ -4,7 +4,7 @@ Record Store, each sent once.
 * **completed** (``http://adlnet.gov/expapi/verbs/completed``): a module HR's table marks
   ``complete``, with its score (raw, max, scaled), at the time it was submitted.
 * **acknowledged** (``https://w3id.org/xapi/dod-isd/verbs/acknowledged``): an acknowledgement of a
-  standard's commitment, when the record holds them (issue 16's acknowledgement table).
+  standard's commitment (the record's ``acknowledgements``).
 
 The learner is an xAPI *account* (``homePage``: the training server's address, ``name``: the
 employee id), never an e-mail address. The activity is the module at the version the learner
@@ -119,12 +119,11 @@ def statements(s: Settings, lrs: LrsSettings, table: pd.DataFrame) -> list[dict]
                               lrs, result))
     con = db.connect(s)
     try:
-        if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'acknowledgements'").fetchone():
-            for a in con.execute("SELECT learner, assignment, version, recorded_at FROM acknowledgements "
-                                 "WHERE choice = 'acknowledged' ORDER BY recorded_at"):
-                out.append(_statement("acknowledged", a["learner"], a["assignment"],
-                                      titles.get(a["assignment"], a["assignment"]), a["version"],
-                                      _stamp(a["recorded_at"]), lrs))
+        for a in con.execute("SELECT learner, assignment, version, recorded_at FROM acknowledgements "
+                             "WHERE choice = 'acknowledged' ORDER BY recorded_at"):
+            out.append(_statement("acknowledged", a["learner"], a["assignment"],
+                                  titles.get(a["assignment"], a["assignment"]), a["version"],
+                                  _stamp(a["recorded_at"]), lrs))
     finally:
         con.close()
     return out
