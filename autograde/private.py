@@ -52,6 +52,12 @@ def read_password(path: Path | None, user_setting: str, file_setting: str, error
     if path is None:
         raise error(f"{user_setting} is set but {file_setting} is not")
     try:
-        return Path(path).read_text(encoding="utf-8").strip()
+        fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         raise error(f"{file_setting} {path}: {exc.strerror}") from None
+    with os.fdopen(fd, encoding="utf-8") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if mode & 0o077:  # a secret others can read may have been read: refuse it, and say how to mend
+            raise error(f"{file_setting} {path} has mode {mode & 0o777:04o}: a password file must be 0600 "
+                        f"(chmod 600 it, then have the password changed: it may have been read)")
+        return f.read().strip()

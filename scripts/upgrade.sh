@@ -32,7 +32,8 @@ no_external_gradebook() {
 
 rows() { HCWH_STATE_DIR=$1 PYTHONPATH=$HERE "$PY" -m autograde.upgrade "${@:2}"; }
 
-# The backup step, on its own so that `hcwh backup` (branch backup) can take its place.
+# The backup step: a plain copy on this machine, for a rollback minutes later (byte for byte, owners and
+# modes kept). It is not the disaster backup: `hcwh backup` (encrypted, off the machine) is; take one too.
 backup_state() {
     local state=$1 dest=$2
     [[ -d $state/course ]] || die "$state: not a state folder (no course/ in it)"

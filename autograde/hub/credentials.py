@@ -66,10 +66,12 @@ SECRETS: tuple[Secret, ...] = (
 # Made by the hub at each start and held only in the memory of the process they are for (never a
 # file): the managed services' API tokens (formgrader, trainer console, HR report, idle culler,
 # exchange) and each learner server's token. Rotated by restarting the hub (services) or the page.
-# Provided by the city at a path of its choice, checked 0600 at start: the LDAP bind password
-# (HCWH_LDAP_BIND_PASSWORD_FILE, root's) and the TLS key (HCWH_TLS_KEY, the proxy account's).
-# SMTP credentials and signing keys become records here when the features that need them exist.
-EXTERNAL = {"ldap-bind-password": "HCWH_LDAP_BIND_PASSWORD_FILE", "tls-key": "HCWH_TLS_KEY"}
+# Provided by the city at a path of its choice, each refused unless 0600 when it is read: the LDAP bind
+# password (HCWH_LDAP_BIND_PASSWORD_FILE, root's, read at hub start), the TLS key (HCWH_TLS_KEY, the
+# proxy account's), the mail relay's and the LRS's passwords (HCWH_SMTP_PASSWORD_FILE,
+# HCWH_XAPI_PASSWORD_FILE: the course account's, read by `hcwh remind` and `hcwh xapi send` on each run).
+EXTERNAL = {"ldap-bind-password": "HCWH_LDAP_BIND_PASSWORD_FILE", "tls-key": "HCWH_TLS_KEY",
+            "smtp-password": "HCWH_SMTP_PASSWORD_FILE", "xapi-password": "HCWH_XAPI_PASSWORD_FILE"}
 # The key of `hcwh backup`'s archives (autograde/hub/backup.py): root's, 0600, made by hub-setup.sh, never
 # rotated (older archives need it); outside the state folder, since the state folder is what is backed up.
 BACKUP_KEY_ENV, BACKUP_KEY_DEFAULT = "HCWH_BACKUP_KEY", "/etc/hcwh/backup.key"
@@ -78,6 +80,20 @@ BACKUP_KEY_ENV, BACKUP_KEY_DEFAULT = "HCWH_BACKUP_KEY", "/etc/hcwh/backup.key"
 def backup_key_path(environ: dict | None = None) -> Path:
     environ = os.environ if environ is None else environ
     return Path(environ.get(BACKUP_KEY_ENV) or BACKUP_KEY_DEFAULT)
+
+
+# The certificates' signing key (autograde/record/signer.py): the signer account's alone, 0600, made by
+# hub-setup.sh; the application reads only KEY.pub (HCWH_SIGNER_PUBLIC_KEY). Never rotated in place: a
+# new key is a new file (older certificates keep verifying, their public key is in record.db).
+SIGNER_USER = os.environ.get("HCWH_SIGNER_USER") or "hcwh-signer"
+SIGNER_KEY_DEFAULT = "/etc/hcwh/signer/certificate.key"
+
+
+def signer_key_path(environ: dict | None = None) -> Path:
+    """The private key beside HCWH_SIGNER_PUBLIC_KEY (KEY.pub, as the signer's ``init`` writes them)."""
+    environ = os.environ if environ is None else environ
+    public = environ.get("HCWH_SIGNER_PUBLIC_KEY") or ""
+    return Path(public.removesuffix(".pub") if public.endswith(".pub") else SIGNER_KEY_DEFAULT)
 
 
 class SecretError(Exception):
@@ -192,7 +208,8 @@ def db_url_has_password(url: str) -> bool:
 
 def files(state: Path, environ: dict | None = None) -> dict[str, Path]:
     """Every secret's file that exists on this hub: the records above, the city's files named by
-    the environment (``EXTERNAL``) and the backup key."""
+    the environment (``EXTERNAL``), the backup key, the certificates' signing key and the audit
+    trail's pseudonym key."""
     environ = os.environ if environ is None else environ
     found = {s.name: path_of(state, s) for s in SECRETS if path_of(state, s).exists()}
     for name, var in EXTERNAL.items():
@@ -200,7 +217,19 @@ def files(state: Path, environ: dict | None = None) -> dict[str, Path]:
             found[name] = Path(environ[var])
     if backup_key_path(environ).exists():
         found["backup-key"] = backup_key_path(environ)
+    if signer_key_path(environ).exists():
+        found["signer-key"] = signer_key_path(environ)
+    # the audit trail's pseudonym key (autograde/record/audit.py key_path: the same rule), once made
+    pseudonym = Path(environ.get("HCWH_PSEUDONYM_KEY") or Path(state) / "keys" / "pseudonym.key")
+    if pseudonym.exists():
+        found["pseudonym-key"] = pseudonym
     return found
+
+
+def _listing(name: str, path: Path, what: str = "") -> str:
+    st = path.stat()
+    since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(st.st_mtime))
+    return f"{name:20} {path}  {pwd.getpwuid(st.st_uid).pw_name} {stat.S_IMODE(st.st_mode):04o}  since {since}{what}"
 
 
 def _main(argv: list[str]) -> int:
@@ -222,12 +251,13 @@ def _main(argv: list[str]) -> int:
             for s in SECRETS:
                 p = path_of(state, s)
                 if p.exists():
-                    st = p.stat()
-                    age = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(st.st_mtime))
-                    print(f"{s.name:20} {p}  {pwd.getpwuid(st.st_uid).pw_name} {stat.S_IMODE(st.st_mode):04o}  "
-                          f"since {age}  ({s.what})")
+                    print(_listing(s.name, p, f"  ({s.what})"))
                 else:
                     print(f"{s.name:20} {p}  not there ({s.kind}{': set it' if s.kind == 'provided' else ''})")
+            listed = {s.name for s in SECRETS}
+            for name, p in files(state).items():  # the keys and the city's files this environment names
+                if name not in listed:
+                    print(_listing(name, p))
         elif verb == "rotate":
             print(f"{argv[2]}: new value written. Next: {rotate(state, argv[2])}.")
         else:

@@ -247,6 +247,8 @@ def remove_firewall() -> None:
 
 def apply_firewall(ports: list[int]) -> None:
     """Learners' processes may reach only ``ports`` on 127.0.0.1 (and answer what connects to them)."""
+    import grp
+
     rules = firewall_rules(ports)
     remove_firewall()
     try:
@@ -254,6 +256,11 @@ def apply_firewall(ports: list[int]) -> None:
             _tables(program, ["-N", CHAIN])
             for rule in chain_rules:
                 _tables(program, rule)
+            try:
+                grp.getgrnam(LEARNERS_GROUP)
+            except KeyError:  # iptables would say only 'Bad value for "--gid-owner"'
+                raise IsolationError(f"the learners' group {LEARNERS_GROUP} does not exist, so no firewall rule can "
+                                     f"name it: run scripts/hub-setup.sh (make hub does) first") from None
             _tables(program, ["-I", *JUMP[:1], "1", *JUMP[1:]])
     except IsolationError:
         remove_firewall()  # never half a rule set

@@ -104,6 +104,7 @@ def test_completions_reach_the_lrs_once(lrs, tiny_cohort_copy, tmp_path):
     grade_ana(s)
     password = tmp_path / "lrs-password"
     password.write_text(PASSWORD)
+    password.chmod(0o600)  # a password file others could read is refused (autograde/private.py read_password)
     settings = xapi.LrsSettings.from_env({"HCWH_XAPI_ENDPOINT": f"{url}/xAPI/", "HCWH_XAPI_USER": "hcwh",
                                           "HCWH_XAPI_PASSWORD_FILE": str(password),
                                           "HCWH_XAPI_HOMEPAGE": "https://training.city.example.gov"})
@@ -131,6 +132,7 @@ def test_a_wrong_password_is_refused_and_nothing_recorded(lrs, tiny_cohort_copy,
     s = tiny_cohort_copy.settings
     password = tmp_path / "wrong"
     password.write_text("not-it")
+    password.chmod(0o600)
     settings = xapi.LrsSettings(f"{url}/xAPI/", "hcwh", password, "https://training.city.example.gov")
     with pytest.raises(xapi.XapiError, match="refused .* HTTP 401"):
         xapi.send(s, settings, as_of=AS_OF)

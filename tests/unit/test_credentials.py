@@ -160,3 +160,33 @@ def test_files_lists_the_backup_key_when_there_is_one(state, tmp_path):
     key.parent.mkdir()
     key.write_text("0" * 64)
     assert credentials.files(state, {"HCWH_BACKUP_KEY": str(key)})["backup-key"] == key
+
+
+def test_files_lists_the_mail_and_lrs_passwords_and_the_signing_key(state, tmp_path):
+    key = tmp_path / "signer" / "certificate.key"
+    key.parent.mkdir()
+    key.write_text("private")
+    env = {"HCWH_SMTP_PASSWORD_FILE": "/etc/city/smtp.password", "HCWH_XAPI_PASSWORD_FILE": "/etc/city/lrs.password",
+           "HCWH_SIGNER_PUBLIC_KEY": f"{key}.pub", "HCWH_BACKUP_KEY": str(tmp_path / "no-backup.key")}
+    found = credentials.files(state, env)
+    assert found["smtp-password"].as_posix() == "/etc/city/smtp.password"
+    assert found["xapi-password"].as_posix() == "/etc/city/lrs.password"
+    assert found["signer-key"] == key and "backup-key" not in found  # the private key beside KEY.pub
+    assert credentials.signer_key_path({}).as_posix() == "/etc/hcwh/signer/certificate.key"
+
+
+def test_a_password_file_others_can_read_is_refused_naming_it(tmp_path):
+    from autograde.private import read_password
+
+    class Refused(Exception):
+        pass
+
+    path = tmp_path / "smtp.password"
+    path.write_text("s3cret\n")
+    path.chmod(0o640)
+    with pytest.raises(Refused, match=r"HCWH_SMTP_PASSWORD_FILE .*smtp.password has mode 0640: .* must be 0600"):
+        read_password(path, "HCWH_SMTP_USER", "HCWH_SMTP_PASSWORD_FILE", Refused)
+    path.chmod(0o600)
+    assert read_password(path, "HCWH_SMTP_USER", "HCWH_SMTP_PASSWORD_FILE", Refused) == "s3cret"
+    with pytest.raises(Refused, match="HCWH_SMTP_PASSWORD_FILE is not"):
+        read_password(None, "HCWH_SMTP_USER", "HCWH_SMTP_PASSWORD_FILE", Refused)
