@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
 
     submissions = sorted(set(zip(grades["employee_id"], grades["module"])))
     load0 = f"{os.getloadavg()[0]:.2f}"
-    answers = step(f"read {len(submissions):,} answers.json", lambda: insight.read_answers(s, submissions))
+    answers = step(f"read {len(submissions):,} answers.json", lambda: insight.read_answers(s, submissions, modules))
     report = step("mastery, choices, paths, item analysis", lambda: insight.build(modules, learners, grades, answers))
     files = step("HTML + 9 CSV + manifest", lambda: insight.write_files(
         s.trainer_reports_dir, report, datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc), "UTC", Head(0, "")))
