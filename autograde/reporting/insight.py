@@ -158,7 +158,6 @@ class Content:
 
 
 PLAY_DTYPES = ("int64", "int64", bool, "O", "O")  # file, role-play, first, ending, path
-PICK_DTYPES = ("int64", "int64")  # file, row of option_table
 
 
 @dataclass
@@ -181,12 +180,15 @@ class Answers:
     def of(cls, content: Content, answers: Iterable[tuple[tuple[str, str], dict]]) -> Answers:
         """From parsed answers files: ((learner, module), the file's content) each, read one by one
         (each file can be dropped once read)."""
-        keys, plays, picks = [], [], []
+        keys, plays, picks, picks_per_file = [], [], [], []
         for n, (key, data) in enumerate(answers):
             keys.append(key)
             _read_plays(n, key[1], data, content, plays)
-            _read_picks(n, key[1], data, content, picks)
-        return cls(keys, *_columns(plays, PLAY_DTYPES), *_columns(picks, PICK_DTYPES))
+            before = len(picks)
+            _read_picks(key[1], data, content, picks)
+            picks_per_file.append(len(picks) - before)
+        pick_file = np.repeat(np.arange(len(keys)), picks_per_file)
+        return cls(keys, *_columns(plays, PLAY_DTYPES), pick_file, np.array(picks, dtype="int64"))
 
     @classmethod
     def concat(cls, parts: list[Answers]) -> Answers:
@@ -250,14 +252,14 @@ def _picked(kind: str, slots: tuple[str, ...], ids, given) -> list[tuple[str, st
     return [(s, o) for s, o in zip(slots, given) if isinstance(o, str) and o in ids]
 
 
-def _read_picks(n: int, module: str, data: dict, content: Content, out: list) -> None:
-    """Append (file, row of option_table) for each option file ``n`` picks."""
+def _read_picks(module: str, data: dict, content: Content, out: list) -> None:
+    """Append the row of option_table of each option a file picks."""
     given = data.get("questions") if isinstance(data, dict) else None
     if not isinstance(given, dict):
         return
     for qid, kind, slots, ids, row_of in content.questions.get(module, ()):
         if qid in given:
-            out += [(n, row_of[p]) for p in _picked(kind, slots, ids, given[qid])]
+            out += map(row_of.__getitem__, _picked(kind, slots, ids, given[qid]))
 
 
 @dataclass
@@ -330,12 +332,36 @@ MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "coh
                 "department": ["department"], "all": []}
 
 
-def _in_item_order(out: pd.DataFrame, keys: list[str], names: dict[str, str]) -> pd.DataFrame:
+def _in_item_order(columns: dict[str, np.ndarray], item_code: np.ndarray, group_rank: np.ndarray,
+                   items_of: np.ndarray, names: dict[str, str]) -> pd.DataFrame:
+    """One mastery table: ``columns`` (the group's keys, then item, item_text, the figures, share)
+    sorted by group (``group_rank``: each row's group's place in the order of its keys), then by
+    item in the framework's order (items it lacks last, by id). Sorted as integer codes: sorting
+    half a million rows by their strings took most of a second."""
     order = {item: n for n, item in enumerate(names)}
-    out.insert(len(keys) + 1, "item_text", out["item"].map(names).fillna(out["item"]))
+    place = sorted(range(len(items_of)), key=lambda c: (order.get(items_of[c], len(order)), items_of[c]))
+    item_rank = np.empty(len(items_of), dtype="int64")
+    item_rank[place] = np.arange(len(place))
+    rows = np.argsort(group_rank * len(items_of) + item_rank[item_code], kind="stable")
+    texts = np.array([names.get(item, item) for item in items_of], dtype=object)
+    keys = {k: v[rows] for k, v in columns.items() if k not in ("earned", "possible", "exercises", "learners")}
+    figures = {k: v[rows] for k, v in columns.items() if k not in keys}
+    out = pd.DataFrame({**keys, "item": items_of[item_code[rows]], "item_text": texts[item_code[rows]], **figures})
     out["share"] = (out["earned"] / out["possible"]).where(out["possible"] > 0)
-    out = out.assign(_o=out["item"].map(order).fillna(len(order))).sort_values(keys + ["_o", "item"], kind="stable")
-    return out.drop(columns="_o").reset_index(drop=True)
+    return out
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """Each value's place among the distinct ``values`` in sorted order (equal values, equal places)."""
+    return np.unique(values, return_inverse=True)[1].reshape(-1)
+
+
+def _distinct_exercises(group: np.ndarray, item: np.ndarray, exercise: np.ndarray):
+    """A function of (group, item) code arrays: how many distinct exercises the rows of each pair name."""
+    pairs, n_ex = item.max(initial=0) + 1, exercise.max(initial=0) + 1
+    pair = (group.astype("int64") + 1) * pairs + item  # group -1 (no value) too
+    per_pair = np.bincount(np.unique(pair * n_ex + exercise) // n_ex)
+    return lambda g, i: per_pair[(g.astype("int64") + 1) * pairs + i]
 
 
 def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.DataFrame]:
@@ -345,27 +371,28 @@ def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, na
     per = rows.groupby(["learner", "item_code"], sort=False).agg(
         earned=("earned", "sum"), possible=("possible", "sum"), exercises=("ex_code", "size")).reset_index()
     items_of = item_index.to_numpy()
+    who = per["learner"].to_numpy()
     out = {}
     for by, keys in MASTERY_KEYS.items():
         if by == "learner":
-            frame = pd.DataFrame({k: learners[k].to_numpy()[per["learner"].to_numpy()] for k in keys})
-            frame = frame.assign(item=items_of[per["item_code"].to_numpy()], earned=per["earned"].to_numpy(),
-                                 possible=per["possible"].to_numpy(), exercises=per["exercises"].to_numpy())
-            out[by] = _in_item_order(frame, keys, names)
+            rank = learners.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()  # the learners in keys' order
+            columns = {k: learners[k].to_numpy()[who] for k in keys}
+            columns |= {k: per[k].to_numpy() for k in ("earned", "possible", "exercises")}
+            out[by] = _in_item_order(columns, per["item_code"].to_numpy(), rank[who], items_of, names)
             continue
         codes, groups = pd.factorize(learners[keys[0]]) if keys else (np.zeros(len(learners), dtype="int64"), ["all"])
-        p = per.assign(group=codes[per["learner"].to_numpy()])
+        groups = np.asarray(groups, dtype=object)
+        distinct = _distinct_exercises(codes[rows["learner"].to_numpy()], rows["item_code"].to_numpy(), rows["ex_code"].to_numpy())
+        p = per.assign(group=codes[who])
         sums = p.groupby(["group", "item_code"], sort=False).agg(
             earned=("earned", "sum"), possible=("possible", "sum"), learners=("learner", "size"))
-        distinct = (pd.DataFrame({"group": codes[rows["learner"].to_numpy()], "item_code": rows["item_code"].to_numpy(),
-                                  "ex_code": rows["ex_code"].to_numpy()})
-                    .drop_duplicates().groupby(["group", "item_code"], sort=False).size().rename("exercises"))
-        frame = sums.join(distinct).reset_index()
-        named = {keys[0]: np.asarray(groups, dtype=object)[frame["group"].to_numpy()]} if keys else {}
-        frame = pd.DataFrame({**named, "item": items_of[frame["item_code"].to_numpy()], "earned": frame["earned"].to_numpy(),
-                              "possible": frame["possible"].to_numpy(), "exercises": frame["exercises"].to_numpy(),
-                              "learners": frame["learners"].to_numpy()})
-        out[by] = _in_item_order(frame, keys, names)
+        frame = sums.reset_index()
+        frame["exercises"] = distinct(frame["group"].to_numpy(), frame["item_code"].to_numpy())
+        group = frame["group"].to_numpy()
+        columns = {keys[0]: groups[group]} if keys else {}
+        columns |= {k: frame[k].to_numpy() for k in ("earned", "possible", "exercises", "learners")}
+        out[by] = _in_item_order(columns, frame["item_code"].to_numpy(), _rank(groups)[group] if keys else np.zeros(len(frame), dtype="int64"),
+                                 items_of, names)
     return out
 
 
@@ -439,7 +466,8 @@ def item_tables(modules: list[Module], grades: pd.DataFrame, answers: Answers, c
     question, slot, option, key, learners, text) for every autograded question of every module."""
     analyses, options = [], []
     by_module = dict(tuple(grades.groupby("module", sort=False)))
-    file_of = {key: n for n, key in enumerate(answers.keys)}
+    file_learner = np.array([sid for sid, _ in answers.keys], dtype=object)
+    file_module = np.array([m for _, m in answers.keys], dtype=object)
     n_rows = sum(len(q[-1]) for qs in content.questions.values() for q in qs)
     for m in modules:
         cells = {f"{q.id}-test": q for q in m.questions}
@@ -455,8 +483,10 @@ def item_tables(modules: list[Module], grades: pd.DataFrame, answers: Answers, c
         out = items.item_analysis(wide.set_axis([q.id for q in qs], axis=1), {q.id: q.points for q in qs})
         out.insert(0, "module", m.id)
         out.insert(2, "kind", [q.kind for q in qs])
+        of_module = np.flatnonzero(file_module == m.id)
+        found = pd.Index(file_learner[of_module]).get_indexer(wide.index)
         graded = np.zeros(len(answers.keys), dtype=bool)  # the files of the learners analysed
-        graded[[n for n in (file_of.get((sid, m.id), -1) for sid in wide.index) if n >= 0]] = True
+        graded[of_module[found[found >= 0]]] = True
         counts = np.bincount(answers.pick_row[graded[answers.pick_file]], minlength=n_rows)
         row_of = {qid: r for qid, *_, r in content.questions[m.id]}
         for n, q in enumerate(qs):
@@ -520,17 +550,19 @@ def build(modules: list[Module], learners: pd.DataFrame, grades: pd.DataFrame,
     """
     learners = learners.reset_index(drop=True)
     roster = pd.Index(learners["employee_id"])
-    grades = grades[roster.get_indexer(grades["employee_id"]) >= 0]
+    learner = roster.get_indexer(grades["employee_id"])
+    grades, learner = grades[learner >= 0], learner[learner >= 0]
+    module = pd.factorize(grades["module"])[0]
+    submissions = np.unique(learner * (module.max(initial=0) + 1) + module)  # (learner, module) codes
     content = Content.of(modules)
     if not isinstance(answers, Answers):
         answers = Answers.of(content, answers.items())
     choices = choice_table(modules)
     played = plays(answers, content, choices, roster)
     analysis, options = item_tables(modules, grades, answers, content)
-    submissions = grades[["employee_id", "module"]].drop_duplicates()
     rows, _, item_index = credit(modules, choices, grades, played.decisions, roster)
     return Insight(
-        learners=int(submissions["employee_id"].nunique()),
+        learners=len(np.unique(learner)),
         submissions=len(submissions),
         mastery=mastery(rows, item_index, learners, item_names()),
         choices=choice_counts(choices, played),
@@ -668,11 +700,12 @@ def learners_wide(rows: pd.DataFrame) -> pd.DataFrame:
     """The per-learner mastery as a spreadsheet reads it: one row per learner, and per item (the
     framework's order) its share and the exercises behind it (``AUTH-B1 share``, ``AUTH-B1 exercises``)."""
     keys = MASTERY_KEYS["learner"]
-    order = list(dict.fromkeys(rows["item"]))
-    wide = rows.set_index([*keys, "item"])[["share", "exercises"]].unstack("item")
+    order = list(pd.unique(rows["item"]))
+    wide = rows.set_index(["employee_id", "item"])[["share", "exercises"]].unstack("item")  # an employee id is one learner
     wide = wide.reindex(columns=[(v, item) for item in order for v in ("share", "exercises")])
     wide.columns = [f"{item} {v}" for v, item in wide.columns]
-    return wide.round(4).reset_index()
+    who = rows.drop_duplicates("employee_id").set_index("employee_id")[keys[1:]].reindex(wide.index)
+    return pd.concat([who, wide.round(4)], axis=1).reset_index()
 
 
 def frames(t: Insight) -> dict[str, pd.DataFrame]:
@@ -692,14 +725,18 @@ def _pivot(rows: pd.DataFrame, by: str) -> dict:
 
 
 def _learner_rows(rows: pd.DataFrame) -> list[dict]:
-    keys = MASTERY_KEYS["learner"]
     if rows.empty:
         return []
-    total = rows.groupby(keys, sort=False).agg(earned=("earned", "sum"), possible=("possible", "sum"),
-                                               items=("item", "size")).reset_index()
-    weak = rows[rows["share"] < WEAK].groupby("employee_id")["item"].agg(", ".join)
+    total = rows.groupby("employee_id", sort=False).agg(earned=("earned", "sum"), possible=("possible", "sum"),
+                                                        items=("item", "size")).reset_index()
+    who = rows.drop_duplicates("employee_id").set_index("employee_id")[["name", "department", "cohort"]]
+    total = who.reindex(total["employee_id"]).reset_index().join(total.drop(columns="employee_id"))
+    weak: dict[str, list[str]] = {}
+    under = (rows["share"] < WEAK).to_numpy()
+    for sid, item in zip(rows["employee_id"].to_numpy()[under], rows["item"].to_numpy()[under]):
+        weak.setdefault(sid, []).append(item)
     total["share"] = total["earned"] / total["possible"]
-    total["weak"] = total["employee_id"].map(weak).fillna("")
+    total["weak"] = [", ".join(weak.get(sid, ())) for sid in total["employee_id"]]
     return total.sort_values(["cohort", "name", "employee_id"]).to_dict("records")
 
 
