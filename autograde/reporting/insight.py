@@ -332,21 +332,20 @@ MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "coh
                 "department": ["department"], "all": []}
 
 
-def _in_item_order(columns: dict[str, np.ndarray], item_code: np.ndarray, group_rank: np.ndarray,
-                   items_of: np.ndarray, names: dict[str, str]) -> pd.DataFrame:
-    """One mastery table: ``columns`` (the group's keys, then item, item_text, the figures, share)
-    sorted by group (``group_rank``: each row's group's place in the order of its keys), then by
-    item in the framework's order (items it lacks last, by id). Sorted as integer codes: sorting
-    half a million rows by their strings took most of a second."""
+def _in_item_order(keys: dict[str, np.ndarray], item_code: np.ndarray, figures: dict[str, np.ndarray],
+                   group_rank: np.ndarray, items_of: np.ndarray, names: dict[str, str]) -> pd.DataFrame:
+    """One mastery table (the group's keys, item, item_text, the figures, share), sorted by group
+    (``group_rank``: each row's group's place in the order of its keys), then by item in the
+    framework's order (items it lacks last, by id). Sorted as integer codes: sorting half a
+    million rows by their strings took most of a second."""
     order = {item: n for n, item in enumerate(names)}
     place = sorted(range(len(items_of)), key=lambda c: (order.get(items_of[c], len(order)), items_of[c]))
     item_rank = np.empty(len(items_of), dtype="int64")
     item_rank[place] = np.arange(len(place))
     rows = np.argsort(group_rank * len(items_of) + item_rank[item_code], kind="stable")
     texts = np.array([names.get(item, item) for item in items_of], dtype=object)
-    keys = {k: v[rows] for k, v in columns.items() if k not in ("earned", "possible", "exercises", "learners")}
-    figures = {k: v[rows] for k, v in columns.items() if k not in keys}
-    out = pd.DataFrame({**keys, "item": items_of[item_code[rows]], "item_text": texts[item_code[rows]], **figures})
+    out = pd.DataFrame({**{k: v[rows] for k, v in keys.items()}, "item": items_of[item_code[rows]],
+                        "item_text": texts[item_code[rows]], **{k: v[rows] for k, v in figures.items()}})
     out["share"] = (out["earned"] / out["possible"]).where(out["possible"] > 0)
     return out
 
@@ -376,9 +375,8 @@ def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, na
     for by, keys in MASTERY_KEYS.items():
         if by == "learner":
             rank = learners.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()  # the learners in keys' order
-            columns = {k: learners[k].to_numpy()[who] for k in keys}
-            columns |= {k: per[k].to_numpy() for k in ("earned", "possible", "exercises")}
-            out[by] = _in_item_order(columns, per["item_code"].to_numpy(), rank[who], items_of, names)
+            out[by] = _in_item_order({k: learners[k].to_numpy()[who] for k in keys}, per["item_code"].to_numpy(),
+                                     {k: per[k].to_numpy() for k in ("earned", "possible", "exercises")}, rank[who], items_of, names)
             continue
         codes, groups = pd.factorize(learners[keys[0]]) if keys else (np.zeros(len(learners), dtype="int64"), ["all"])
         groups = np.asarray(groups, dtype=object)
@@ -389,10 +387,9 @@ def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, na
         frame = sums.reset_index()
         frame["exercises"] = distinct(frame["group"].to_numpy(), frame["item_code"].to_numpy())
         group = frame["group"].to_numpy()
-        columns = {keys[0]: groups[group]} if keys else {}
-        columns |= {k: frame[k].to_numpy() for k in ("earned", "possible", "exercises", "learners")}
-        out[by] = _in_item_order(columns, frame["item_code"].to_numpy(), _rank(groups)[group] if keys else np.zeros(len(frame), dtype="int64"),
-                                 items_of, names)
+        out[by] = _in_item_order({keys[0]: groups[group]} if keys else {}, frame["item_code"].to_numpy(),
+                                 {k: frame[k].to_numpy() for k in ("earned", "possible", "exercises", "learners")},
+                                 _rank(groups)[group], items_of, names)
     return out
 
 
@@ -618,8 +615,8 @@ def read_answers(s: Settings, submissions: list[tuple[str, str]], modules: list[
     A large cohort's files are parsed in a pool of worker processes (one per CPU), in order."""
     base = os.fspath(s.course_dir / "autograded")  # plain strings: joining 60,000 Paths alone took half a second
     content = Content.of(modules)
-    workers = min(os.cpu_count() or 1, len(submissions) // (POOL_FROM // 2))
-    if workers < 2:
+    workers = os.cpu_count() or 1
+    if workers < 2 or len(submissions) < POOL_FROM:
         return _read_part(base, content, submissions)
     size = -(-len(submissions) // (4 * workers))  # a few parts per worker, so that none waits long for the last
     parts = [submissions[k:k + size] for k in range(0, len(submissions), size)]
