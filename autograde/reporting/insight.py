@@ -34,8 +34,9 @@ played to an ending has no decision to count, so it adds nothing.
 submission of the module was graded, with how often each option was picked (per slot: the position
 of an ordering, the item of a matching) and the options nobody picked.
 
-:func:`build` is pure (content, DataFrames and parsed answers in; frames out): the benchmark drives
-it. Grader calibration (``reporting/calibration.py``) fills ``Insight.calibration`` and
+:func:`build` is pure (content, DataFrames and the answers in; frames out): the benchmark drives
+it. :func:`read_answers` turns each file, as it is parsed, into :class:`Answers` (flat arrays: one
+row per complete play and per option picked), in a pool of worker processes for a large cohort. Grader calibration (``reporting/calibration.py``) fills ``Insight.calibration`` and
 ``Insight.disagreements``; this report prints them.
 """
 
