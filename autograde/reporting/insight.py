@@ -34,8 +34,9 @@ played to an ending has no decision to count, so it adds nothing.
 submission of the module was graded, with how often each option was picked (per slot: the position
 of an ordering, the item of a matching) and the options nobody picked.
 
-:func:`build` is pure (content, DataFrames and parsed answers in; frames out): the benchmark drives
-it. Grader calibration (``reporting/calibration.py``) fills ``Insight.calibration`` and
+:func:`build` is pure (content, DataFrames and the answers in; frames out): the benchmark drives
+it. :func:`read_answers` turns each file, as it is parsed, into :class:`Answers` (flat arrays: one
+row per complete play and per option picked), in a pool of worker processes for a large cohort. Grader calibration (``reporting/calibration.py``) fills ``Insight.calibration`` and
 ``Insight.disagreements``; this report prints them.
 """
 
@@ -43,14 +44,16 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import os
 import stat
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from itertools import chain
 from pathlib import Path
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -120,7 +123,144 @@ def _choice_items(modules: list[Module]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["choice_row", "exercise", "item"])
 
 
-# -- the learners' plays, from answers.json ------------------------------------------------------
+# -- what the report reads from answers.json: flat tables, one row per play, decision and pick ------
+
+
+@dataclass(frozen=True)
+class Content:
+    """What reading an answers file needs from the content: the row of ``choice_table`` of each
+    (step, choice) of each role-play, and the row of ``option_table`` of each (slot, option) of each
+    autograded question. Plain dicts and tuples, so that it travels to worker processes."""
+
+    roleplays: tuple[tuple[str, str], ...]  # (module, role-play), a role-play's code is its position
+    choice_rows: dict[tuple[str, str], tuple[int, dict[tuple[str, str], int]]]  # (module, rp) -> (code, (step, choice) -> row)
+    questions: dict[str, tuple[tuple[str, str, tuple[str, ...], frozenset, dict[tuple[str, str], int]], ...]]
+    # module -> (question id, kind, slots, option ids, (slot, option) -> row of option_table) per question
+
+    @classmethod
+    def of(cls, modules: list[Module]) -> Content:
+        choices = choice_table(modules)
+        roleplays = tuple(dict.fromkeys(zip(choices["module"], choices["roleplay"])))
+        rows: dict = {key: (code, {}) for code, key in enumerate(roleplays)}
+        for n, (m, rp, st, ch) in enumerate(zip(choices["module"], choices["roleplay"], choices["step"], choices["choice"])):
+            rows[m, rp][1][st, ch] = n
+        questions, n = {}, 0
+        for m in modules:
+            qs = []
+            for q in m.questions:
+                row_of = {}
+                for slot in _slots(q):
+                    for o in q.options:
+                        row_of[slot, o.id] = n
+                        n += 1
+                qs.append((q.id, q.kind, tuple(_slots(q)), frozenset(o.id for o in q.options), row_of))
+            questions[m.id] = tuple(qs)
+        return cls(roleplays, rows, questions)
+
+
+PLAY_DTYPES = ("int64", "int64", bool, "O", "O")  # file, role-play, first, ending, path
+
+
+@dataclass
+class Answers:
+    """The answers files of graded submissions as the report reads them (curriculum/answers.py's
+    format): every complete play of a role-play the content has, and every option picked.
+    Anything malformed is skipped, never raised. Arrays, not the parsed files: 60,000 files of
+    nested lists and dicts took seconds to walk and to collect."""
+
+    keys: list[tuple[str, str]]  # (learner, module) of each file, its code its position
+    play_file: np.ndarray  # per complete play, in the files' order: its file,
+    play_roleplay: np.ndarray  # its role-play (position in Content.roleplays),
+    play_first: np.ndarray  # whether it is the first complete play of its role-play (the scored play),
+    play_ending: np.ndarray  # its ending (a string; "(unknown)" when the file names none),
+    play_path: np.ndarray  # its decisions, a tuple of choice_table rows (-1: a choice the content lacks)
+    pick_file: np.ndarray  # per option picked (per slot): its file
+    pick_row: np.ndarray  # and the row of option_table
+
+    @classmethod
+    def of(cls, content: Content, answers: Iterable[tuple[tuple[str, str], dict]]) -> Answers:
+        """From parsed answers files: ((learner, module), the file's content) each, read one by one
+        (each file can be dropped once read)."""
+        keys, plays, picks, picks_per_file = [], [], [], []
+        for n, (key, data) in enumerate(answers):
+            keys.append(key)
+            _read_plays(n, key[1], data, content, plays)
+            before = len(picks)
+            _read_picks(key[1], data, content, picks)
+            picks_per_file.append(len(picks) - before)
+        pick_file = np.repeat(np.arange(len(keys)), picks_per_file)
+        return cls(keys, *_columns(plays, PLAY_DTYPES), pick_file, np.array(picks, dtype="int64"))
+
+    @classmethod
+    def concat(cls, parts: list[Answers]) -> Answers:
+        offsets = np.cumsum([0] + [len(p.keys) for p in parts[:-1]])
+        return cls(list(chain.from_iterable(p.keys for p in parts)),
+                   *(np.concatenate([getattr(p, f) + k if f.endswith("_file") else getattr(p, f) for p, k in zip(parts, offsets)])
+                     for f in ("play_file", "play_roleplay", "play_first", "play_ending", "play_path", "pick_file", "pick_row")))
+
+
+def _columns(rows: list[tuple], dtypes: tuple) -> list[np.ndarray]:
+    """The columns of ``rows``, one array of each dtype ("O": Python objects, kept as they are)."""
+    cols = list(zip(*rows)) if rows else [()] * len(dtypes)
+    return [np.fromiter(col, dtype=dtype, count=len(col)) for col, dtype in zip(cols, dtypes)]
+
+
+def _taken(path: list) -> list[tuple[str, str]]:
+    """(step, choice) of each decision of a play; entries that are not a step and a choice are skipped."""
+    return [(t["step"], t["choice"]) for t in path
+            if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
+
+
+def _read_plays(n: int, module: str, data: dict, content: Content, out: list) -> None:
+    """Append (file, role-play, first, ending, path) for each complete play in file ``n``: the first
+    complete play of each role-play is the scored play, the later ones practice."""
+    record_of = data.get("roleplays") if isinstance(data, dict) else None
+    if not isinstance(record_of, dict):
+        return
+    for rp_id, record in record_of.items():
+        completed = record.get("completed") if isinstance(record, dict) else None
+        code, known = content.choice_rows.get((module, rp_id), (None, None))
+        if not isinstance(completed, list) or known is None:
+            continue
+        first = True
+        for play in completed:
+            try:  # a well-formed play, the fast way
+                path = play["path"]
+                if type(path) is not list:
+                    continue
+                found = tuple([known.get((t["step"], t["choice"]), -1) for t in path])
+                ending = play["ending"]
+            except (TypeError, KeyError):  # anything else, entry by entry (curriculum.scoring's rule)
+                path = play.get("path") if isinstance(play, dict) else None
+                if not isinstance(path, list):
+                    continue
+                found = tuple(known.get(tk, -1) for tk in _taken(path))
+                ending = play.get("ending")
+            out.append((n, code, first, ending if type(ending) is str else "(unknown)", found))
+            first = False
+
+
+def _picked(kind: str, slots: tuple[str, ...], ids, given) -> list[tuple[str, str]]:
+    """(slot, option id) of each option one stored answer picks (slot "" for single and multiple,
+    ``position N`` for an ordering, the item's id for a matching); anything that is not an option
+    id is skipped, never raised."""
+    if kind == "single":
+        return [("", given)] if isinstance(given, str) and given in ids else []
+    if not isinstance(given, list):
+        return []
+    if kind == "multiple":
+        return [("", o) for o in dict.fromkeys(g for g in given if isinstance(g, str) and g in ids)]
+    return [(s, o) for s, o in zip(slots, given) if isinstance(o, str) and o in ids]
+
+
+def _read_picks(module: str, data: dict, content: Content, out: list) -> None:
+    """Append the row of option_table of each option a file picks."""
+    given = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(given, dict):
+        return
+    for qid, kind, slots, ids, row_of in content.questions.get(module, ()):
+        if qid in given:
+            out += map(row_of.__getitem__, _picked(kind, slots, ids, given[qid]))
 
 
 @dataclass
@@ -133,64 +273,26 @@ class Plays:
     practice_endings: Counter  # (module, roleplay, ending) -> practice plays ending there
 
 
-def _taken(path: list) -> list[tuple[str, str]]:
-    """(step, choice) of each decision of a play; entries that are not a step and a choice are skipped."""
-    return [(t["step"], t["choice"]) for t in path
-            if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
+def plays(answers: Answers, content: Content, choices: pd.DataFrame, roster: pd.Index) -> Plays:
+    """The plays of the learners on ``roster``: the scored ones per learner, the practice ones counted."""
+    learner = roster.get_indexer([sid for sid, _ in answers.keys])[answers.play_file]
+    sizes = np.fromiter(map(len, answers.play_path), dtype="int64", count=len(answers.play_path))
+    decision_play = np.repeat(np.arange(len(sizes)), sizes)
+    rows = np.fromiter(chain.from_iterable(answers.play_path), dtype="int64", count=int(sizes.sum()))
+    scored = (learner >= 0) & answers.play_first
+    practice = (learner >= 0) & ~answers.play_first
+    on = scored[decision_play]
+    decisions = pd.DataFrame({"learner": learner[decision_play[on]], "play": decision_play[on], "choice_row": rows[on]})
+    module = np.array([m for m, _ in content.roleplays] or [""], dtype=object)
+    roleplay = np.array([rp for _, rp in content.roleplays] or [""], dtype=object)
 
+    def count(mask, *cols):
+        code = answers.play_roleplay[mask]
+        return Counter(zip(module[code], roleplay[code], *(c[mask] for c in cols)))
 
-def plays(answers: dict[tuple[str, str], dict], choices: pd.DataFrame, roster: pd.Index) -> Plays:
-    """Every complete play in the answers (curriculum/answers.py's format) of the role-plays the
-    content has: the first complete play of each is the scored play, the later ones practice.
-    Anything malformed is skipped, never raised."""
-    index: dict[tuple[str, str], dict] = {}
-    for n, (m, rp, st, ch) in enumerate(zip(choices["module"], choices["roleplay"], choices["step"], choices["choice"])):
-        index.setdefault((m, rp), {})[st, ch] = n
-    keys = list(answers)
-    learner_of = roster.get_indexer([sid for sid, _ in keys])
-    who, play_no, rows, practice = [], [], [], []
-    scored_paths: Counter = Counter()
-    practice_endings: Counter = Counter()
-    n_play = 0
-    for (sid, module), learner in zip(keys, learner_of):
-        record_of = answers[sid, module].get("roleplays")
-        if learner < 0 or not isinstance(record_of, dict):
-            continue
-        for rp_id, record in record_of.items():
-            completed = record.get("completed") if isinstance(record, dict) else None
-            known = index.get((module, rp_id))
-            if not isinstance(completed, list) or known is None:
-                continue
-            first = True
-            for play in completed:
-                try:  # a well-formed play, the fast way
-                    path = play["path"]
-                    if type(path) is not list:
-                        continue
-                    found = [known.get((t["step"], t["choice"]), -1) for t in path]
-                    ending = play["ending"]
-                except (TypeError, KeyError):  # anything else, entry by entry (curriculum.scoring's rule)
-                    path = play.get("path") if isinstance(play, dict) else None
-                    if not isinstance(path, list):
-                        continue
-                    found = [known.get(tk, -1) for tk in _taken(path)]
-                    ending = play.get("ending")
-                if type(ending) is not str:
-                    ending = "(unknown)"
-                if first:
-                    who += [learner] * len(found)
-                    play_no += [n_play] * len(found)
-                    rows += found
-                    n_play += 1
-                    scored_paths[module, rp_id, tuple(found), ending] += 1
-                    first = False
-                else:
-                    practice += found
-                    practice_endings[module, rp_id, ending] += 1
-    decisions = pd.DataFrame({"learner": np.array(who, dtype="int64"), "play": np.array(play_no, dtype="int64"),
-                              "choice_row": np.array(rows, dtype="int64")})
-    picked = np.array(practice, dtype="int64")
-    return Plays(decisions, scored_paths, np.bincount(picked[picked >= 0], minlength=len(choices)), practice_endings)
+    picked = rows[practice[decision_play]]
+    return Plays(decisions, count(scored, answers.play_path, answers.play_ending),
+                 np.bincount(picked[picked >= 0], minlength=len(choices)), count(practice, answers.play_ending))
 
 
 # -- mastery ---------------------------------------------------------------------------------------
@@ -231,12 +333,35 @@ MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "coh
                 "department": ["department"], "all": []}
 
 
-def _in_item_order(out: pd.DataFrame, keys: list[str], names: dict[str, str]) -> pd.DataFrame:
+def _in_item_order(keys: dict[str, np.ndarray], item_code: np.ndarray, figures: dict[str, np.ndarray],
+                   group_rank: np.ndarray, items_of: np.ndarray, names: dict[str, str]) -> pd.DataFrame:
+    """One mastery table (the group's keys, item, item_text, the figures, share), sorted by group
+    (``group_rank``: each row's group's place in the order of its keys), then by item in the
+    framework's order (items it lacks last, by id). Sorted as integer codes: sorting half a
+    million rows by their strings took most of a second."""
     order = {item: n for n, item in enumerate(names)}
-    out.insert(len(keys) + 1, "item_text", out["item"].map(names).fillna(out["item"]))
+    place = sorted(range(len(items_of)), key=lambda c: (order.get(items_of[c], len(order)), items_of[c]))
+    item_rank = np.empty(len(items_of), dtype="int64")
+    item_rank[place] = np.arange(len(place))
+    rows = np.argsort(group_rank * len(items_of) + item_rank[item_code], kind="stable")
+    texts = np.array([names.get(item, item) for item in items_of], dtype=object)
+    out = pd.DataFrame({**{k: v[rows] for k, v in keys.items()}, "item": items_of[item_code[rows]],
+                        "item_text": texts[item_code[rows]], **{k: v[rows] for k, v in figures.items()}})
     out["share"] = (out["earned"] / out["possible"]).where(out["possible"] > 0)
-    out = out.assign(_o=out["item"].map(order).fillna(len(order))).sort_values(keys + ["_o", "item"], kind="stable")
-    return out.drop(columns="_o").reset_index(drop=True)
+    return out
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """Each value's place among the distinct ``values`` in sorted order (equal values, equal places)."""
+    return np.unique(values, return_inverse=True)[1].reshape(-1)
+
+
+def _distinct_exercises(group: np.ndarray, item: np.ndarray, exercise: np.ndarray):
+    """A function of (group, item) code arrays: how many distinct exercises the rows of each pair name."""
+    pairs, n_ex = item.max(initial=0) + 1, exercise.max(initial=0) + 1
+    pair = (group.astype("int64") + 1) * pairs + item  # group -1 (no value) too
+    per_pair = np.bincount(np.unique(pair * n_ex + exercise) // n_ex)
+    return lambda g, i: per_pair[(g.astype("int64") + 1) * pairs + i]
 
 
 def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.DataFrame]:
@@ -246,27 +371,26 @@ def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, na
     per = rows.groupby(["learner", "item_code"], sort=False).agg(
         earned=("earned", "sum"), possible=("possible", "sum"), exercises=("ex_code", "size")).reset_index()
     items_of = item_index.to_numpy()
+    who = per["learner"].to_numpy()
     out = {}
     for by, keys in MASTERY_KEYS.items():
         if by == "learner":
-            frame = pd.DataFrame({k: learners[k].to_numpy()[per["learner"].to_numpy()] for k in keys})
-            frame = frame.assign(item=items_of[per["item_code"].to_numpy()], earned=per["earned"].to_numpy(),
-                                 possible=per["possible"].to_numpy(), exercises=per["exercises"].to_numpy())
-            out[by] = _in_item_order(frame, keys, names)
+            rank = learners.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()  # the learners in keys' order
+            out[by] = _in_item_order({k: learners[k].to_numpy()[who] for k in keys}, per["item_code"].to_numpy(),
+                                     {k: per[k].to_numpy() for k in ("earned", "possible", "exercises")}, rank[who], items_of, names)
             continue
         codes, groups = pd.factorize(learners[keys[0]]) if keys else (np.zeros(len(learners), dtype="int64"), ["all"])
-        p = per.assign(group=codes[per["learner"].to_numpy()])
+        groups = np.asarray(groups, dtype=object)
+        distinct = _distinct_exercises(codes[rows["learner"].to_numpy()], rows["item_code"].to_numpy(), rows["ex_code"].to_numpy())
+        p = per.assign(group=codes[who])
         sums = p.groupby(["group", "item_code"], sort=False).agg(
             earned=("earned", "sum"), possible=("possible", "sum"), learners=("learner", "size"))
-        distinct = (pd.DataFrame({"group": codes[rows["learner"].to_numpy()], "item_code": rows["item_code"].to_numpy(),
-                                  "ex_code": rows["ex_code"].to_numpy()})
-                    .drop_duplicates().groupby(["group", "item_code"], sort=False).size().rename("exercises"))
-        frame = sums.join(distinct).reset_index()
-        named = {keys[0]: np.asarray(groups, dtype=object)[frame["group"].to_numpy()]} if keys else {}
-        frame = pd.DataFrame({**named, "item": items_of[frame["item_code"].to_numpy()], "earned": frame["earned"].to_numpy(),
-                              "possible": frame["possible"].to_numpy(), "exercises": frame["exercises"].to_numpy(),
-                              "learners": frame["learners"].to_numpy()})
-        out[by] = _in_item_order(frame, keys, names)
+        frame = sums.reset_index()
+        frame["exercises"] = distinct(frame["group"].to_numpy(), frame["item_code"].to_numpy())
+        group = frame["group"].to_numpy()
+        out[by] = _in_item_order({keys[0]: groups[group]} if keys else {}, frame["item_code"].to_numpy(),
+                                 {k: frame[k].to_numpy() for k in ("earned", "possible", "exercises", "learners")},
+                                 _rank(groups)[group], items_of, names)
     return out
 
 
@@ -323,19 +447,9 @@ def _slots(q) -> list[str]:
 
 def _pick_counts(q, answers: list) -> Counter:
     """(slot, option id) -> how many of ``answers`` (stored answers to ``q``, as answers.json holds
-    them) pick it; the slot is "" (single, multiple), ``position N`` (ordering) or the item's id
-    (matching). Anything that is not an option id of ``q`` is skipped, never raised."""
-    ids = {o.id for o in q.options}
-    if q.kind == "single":
-        counts = Counter(a for a in answers if isinstance(a, str))
-        return Counter({("", o): k for o, k in counts.items() if o in ids})
-    lists = [a for a in answers if isinstance(a, list)]
-    if q.kind == "multiple":
-        counts = Counter(chain.from_iterable({g for g in a if isinstance(g, str)} for a in lists))
-        return Counter({("", o): k for o, k in counts.items() if o in ids})
-    slots = _slots(q)
-    counts = Counter(chain.from_iterable(zip(slots, a) for a in lists))
-    return Counter({(s, o): k for (s, o), k in counts.items() if isinstance(o, str) and o in ids})
+    them) pick it (:func:`_picked`)."""
+    ids, slots = {o.id for o in q.options}, tuple(_slots(q))
+    return Counter(chain.from_iterable(_picked(q.kind, slots, ids, a) for a in answers))
 
 
 def _is_key(q, slot: str, option: str) -> bool:
@@ -345,11 +459,14 @@ def _is_key(q, slot: str, option: str) -> bool:
     return slot in slots and slots.index(slot) < len(q.answer) and q.answer[slots.index(slot)] == option
 
 
-def item_tables(modules: list[Module], grades: pd.DataFrame, answers: dict[tuple[str, str], dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def item_tables(modules: list[Module], grades: pd.DataFrame, answers: Answers, content: Content) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(analysis: module, question, kind, learners, facility, discrimination, flags; options: module,
     question, slot, option, key, learners, text) for every autograded question of every module."""
     analyses, options = [], []
     by_module = dict(tuple(grades.groupby("module", sort=False)))
+    file_learner = np.array([sid for sid, _ in answers.keys], dtype=object)
+    file_module = np.array([m for _, m in answers.keys], dtype=object)
+    n_rows = sum(len(q[-1]) for qs in content.questions.values() for q in qs)
     for m in modules:
         cells = {f"{q.id}-test": q for q in m.questions}
         rows = by_module.get(m.id)
@@ -364,16 +481,21 @@ def item_tables(modules: list[Module], grades: pd.DataFrame, answers: dict[tuple
         out = items.item_analysis(wide.set_axis([q.id for q in qs], axis=1), {q.id: q.points for q in qs})
         out.insert(0, "module", m.id)
         out.insert(2, "kind", [q.kind for q in qs])
-        given = [answers.get((sid, m.id), {}).get("questions", {}) for sid in wide.index]
+        of_module = np.flatnonzero(file_module == m.id)
+        found = pd.Index(file_learner[of_module]).get_indexer(wide.index)
+        graded = np.zeros(len(answers.keys), dtype=bool)  # the files of the learners analysed
+        graded[of_module[found[found >= 0]]] = True
+        counts = np.bincount(answers.pick_row[graded[answers.pick_file]], minlength=n_rows)
+        row_of = {qid: r for qid, *_, r in content.questions[m.id]}
         for n, q in enumerate(qs):
-            counts = _pick_counts(q, [g.get(q.id) for g in given])
             texts = {o.id: " ".join(o.text.split()) for o in q.options}
+            picks = {key: int(counts[row]) for key, row in row_of[q.id].items()}
             for slot in _slots(q):
-                options += [(m.id, q.id, slot, o.id, _is_key(q, slot, o.id), counts.get((slot, o.id), 0), texts[o.id])
+                options += [(m.id, q.id, slot, o.id, _is_key(q, slot, o.id), picks[slot, o.id], texts[o.id])
                             for o in q.options]
             if q.kind != "ordering":  # an ordering places every option somewhere
                 per_option = Counter()
-                for (_, o), k in counts.items():
+                for (_, o), k in picks.items():
                     per_option[o] += k
                 nobody = items.unpicked(per_option, [o.id for o in q.options])
                 if nobody:
@@ -416,28 +538,29 @@ def item_names() -> dict[str, str]:
 
 
 def build(modules: list[Module], learners: pd.DataFrame, grades: pd.DataFrame,
-          answers: dict[tuple[str, str], dict], cohort: str | None = None) -> Insight:
+          answers: Answers | dict[tuple[str, str], dict], cohort: str | None = None) -> Insight:
     """The report's figures from its inputs. Pure.
 
     learners: employee_id, name, department, cohort (the roster, already narrowed to a cohort)
     grades:   employee_id, module, cell, score (NaN: not yet scored by a trainer) — graded submissions only
-    answers:  (employee_id, module) -> a parsed answers.json, for the same submissions
+    answers:  the answers files of the same submissions, as :func:`read_answers` reads them for
+              ``modules``, or parsed: (employee_id, module) -> the file's content
     """
     learners = learners.reset_index(drop=True)
     roster = pd.Index(learners["employee_id"])
-    grades = grades[roster.get_indexer(grades["employee_id"]) >= 0]
-    with _no_gc():
-        return _build(modules, learners, roster, grades, answers, cohort)
-
-
-def _build(modules, learners, roster, grades, answers, cohort) -> Insight:
+    learner = roster.get_indexer(grades["employee_id"])
+    grades, learner = grades[learner >= 0], learner[learner >= 0]
+    module = pd.factorize(grades["module"])[0]
+    submissions = np.unique(learner * (module.max(initial=0) + 1) + module)  # (learner, module) codes
+    content = Content.of(modules)
+    if not isinstance(answers, Answers):
+        answers = Answers.of(content, answers.items())
     choices = choice_table(modules)
-    played = plays(answers, choices, roster)
-    analysis, options = item_tables(modules, grades, answers)
-    submissions = grades[["employee_id", "module"]].drop_duplicates()
+    played = plays(answers, content, choices, roster)
+    analysis, options = item_tables(modules, grades, answers, content)
     rows, _, item_index = credit(modules, choices, grades, played.decisions, roster)
     return Insight(
-        learners=int(submissions["employee_id"].nunique()),
+        learners=len(np.unique(learner)),
         submissions=len(submissions),
         mastery=mastery(rows, item_index, learners, item_names()),
         choices=choice_counts(choices, played),
@@ -485,25 +608,27 @@ def read_answers_file(path: Path | str) -> dict:
         return migrate({})
 
 
-def read_answers(s: Settings, submissions: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
-    """The graded copy's answers.json of each (learner, module)."""
-    base = os.fspath(s.course_dir / "autograded")
-    with _no_gc():  # plain strings, not Path objects: joining 60,000 Paths alone took half a second
-        return {(sid, m): read_answers_file(os.path.join(base, sid, m, ANSWERS_FILE)) for sid, m in submissions}
+POOL_FROM = 2_000  # answers files from which read_answers parses them in a pool of worker processes
 
 
-@contextmanager
-def _no_gc():
-    """Python's cycle collector off while the parsed answers are read and walked (tens of thousands
-    of files, millions of objects, no cycle among them: reference counting frees them): otherwise
-    each collection walks them all again, which doubled the reading time and, after it, the build's."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+def read_answers(s: Settings, submissions: list[tuple[str, str]], modules: list[Module]) -> Answers:
+    """The graded copy's answers.json of each (learner, module), read for ``modules``' content.
+    A large cohort's files are parsed in a pool of worker processes (one per CPU), in order."""
+    base = os.fspath(s.course_dir / "autograded")  # plain strings: joining 60,000 Paths alone took half a second
+    content = Content.of(modules)
+    workers = os.cpu_count() or 1
+    if workers < 2 or len(submissions) < POOL_FROM:
+        return _read_part(base, content, submissions)
+    size = -(-len(submissions) // (4 * workers))  # a few parts per worker, so that none waits long for the last
+    parts = [submissions[k:k + size] for k in range(0, len(submissions), size)]
+    # a worker holds only what it parses (no reference cycles: reference counting frees it all), so
+    # Python's cycle collector is off there: each collection walked everything parsed so far again
+    with multiprocessing.get_context("fork").Pool(workers, initializer=gc.disable) as pool:
+        return Answers.concat(pool.map(partial(_read_part, base, content), parts))
+
+
+def _read_part(base: str, content: Content, submissions: list[tuple[str, str]]) -> Answers:
+    return Answers.of(content, (((sid, m), read_answers_file(os.path.join(base, sid, m, ANSWERS_FILE))) for sid, m in submissions))
 
 
 def rejected(s: Settings) -> set[tuple[str, str]]:
@@ -541,7 +666,8 @@ def gather(s: Settings, cohort: str | None = None) -> Insight:
     grades = grades[[k not in out for k in keys]]
     off_roster = sorted(set(grades["employee_id"]) - set(data.learners))
     submissions = sorted(set(zip(grades["employee_id"], grades["module"])))
-    insight = build(load_content(), learners, grades, read_answers(s, submissions), cohort)
+    content = load_content()
+    insight = build(content, learners, grades, read_answers(s, submissions, content), cohort)
     if len(left_out):
         insight.notes.append(f"{left_out[['employee_id', 'module']].drop_duplicates().shape[0]} submission(s) that autograde "
                              "rejected are left out (the learner hears why in their feedback).")
@@ -572,11 +698,12 @@ def learners_wide(rows: pd.DataFrame) -> pd.DataFrame:
     """The per-learner mastery as a spreadsheet reads it: one row per learner, and per item (the
     framework's order) its share and the exercises behind it (``AUTH-B1 share``, ``AUTH-B1 exercises``)."""
     keys = MASTERY_KEYS["learner"]
-    order = list(dict.fromkeys(rows["item"]))
-    wide = rows.set_index([*keys, "item"])[["share", "exercises"]].unstack("item")
+    order = list(pd.unique(rows["item"]))
+    wide = rows.set_index(["employee_id", "item"])[["share", "exercises"]].unstack("item")  # an employee id is one learner
     wide = wide.reindex(columns=[(v, item) for item in order for v in ("share", "exercises")])
     wide.columns = [f"{item} {v}" for v, item in wide.columns]
-    return wide.round(4).reset_index()
+    who = rows.drop_duplicates("employee_id").set_index("employee_id")[keys[1:]].reindex(wide.index)
+    return pd.concat([who, wide.round(4)], axis=1).reset_index()
 
 
 def frames(t: Insight) -> dict[str, pd.DataFrame]:
@@ -596,14 +723,18 @@ def _pivot(rows: pd.DataFrame, by: str) -> dict:
 
 
 def _learner_rows(rows: pd.DataFrame) -> list[dict]:
-    keys = MASTERY_KEYS["learner"]
     if rows.empty:
         return []
-    total = rows.groupby(keys, sort=False).agg(earned=("earned", "sum"), possible=("possible", "sum"),
-                                               items=("item", "size")).reset_index()
-    weak = rows[rows["share"] < WEAK].groupby("employee_id")["item"].agg(", ".join)
+    total = rows.groupby("employee_id", sort=False).agg(earned=("earned", "sum"), possible=("possible", "sum"),
+                                                        items=("item", "size")).reset_index()
+    who = rows.drop_duplicates("employee_id").set_index("employee_id")[["name", "department", "cohort"]]
+    total = who.reindex(total["employee_id"]).reset_index().join(total.drop(columns="employee_id"))
+    weak: dict[str, list[str]] = {}
+    under = (rows["share"] < WEAK).to_numpy()
+    for sid, item in zip(rows["employee_id"].to_numpy()[under], rows["item"].to_numpy()[under]):
+        weak.setdefault(sid, []).append(item)
     total["share"] = total["earned"] / total["possible"]
-    total["weak"] = total["employee_id"].map(weak).fillna("")
+    total["weak"] = [", ".join(weak.get(sid, ())) for sid in total["employee_id"]]
     return total.sort_values(["cohort", "name", "employee_id"]).to_dict("records")
 
 
@@ -638,12 +769,6 @@ def render_html(t: Insight, generated_at: datetime, timezone_name: str) -> str:
 def write_files(folder_root: Path, t: Insight, generated_at: datetime, timezone_name: str,
                 audit_head: audit.Head) -> InsightFiles:
     """One new snapshot folder of ``t`` under ``folder_root`` (the trainers' folder); returns the paths."""
-    with _no_gc():
-        return _write_files(folder_root, t, generated_at, timezone_name, audit_head)
-
-
-def _write_files(folder_root: Path, t: Insight, generated_at: datetime, timezone_name: str,
-                 audit_head: audit.Head) -> InsightFiles:
     folder = report.snapshot_folder(folder_root, generated_at)
     files = InsightFiles(folder, folder / "insight.html", {n: folder / f"{n}.csv" for n in CSV_FILES},
                          folder / "manifest.json")

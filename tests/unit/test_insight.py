@@ -184,3 +184,24 @@ def test_nothing_graded_yet_still_writes_a_report(tmp_path):
     files = insight.write_files(tmp_path, empty, datetime(2026, 11, 26, tzinfo=timezone.utc), "UTC", Head(0, ""))
     assert "0</b> learners with graded work" in files.html.read_text(encoding="utf-8")
     assert pd.read_csv(files.csv["choices"])["scored_play"].sum() == 0
+
+
+@pytest.mark.parametrize("pool_from", [10**9, 2], ids=["serial", "worker-pool"])
+def test_reading_the_files_gives_the_figures_the_parsed_answers_give(tmp_path, monkeypatch, pool_from, built):
+    from autograde.config import Settings
+
+    s = Settings(state_dir=tmp_path / "state")
+    for (sid, module), data in tiny.ANSWERS.items():
+        folder = s.course_dir / "autograded" / sid / module
+        folder.mkdir(parents=True)
+        (folder / "answers.json").write_text(json.dumps(data), encoding="utf-8")
+    damaged = s.course_dir / "autograded" / "L9" / tiny.MODULE
+    damaged.mkdir(parents=True)
+    (damaged / "answers.json").write_text("{not json", encoding="utf-8")
+    monkeypatch.setattr(insight, "POOL_FROM", pool_from)  # 2: even four files go to the worker processes
+    submissions = sorted(tiny.ANSWERS) + [("L9", tiny.MODULE)]
+    read = insight.read_answers(s, submissions, [tiny.module()])
+    assert read.keys == submissions
+    out = insight.build([tiny.module()], tiny.LEARNERS, tiny.GRADES, read)
+    for name, frame in insight.frames(out).items():
+        pd.testing.assert_frame_equal(frame, insight.frames(built)[name], obj=name)
