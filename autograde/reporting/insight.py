@@ -129,13 +129,15 @@ def _choice_items(modules: list[Module]) -> pd.DataFrame:
 @dataclass(frozen=True)
 class Content:
     """What reading an answers file needs from the content: the row of ``choice_table`` of each
-    (step, choice) of each role-play, and the row of ``option_table`` of each (slot, option) of each
-    autograded question. Plain dicts and tuples, so that it travels to worker processes."""
+    choice of each step of each role-play, and the row of ``option_table`` of each (slot, option) of
+    each autograded question. Plain dicts and tuples, so that it travels to worker processes; nested
+    by step and slot, so that reading a file builds no key tuples."""
 
     roleplays: tuple[tuple[str, str], ...]  # (module, role-play), a role-play's code is its position
-    choice_rows: dict[tuple[str, str], tuple[int, dict[tuple[str, str], int]]]  # (module, rp) -> (code, (step, choice) -> row)
-    questions: dict[str, tuple[tuple[str, str, tuple[str, ...], frozenset, dict[tuple[str, str], int]], ...]]
-    # module -> (question id, kind, slots, option ids, (slot, option) -> row of option_table) per question
+    choice_rows: dict[tuple[str, str], tuple[int, dict[str, dict[str, int]]]]  # (module, rp) -> (code, step -> choice -> row)
+    questions: dict[str, tuple[tuple[str, str, tuple[dict[str, int], ...]], ...]]
+    # module -> (question id, kind, per slot: option id -> row of option_table) per question
+    option_rows: dict[tuple[str, str], dict[tuple[str, str], int]]  # (module, question) -> (slot, option) -> row
 
     @classmethod
     def of(cls, modules: list[Module]) -> Content:
@@ -143,19 +145,20 @@ class Content:
         roleplays = tuple(dict.fromkeys(zip(choices["module"], choices["roleplay"])))
         rows: dict = {key: (code, {}) for code, key in enumerate(roleplays)}
         for n, (m, rp, st, ch) in enumerate(zip(choices["module"], choices["roleplay"], choices["step"], choices["choice"])):
-            rows[m, rp][1][st, ch] = n
-        questions, n = {}, 0
+            rows[m, rp][1].setdefault(st, {})[ch] = n
+        questions, option_rows, n = {}, {}, 0
         for m in modules:
             qs = []
             for q in m.questions:
-                row_of = {}
+                per_slot = []
                 for slot in _slots(q):
-                    for o in q.options:
-                        row_of[slot, o.id] = n
-                        n += 1
-                qs.append((q.id, q.kind, tuple(_slots(q)), frozenset(o.id for o in q.options), row_of))
+                    per_slot.append({o.id: n + k for k, o in enumerate(q.options)})
+                    option_rows[m.id, q.id] = {**option_rows.get((m.id, q.id), {}),
+                                               **{(slot, o.id): n + k for k, o in enumerate(q.options)}}
+                    n += len(q.options)
+                qs.append((q.id, q.kind, tuple(per_slot)))
             questions[m.id] = tuple(qs)
-        return cls(roleplays, rows, questions)
+        return cls(roleplays, rows, questions, option_rows)
 
 
 PLAY_DTYPES = ("int64", "int64", bool, "O", "O")  # file, role-play, first, ending, path
@@ -211,6 +214,9 @@ def _taken(path: list) -> list[tuple[str, str]]:
             if isinstance(t, dict) and isinstance(t.get("step"), str) and isinstance(t.get("choice"), str)]
 
 
+NOWHERE: dict[str, int] = {}  # the choices of a step the content lacks
+
+
 def _read_plays(n: int, module: str, data: dict, content: Content, out: list) -> None:
     """Append (file, role-play, first, ending, path) for each complete play in file ``n``: the first
     complete play of each role-play is the scored play, the later ones practice."""
@@ -228,29 +234,31 @@ def _read_plays(n: int, module: str, data: dict, content: Content, out: list) ->
                 path = play["path"]
                 if type(path) is not list:
                     continue
-                found = tuple([known.get((t["step"], t["choice"]), -1) for t in path])
+                found = tuple([known.get(t["step"], NOWHERE).get(t["choice"], -1) for t in path])
                 ending = play["ending"]
-            except (TypeError, KeyError):  # anything else, entry by entry (curriculum.scoring's rule)
+            except (TypeError, KeyError, AttributeError):  # anything else, entry by entry (curriculum.scoring's rule)
                 path = play.get("path") if isinstance(play, dict) else None
                 if not isinstance(path, list):
                     continue
-                found = tuple(known.get(tk, -1) for tk in _taken(path))
+                found = tuple(known.get(st, NOWHERE).get(ch, -1) for st, ch in _taken(path))
                 ending = play.get("ending")
             out.append((n, code, first, ending if type(ending) is str else "(unknown)", found))
             first = False
 
 
-def _picked(kind: str, slots: tuple[str, ...], ids, given) -> list[tuple[str, str]]:
-    """(slot, option id) of each option one stored answer picks (slot "" for single and multiple,
-    ``position N`` for an ordering, the item's id for a matching); anything that is not an option
-    id is skipped, never raised."""
+def _picked(kind: str, per_slot: tuple[dict, ...], given) -> list:
+    """What ``per_slot`` (per slot, option id -> a value: its row of option_table) gives for each
+    option one stored answer picks: one slot for single and multiple (an option picked twice counts
+    once), one per position of an ordering or item of a matching; anything that is not an option id
+    is skipped, never raised."""
     if kind == "single":
-        return [("", given)] if isinstance(given, str) and given in ids else []
+        return [per_slot[0][given]] if isinstance(given, str) and given in per_slot[0] else []
     if not isinstance(given, list):
         return []
     if kind == "multiple":
-        return [("", o) for o in dict.fromkeys(g for g in given if isinstance(g, str) and g in ids)]
-    return [(s, o) for s, o in zip(slots, given) if isinstance(o, str) and o in ids]
+        rows = per_slot[0]
+        return [rows[o] for o in dict.fromkeys(g for g in given if isinstance(g, str) and g in rows)]
+    return [rows[o] for rows, o in zip(per_slot, given) if isinstance(o, str) and o in rows]
 
 
 def _read_picks(module: str, data: dict, content: Content, out: list) -> None:
@@ -258,9 +266,9 @@ def _read_picks(module: str, data: dict, content: Content, out: list) -> None:
     given = data.get("questions") if isinstance(data, dict) else None
     if not isinstance(given, dict):
         return
-    for qid, kind, slots, ids, row_of in content.questions.get(module, ()):
+    for qid, kind, per_slot in content.questions.get(module, ()):
         if qid in given:
-            out += map(row_of.__getitem__, _picked(kind, slots, ids, given[qid]))
+            out += _picked(kind, per_slot, given[qid])
 
 
 @dataclass
@@ -273,9 +281,10 @@ class Plays:
     practice_endings: Counter  # (module, roleplay, ending) -> practice plays ending there
 
 
-def plays(answers: Answers, content: Content, choices: pd.DataFrame, roster: pd.Index) -> Plays:
-    """The plays of the learners on ``roster``: the scored ones per learner, the practice ones counted."""
-    learner = roster.get_indexer([sid for sid, _ in answers.keys])[answers.play_file]
+def plays(answers: Answers, content: Content, choices: pd.DataFrame, file_learner: np.ndarray) -> Plays:
+    """The plays of the learners on the roster (``file_learner``: each file's learner's position
+    in it, -1 off it): the scored ones per learner, the practice ones counted."""
+    learner = file_learner[answers.play_file]
     sizes = np.fromiter(map(len, answers.play_path), dtype="int64", count=len(answers.play_path))
     decision_play = np.repeat(np.arange(len(sizes)), sizes)
     rows = np.fromiter(chain.from_iterable(answers.play_path), dtype="int64", count=int(sizes.sum()))
@@ -298,35 +307,71 @@ def plays(answers: Answers, content: Content, choices: pd.DataFrame, roster: pd.
 # -- mastery ---------------------------------------------------------------------------------------
 
 
-def credit(modules: list[Module], choices: pd.DataFrame, grades: pd.DataFrame, decisions: pd.DataFrame,
-           roster: pd.Index) -> tuple[pd.DataFrame, pd.Index, pd.Index]:
-    """One row per learner × exercise × item it names, as codes (learner: position in ``roster``;
-    exercise, item: positions in the two indexes returned), with earned and possible credit (module
-    docstring). Integers all through: 10,000 learners make millions of rows."""
+@dataclass
+class Scores:
+    """The gradebook's rows of learners on the roster, as codes: one entry per grade cell."""
+
+    learner: np.ndarray  # position in the roster
+    cell: np.ndarray  # position in Scores.cells_of(modules) (-1: a cell the content lacks)
+    score: np.ndarray  # float; NaN while a reflection waits for a trainer
+    submissions: int  # distinct (learner, module) among them
+
+    @staticmethod
+    def cells_of(exercises: pd.DataFrame) -> pd.MultiIndex:
+        """(module, cell) of every grade cell the content has (``exercise_table``'s rows)."""
+        return pd.MultiIndex.from_frame(exercises[["module", "cell"]].drop_duplicates())
+
+    @classmethod
+    def of(cls, grades: pd.DataFrame, roster: pd.Index, cells: pd.MultiIndex) -> Scores:
+        """Each string column hashed once: 10,000 learners' gradebook is 620,000 rows."""
+        learner = roster.get_indexer(grades["employee_id"])
+        on = np.flatnonzero(learner >= 0)
+        module, modules = pd.factorize(grades["module"].to_numpy()[on])
+        cell, names = pd.factorize(grades["cell"].to_numpy()[on])
+        pair = cells.get_indexer(pd.MultiIndex.from_product([modules, names]))  # (module, cell) -> cell code
+        submissions = len(np.unique(learner[on] * max(len(modules), 1) + module))
+        return cls(learner[on], pair[module * len(names) + cell], grades["score"].to_numpy(dtype=float)[on], submissions)
+
+
+def _join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An inner join on integer codes: (position in ``left``, position in ``right``) of every pair of
+    equal codes, in ``left``'s order (a code < 0 matches nothing)."""
+    size = int(max(left.max(initial=-1), right.max(initial=-1))) + 1
+    order = np.argsort(right, kind="stable")
+    per = np.bincount(right[right >= 0], minlength=size)
+    start = np.cumsum(per) - per
+    ok = np.flatnonzero(left >= 0)
+    n = per[left[ok]]
+    li = np.repeat(ok, n)
+    within = np.arange(len(li)) - np.repeat(np.cumsum(n) - n, n)
+    return li, order[np.count_nonzero(right < 0) + np.repeat(start[left[ok]], n) + within]
+
+
+def credit(modules: list[Module], choices: pd.DataFrame, scores: Scores, cells: pd.MultiIndex,
+           decisions: pd.DataFrame) -> tuple[dict[str, np.ndarray], pd.Index]:
+    """One entry per learner × exercise × item it names, as codes (learner: position in the roster;
+    exercise, item: positions in ``exercise_table`` and in the index returned), with earned and
+    possible credit (module docstring): columns learner, ex_code, item_code, earned, possible.
+    Integers all through: 10,000 learners make millions of them."""
     ex = exercise_table(modules)
     by_choice = _choice_items(modules)
     exercises = pd.Index(pd.unique(pd.concat([ex["exercise"], by_choice["exercise"]])))
     item_index = pd.Index(pd.unique(pd.concat([ex["item"], by_choice["item"]])))
-    cells = pd.MultiIndex.from_frame(ex[["module", "cell"]].drop_duplicates())
-    ex = ex.assign(cell_code=cells.get_indexer(pd.MultiIndex.from_frame(ex[["module", "cell"]])),
-                   ex_code=exercises.get_indexer(ex["exercise"]), item_code=item_index.get_indexer(ex["item"]))
-    scored = grades[grades["score"].notna()]  # a reflection not yet scored by a trainer earns nothing yet
-    g = pd.DataFrame({"learner": roster.get_indexer(scored["employee_id"]),
-                      "cell_code": cells.get_indexer(pd.MultiIndex.from_arrays([scored["module"], scored["cell"]])),
-                      "earned": scored["score"].to_numpy(dtype=float)})
-    g = g[(g["learner"] >= 0) & (g["cell_code"] >= 0)]
-    from_grades = g.merge(ex[["cell_code", "ex_code", "item_code", "possible"]], on="cell_code")
+    ex_cell = cells.get_indexer(pd.MultiIndex.from_frame(ex[["module", "cell"]]))
+    ex_code, ex_item = exercises.get_indexer(ex["exercise"]), item_index.get_indexer(ex["item"])
+    scored = np.flatnonzero(~np.isnan(scores.score))  # a reflection not yet scored by a trainer earns nothing yet
+    g, e = _join(scores.cell[scored], ex_cell)
     known = decisions[decisions["choice_row"] >= 0]  # a choice the content no longer has: no credit
-    n = known.groupby("play", sort=False)["choice_row"].transform("size").to_numpy()
-    rows = known["choice_row"].to_numpy()
-    weight = choices["points"].to_numpy()[rows] / n
-    per_decision = pd.DataFrame({"learner": known["learner"].to_numpy(), "choice_row": rows,
-                                 "earned": weight * choices["share"].to_numpy()[rows], "possible": weight})
-    by_choice = by_choice.assign(ex_code=exercises.get_indexer(by_choice["exercise"]),
-                                 item_code=item_index.get_indexer(by_choice["item"]))
-    from_plays = per_decision.merge(by_choice[["choice_row", "ex_code", "item_code"]], on="choice_row")
-    cols = ["learner", "ex_code", "item_code", "earned", "possible"]
-    return pd.concat([from_grades[cols], from_plays[cols]], ignore_index=True), exercises, item_index
+    play, rows = known["play"].to_numpy(), known["choice_row"].to_numpy()
+    weight = choices["points"].to_numpy()[rows] / np.bincount(play)[play]
+    d, c = _join(rows, by_choice["choice_row"].to_numpy())
+    return {
+        "learner": np.concatenate([scores.learner[scored][g], known["learner"].to_numpy()[d]]),
+        "ex_code": np.concatenate([ex_code[e], exercises.get_indexer(by_choice["exercise"])[c]]),
+        "item_code": np.concatenate([ex_item[e], item_index.get_indexer(by_choice["item"])[c]]),
+        "earned": np.concatenate([scores.score[scored][g], (weight * choices["share"].to_numpy()[rows])[d]]),
+        "possible": np.concatenate([ex["possible"].to_numpy()[e], weight[d]]),
+    }, item_index
 
 
 MASTERY_KEYS = {"learner": ["employee_id", "name", "department", "cohort"], "cohort": ["cohort"],
@@ -356,41 +401,45 @@ def _rank(values: np.ndarray) -> np.ndarray:
     return np.unique(values, return_inverse=True)[1].reshape(-1)
 
 
-def _distinct_exercises(group: np.ndarray, item: np.ndarray, exercise: np.ndarray):
-    """A function of (group, item) code arrays: how many distinct exercises the rows of each pair name."""
-    pairs, n_ex = item.max(initial=0) + 1, exercise.max(initial=0) + 1
-    pair = (group.astype("int64") + 1) * pairs + item  # group -1 (no value) too
-    per_pair = np.bincount(np.unique(pair * n_ex + exercise) // n_ex)
-    return lambda g, i: per_pair[(g.astype("int64") + 1) * pairs + i]
-
-
-def mastery(rows: pd.DataFrame, item_index: pd.Index, learners: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.DataFrame]:
+def mastery(rows: dict[str, np.ndarray], item_index: pd.Index, learners: pd.DataFrame, names: dict[str, str]) -> dict[str, pd.DataFrame]:
     """Per learner, cohort, department and everyone (``MASTERY_KEYS``), per item: earned, possible,
     share, exercises (behind the figure: a learner's, or the distinct exercises of a group) and, for
-    groups, learners; items in the framework's order. ``rows``, ``item_index``: :func:`credit`'s."""
-    per = rows.groupby(["learner", "item_code"], sort=False).agg(
-        earned=("earned", "sum"), possible=("possible", "sum"), exercises=("ex_code", "size")).reset_index()
+    groups, learners; items in the framework's order. ``rows``, ``item_index``: :func:`credit`'s.
+    Summed by ``np.bincount`` over dense (group, item) codes: 10,000 learners × 51 items is half a
+    million cells, where grouping millions of rows by pandas took most of a second."""
+    n_items, n_learners = len(item_index), len(learners)
     items_of = item_index.to_numpy()
-    who = per["learner"].to_numpy()
+    learner, item, exercise = rows["learner"], rows["item_code"], rows["ex_code"]
+    cell = learner * n_items + item
+    count = np.bincount(cell, minlength=n_learners * n_items)
+    earned = np.bincount(cell, weights=rows["earned"], minlength=len(count))
+    possible = np.bincount(cell, weights=rows["possible"], minlength=len(count))
+    present = np.flatnonzero(count)  # the (learner, item) pairs some exercise names
+    who, what = np.divmod(present, n_items)
     out = {}
     for by, keys in MASTERY_KEYS.items():
         if by == "learner":
             rank = learners.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()  # the learners in keys' order
-            out[by] = _in_item_order({k: learners[k].to_numpy()[who] for k in keys}, per["item_code"].to_numpy(),
-                                     {k: per[k].to_numpy() for k in ("earned", "possible", "exercises")}, rank[who], items_of, names)
+            out[by] = _in_item_order({k: learners[k].to_numpy()[who] for k in keys}, what,
+                                     {"earned": earned[present], "possible": possible[present],
+                                      "exercises": count[present]}, rank[who], items_of, names)
             continue
-        codes, groups = pd.factorize(learners[keys[0]]) if keys else (np.zeros(len(learners), dtype="int64"), ["all"])
+        codes, groups = pd.factorize(learners[keys[0]]) if keys else (np.zeros(n_learners, dtype="int64"), ["all"])
         groups = np.asarray(groups, dtype=object)
-        distinct = _distinct_exercises(codes[rows["learner"].to_numpy()], rows["item_code"].to_numpy(), rows["ex_code"].to_numpy())
-        p = per.assign(group=codes[who])
-        sums = p.groupby(["group", "item_code"], sort=False).agg(
-            earned=("earned", "sum"), possible=("possible", "sum"), learners=("learner", "size"))
-        frame = sums.reset_index()
-        frame["exercises"] = distinct(frame["group"].to_numpy(), frame["item_code"].to_numpy())
-        group = frame["group"].to_numpy()
-        out[by] = _in_item_order({keys[0]: groups[group]} if keys else {}, frame["item_code"].to_numpy(),
-                                 {k: frame[k].to_numpy() for k in ("earned", "possible", "exercises", "learners")},
-                                 _rank(groups)[group], items_of, names)
+        n_cells = len(groups) * n_items
+        group_cell = codes[who] * n_items + what  # per (learner, item) pair: its group's cell
+        g_learners = np.bincount(group_cell, minlength=n_cells)
+        g_earned = np.bincount(group_cell, weights=earned[present], minlength=n_cells)
+        g_possible = np.bincount(group_cell, weights=possible[present], minlength=n_cells)
+        n_ex = int(exercise.max(initial=-1)) + 1
+        seen = np.zeros(n_cells * max(n_ex, 1), dtype=bool)  # (group, item, exercise): some row names it
+        seen[(codes[learner] * n_items + item) * n_ex + exercise] = True
+        distinct = seen.reshape(n_cells, -1).sum(axis=1)
+        kept = np.flatnonzero(g_learners)
+        group, item_code = np.divmod(kept, n_items)
+        out[by] = _in_item_order({keys[0]: groups[group]} if keys else {}, item_code,
+                                 {"earned": g_earned[kept], "possible": g_possible[kept], "exercises": distinct[kept],
+                                  "learners": g_learners[kept]}, _rank(groups)[group], items_of, names)
     return out
 
 
@@ -448,8 +497,8 @@ def _slots(q) -> list[str]:
 def _pick_counts(q, answers: list) -> Counter:
     """(slot, option id) -> how many of ``answers`` (stored answers to ``q``, as answers.json holds
     them) pick it (:func:`_picked`)."""
-    ids, slots = {o.id for o in q.options}, tuple(_slots(q))
-    return Counter(chain.from_iterable(_picked(q.kind, slots, ids, a) for a in answers))
+    per_slot = tuple({o.id: (slot, o.id) for o in q.options} for slot in _slots(q))
+    return Counter(chain.from_iterable(_picked(q.kind, per_slot, a) for a in answers))
 
 
 def _is_key(q, slot: str, option: str) -> bool:
@@ -459,37 +508,43 @@ def _is_key(q, slot: str, option: str) -> bool:
     return slot in slots and slots.index(slot) < len(q.answer) and q.answer[slots.index(slot)] == option
 
 
-def item_tables(modules: list[Module], grades: pd.DataFrame, answers: Answers, content: Content) -> tuple[pd.DataFrame, pd.DataFrame]:
+def item_tables(modules: list[Module], scores: Scores, cells: pd.MultiIndex, roster: pd.Index, answers: Answers,
+                file_learner: np.ndarray, content: Content) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(analysis: module, question, kind, learners, facility, discrimination, flags; options: module,
-    question, slot, option, key, learners, text) for every autograded question of every module."""
+    question, slot, option, key, learners, text) for every autograded question of every module,
+    over the learners with a score for each of its questions."""
     analyses, options = [], []
-    by_module = dict(tuple(grades.groupby("module", sort=False)))
-    file_learner = np.array([sid for sid, _ in answers.keys], dtype=object)
     file_module = np.array([m for _, m in answers.keys], dtype=object)
-    n_rows = sum(len(q[-1]) for qs in content.questions.values() for q in qs)
+    n_rows = sum(map(len, content.option_rows.values()))
+    column = np.full(len(cells) + 1, -1)  # per cell code (and -1, the last entry): its question's column
     for m in modules:
-        cells = {f"{q.id}-test": q for q in m.questions}
-        rows = by_module.get(m.id)
-        rows = rows[rows["cell"].isin(list(cells))] if rows is not None else None
-        if rows is None or rows.empty:
+        codes = cells.get_indexer([(m.id, f"{q.id}-test") for q in m.questions])
+        column[:] = -1
+        column[codes] = np.arange(len(codes))
+        on = np.flatnonzero(column[scores.cell] >= 0)
+        if not len(on):
             continue
-        wide = rows.pivot_table(index="employee_id", columns="cell", values="score", aggfunc="sum", observed=True)
-        wide = wide[[c for c in cells if c in wide.columns]].dropna()
-        if wide.empty:
+        n_q = len(codes)
+        key = scores.learner[on] * n_q + column[scores.cell[on]]
+        score = scores.score[on]
+        total = np.bincount(key, weights=np.nan_to_num(score), minlength=len(roster) * n_q).reshape(-1, n_q)
+        given = np.bincount(key[~np.isnan(score)], minlength=len(roster) * n_q).reshape(-1, n_q) > 0
+        asked = given.any(axis=0)  # questions some learner has a score for
+        analysed = np.flatnonzero(given[:, asked].all(axis=1))  # learners with a score for each of them
+        if not len(analysed):
             continue
-        qs = [cells[c] for c in wide.columns]
-        out = items.item_analysis(wide.set_axis([q.id for q in qs], axis=1), {q.id: q.points for q in qs})
+        qs = [q for q, a in zip(m.questions, asked) if a]
+        wide = pd.DataFrame(total[analysed][:, asked], index=roster[analysed], columns=[q.id for q in qs])
+        out = items.item_analysis(wide, {q.id: q.points for q in qs})
         out.insert(0, "module", m.id)
         out.insert(2, "kind", [q.kind for q in qs])
-        of_module = np.flatnonzero(file_module == m.id)
-        found = pd.Index(file_learner[of_module]).get_indexer(wide.index)
-        graded = np.zeros(len(answers.keys), dtype=bool)  # the files of the learners analysed
-        graded[of_module[found[found >= 0]]] = True
+        in_analysis = np.zeros(len(roster) + 1, dtype=bool)  # per learner (and -1, off the roster: the last entry)
+        in_analysis[analysed] = True
+        graded = (file_module == m.id) & in_analysis[file_learner]  # the files of the learners analysed
         counts = np.bincount(answers.pick_row[graded[answers.pick_file]], minlength=n_rows)
-        row_of = {qid: r for qid, *_, r in content.questions[m.id]}
         for n, q in enumerate(qs):
             texts = {o.id: " ".join(o.text.split()) for o in q.options}
-            picks = {key: int(counts[row]) for key, row in row_of[q.id].items()}
+            picks = {key: int(counts[row]) for key, row in content.option_rows[m.id, q.id].items()}
             for slot in _slots(q):
                 options += [(m.id, q.id, slot, o.id, _is_key(q, slot, o.id), picks[slot, o.id], texts[o.id])
                             for o in q.options]
@@ -548,20 +603,19 @@ def build(modules: list[Module], learners: pd.DataFrame, grades: pd.DataFrame,
     """
     learners = learners.reset_index(drop=True)
     roster = pd.Index(learners["employee_id"])
-    learner = roster.get_indexer(grades["employee_id"])
-    grades, learner = grades[learner >= 0], learner[learner >= 0]
-    module = pd.factorize(grades["module"])[0]
-    submissions = np.unique(learner * (module.max(initial=0) + 1) + module)  # (learner, module) codes
+    cells = Scores.cells_of(exercise_table(modules))
+    scores = Scores.of(grades, roster, cells)
     content = Content.of(modules)
     if not isinstance(answers, Answers):
         answers = Answers.of(content, answers.items())
+    file_learner = roster.get_indexer([sid for sid, _ in answers.keys])  # -1: off the roster
     choices = choice_table(modules)
-    played = plays(answers, content, choices, roster)
-    analysis, options = item_tables(modules, grades, answers, content)
-    rows, _, item_index = credit(modules, choices, grades, played.decisions, roster)
+    played = plays(answers, content, choices, file_learner)
+    analysis, options = item_tables(modules, scores, cells, roster, answers, file_learner, content)
+    rows, item_index = credit(modules, choices, scores, cells, played.decisions)
     return Insight(
-        learners=len(np.unique(learner)),
-        submissions=len(submissions),
+        learners=len(np.unique(scores.learner)),
+        submissions=scores.submissions,
         mastery=mastery(rows, item_index, learners, item_names()),
         choices=choice_counts(choices, played),
         paths=path_counts(choices, played),
