@@ -27,6 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from autograde.record.audit import Head  # noqa: E402
 from autograde.reporting import (
     completion,  # noqa: E402
     report,
@@ -100,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     graded = step("gradebook rows -> submissions", lambda: completion.graded_frame(raw, "UTC"))
     table = step("completion table (schema-checked)", lambda: completion.build_table(learners, plan, catalog, graded, pending, as_of))
     tables = step("totals, overdue, at risk", lambda: report.make_tables(table, as_of))
-    files = step("HTML + 4 CSV + XLSX + manifest", lambda: report.write_files(out / "reports", tables, datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc), "UTC"))
+    files = step("HTML + 4 CSV + XLSX + manifest", lambda: report.write_files(out / "reports", tables, datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc), "UTC",
+                                                                       Head(0, "")))
     total = sum(timings.values())
 
     print(f"HR report benchmark: {args.learners:,} learners × {args.modules} modules = {len(table):,} rows "

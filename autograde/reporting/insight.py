@@ -66,7 +66,7 @@ from autograde.gradebook import gradebook
 from autograde.private import create_private
 from autograde.record import audit
 from autograde.reporting import completion, items, report
-from curriculum.answers import ANSWERS_FILE, migrate
+from curriculum.answers import ANSWERS_FILE, SCHEMA_VERSION, migrate
 from curriculum.errors import HcwhError
 from curriculum.framework import load_framework
 from curriculum.roleplay import QUALITY_SHARE
@@ -643,7 +643,7 @@ def read_grades(s: Settings) -> pd.DataFrame:
 
 
 def read_answers_file(path: Path | str) -> dict:
-    """One answers.json, parsed and migrated; a link, a special file, an oversized or damaged file
+    """One answers.json, parsed (and migrated, if of an older version); a link, a special file, an oversized or damaged file
     reads as no answers (grading refused such a submission already)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -657,9 +657,11 @@ def read_answers_file(path: Path | str) -> dict:
     finally:
         os.close(fd)
     try:
-        return migrate(json.loads(data.decode("utf-8")))
+        parsed = json.loads(data.decode("utf-8"))
     except ValueError:
         return migrate({})
+    # a file of this version is read as it is (the readers skip whatever is malformed); migrate() copies it
+    return parsed if type(parsed) is dict and parsed.get("schema_version") == SCHEMA_VERSION else migrate(parsed)
 
 
 POOL_FROM = 2_000  # answers files from which read_answers parses them in a pool of worker processes
@@ -777,18 +779,18 @@ def _pivot(rows: pd.DataFrame, by: str) -> dict:
 
 
 def _learner_rows(rows: pd.DataFrame) -> list[dict]:
+    """One row per learner (``rows``: the per-learner mastery, each learner's rows together): their
+    overall share, items, and the items under ``WEAK``; by cohort, then name."""
     if rows.empty:
         return []
-    total = rows.groupby("employee_id", sort=False).agg(earned=("earned", "sum"), possible=("possible", "sum"),
-                                                        items=("item", "size")).reset_index()
-    who = rows.drop_duplicates("employee_id").set_index("employee_id")[["name", "department", "cohort"]]
-    total = who.reindex(total["employee_id"]).reset_index().join(total.drop(columns="employee_id"))
-    weak: dict[str, list[str]] = {}
-    under = (rows["share"] < WEAK).to_numpy()
-    for sid, item in zip(rows["employee_id"].to_numpy()[under], rows["item"].to_numpy()[under]):
-        weak.setdefault(sid, []).append(item)
-    total["share"] = total["earned"] / total["possible"]
-    total["weak"] = [", ".join(weak.get(sid, ())) for sid in total["employee_id"]]
+    sid = rows["employee_id"].to_numpy()
+    start = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    earned, possible = (np.add.reduceat(rows[c].to_numpy(dtype=float), start) for c in ("earned", "possible"))
+    item, under = rows["item"].to_numpy(), (rows["share"] < WEAK).to_numpy()
+    bounds = np.r_[start, len(rows)]
+    weak = [", ".join(item[a:b][under[a:b]]) if under[a:b].any() else "" for a, b in zip(bounds[:-1], bounds[1:])]
+    total = rows.iloc[start][["employee_id", "name", "department", "cohort"]].reset_index(drop=True)
+    total = total.assign(earned=earned, possible=possible, items=np.diff(bounds), share=earned / possible, weak=weak)
     return total.sort_values(["cohort", "name", "employee_id"]).to_dict("records")
 
 

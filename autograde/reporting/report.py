@@ -18,6 +18,7 @@ The HTML comes from the Jinja2 template ``templates/hr_report.html.j2``.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
@@ -26,8 +27,10 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from autograde import clock
 from autograde.catalog import module_catalog
@@ -198,11 +201,24 @@ def _day(value) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
+_CELLS = {"pct": lambda v: f'<td class="n">{escape(_share(v))}</td>',
+          "n": lambda v: f'<td class="n">{escape(_num(v, 2))}</td>',
+          "text": lambda v: f"<td>{escape(v)}</td>"}
+
+
+def _table_rows(rows: list[dict], columns: list[tuple[str, str, str]]) -> Markup:
+    """The body rows of ``_shared.html.j2``'s ``data_table``, one ``<tr>`` per row, each cell by its
+    column's kind ("pct": a share as a percent, "n": a number, else text), escaped. In Python: the
+    template's own loop took most of a second for the trainers' 10,000 learners."""
+    cells = [(key, _CELLS.get(kind, _CELLS["text"])) for key, _, kind in columns]
+    return Markup("".join(f"    <tr>{''.join([cell(row[key]) for key, cell in cells])}</tr>\n" for row in rows))
+
+
 def environment() -> Environment:
     """The reports' Jinja environment: autoescaped, strict, with the ``num``, ``pct`` and ``day`` filters."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=_num, pct=_pct, share=_share, day=_day)
+    env.filters.update(num=_num, pct=_pct, share=_share, day=_day, table_rows=_table_rows)
     return env
 
 
@@ -279,10 +295,26 @@ def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _csv_column(values: pd.Series) -> list:
+    """A column's cells as the csv module writes them: a missing value as an empty cell, the rest as
+    they are (Python's float repr is the shortest that reads back, as pandas writes it)."""
+    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "O"  # pandas' own dtypes may hold NA
+    if kind in "biu":  # numpy booleans and integers: never missing
+        return values.tolist()
+    if kind == "f":
+        return [None if c != c else c for c in values.to_numpy().tolist()]  # NaN: the one value not equal to itself
+    return [None if c is None or c is pd.NA or c is pd.NaT or isinstance(c, float) and math.isnan(c) else c
+            for c in values.tolist()]
+
+
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """``frame`` as CSV, created 0600, formulas defused, dates as calendar days."""
+    """``frame`` as CSV, created 0600, formulas defused, dates as calendar days. By the csv module,
+    column by column: pandas' writer took 0.6 s for the trainers' 10,000 learners × 105 columns."""
+    out = _for_csv(frame)
     with create_private(path) as f:
-        _for_csv(frame).to_csv(f, index=False, lineterminator="\n")
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow([str(c) for c in out.columns])
+        writer.writerows(zip(*(_csv_column(out.iloc[:, k]) for k in range(out.shape[1]))))
 
 
 def _write_xlsx(path: Path, t: Tables, about: list[tuple[str, str]]) -> None:
