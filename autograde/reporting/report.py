@@ -296,15 +296,14 @@ def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _csv_column(values: pd.Series) -> list:
-    """A column's cells as the csv module writes them: a missing value as an empty cell, the rest as
-    they are (Python's float repr is the shortest that reads back, as pandas writes it)."""
-    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "O"  # pandas' own dtypes may hold NA
-    if kind in "biu":  # numpy booleans and integers: never missing
-        return values.tolist()
-    if kind == "f":
-        return [None if c != c else c for c in values.to_numpy().tolist()]  # NaN: the one value not equal to itself
-    return [None if c is None or c is pd.NA or c is pd.NaT or isinstance(c, float) and math.isnan(c) else c
-            for c in values.tolist()]
+    """A column's cells as the csv module writes them: a missing value (NaN, NA, NaT) as an empty
+    cell, the rest as they are (Python's float repr is the shortest that reads back, as pandas'
+    own writer gives it)."""
+    cells = values.tolist()
+    if values.hasnans:
+        for k in np.flatnonzero(values.isna().to_numpy()):
+            cells[k] = None
+    return cells
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
