@@ -36,7 +36,9 @@ of an ordering, the item of a matching) and the options nobody picked.
 
 :func:`build` is pure (content, DataFrames and the answers in; frames out): the benchmark drives
 it. :func:`read_answers` turns each file, as it is parsed, into :class:`Answers` (flat arrays: one
-row per complete play and per option picked), in a pool of worker processes for a large cohort. Grader calibration (``reporting/calibration.py``) fills ``Insight.calibration`` and
+row per complete play and per option picked), in a pool of worker processes for a large cohort;
+:class:`Scores` codes the gradebook's rows as integers once, and the figures are sums over those
+codes. Grader calibration (``reporting/calibration.py``) fills ``Insight.calibration`` and
 ``Insight.disagreements``; this report prints them.
 """
 
