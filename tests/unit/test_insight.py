@@ -205,3 +205,21 @@ def test_reading_the_files_gives_the_figures_the_parsed_answers_give(tmp_path, m
     out = insight.build([tiny.module()], tiny.LEARNERS, tiny.GRADES, read)
     for name, frame in insight.frames(out).items():
         pd.testing.assert_frame_equal(frame, insight.frames(built)[name], obj=name)
+
+
+def test_the_spreadsheets_shares_and_counts_are_written_as_a_person_reads_them(tmp_path):
+    nan = float("nan")
+    # rounded to 4 places, as Python writes the rounded float; a trainer's score above the points
+    # gives a share above 1, which is written too; no share, an empty cell
+    assert list(insight._share_text(pd.Series([0.5, 1 / 3, nan, 1.0, 0.0, 1.23456, 2 / 3]).to_numpy())) == [
+        "0.5", "0.3333", None, "1.0", "0.0", "1.2346", "0.6667"]
+    rows = pd.DataFrame({  # L2 has no exercise naming X2; X1 comes first in the framework's order
+        "employee_id": ["L1", "L1", "L2"], "name": ["One", "One", "Two"], "department": ["D", "D", "D"],
+        "cohort": ["C", "C", "C"], "item": ["X1", "X2", "X1"], "share": [0.25, 1 / 7, 1.0], "exercises": [2, 1, 3]})
+    wide = insight.learners_wide(rows, ["X1", "X2"])
+    path = tmp_path / "wide.csv"
+    insight.report.write_csv(path, wide)
+    assert path.read_text().splitlines() == [
+        "employee_id,name,department,cohort,X1 share,X1 exercises,X2 share,X2 exercises",
+        "L1,One,D,C,0.25,2,0.1429,1",
+        "L2,Two,D,C,1.0,3,,"]
