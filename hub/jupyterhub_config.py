@@ -200,7 +200,11 @@ def _pre_spawn(spawner):
     auth.spawn_only_learners(spawner)
     lab = spawner.user.name in jupyterlab_learners(STATE)  # read at each start: on and off take effect then
     spawner.default_url = "/lab" if lab else c.Spawner.default_url
-    spawner.environment = {**c.Spawner.environment, **({"HCWH_JUPYTERLAB_LINK": "1"} if lab else {})}
+    spawner.environment = {**c.Spawner.environment, **({
+        "HCWH_JUPYTERLAB_LINK": "1",
+        # JupyterLab's server extensions (LEARNER_LAB_CONFIG) over the learners' own: the first wins
+        "JUPYTER_CONFIG_PATH": os.pathsep.join([str(LEARNER_LAB_CONFIG), str(LEARNER_CONFIG)]),
+    } if lab else {})}
 
 
 c.Spawner.pre_spawn_hook = _pre_spawn
@@ -218,9 +222,24 @@ LEARNER_CONFIG.mkdir(exist_ok=True)
 # and the learners' own pages (autograde/learner), server extensions beside Voilà
 # and the module page's own template (links, idle warning, lost-connection banner: autograde/learner/pages.py);
 # with TLS, its _xsrf cookie Secure too (origin.server_config)
+# A learner's server loads only what their page uses: Voilà and those two. The learner environment's
+# other server extensions are off (measured: with them, and jsonschema's rfc3987-syntax, which
+# scripts/hub-env.sh leaves out, a learner's server took 3.3 s to start; without, 0.8 to 1.0 s, on a
+# machine where every login starts one): JupyterLab, Notebook and nbgrader's Assignments list (its
+# lab tab; My modules calls nbgrader's exchange itself) come back only for a learner a trainer gave
+# JupyterLab (LEARNER_LAB_CONFIG, first on that learner's JUPYTER_CONFIG_PATH: _pre_spawn);
+# the language server and terminals (off anyway: --ServerApp.terminals_enabled=False) for nobody.
+LAB_EXTENSIONS = ("jupyterlab", "notebook", "notebook_shim", "nbgrader.server_extensions.assignment_list",
+                  "nbgrader.server_extensions.validate_assignment")
 (LEARNER_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
-    {**origin.server_config(ORIGIN, {"autograde.idlenotice": True, "autograde.learner": True}),
+    {**origin.server_config(ORIGIN, {"autograde.idlenotice": True, "autograde.learner": True,
+                                     **dict.fromkeys(LAB_EXTENSIONS, False),
+                                     "jupyter_lsp": False, "jupyter_server_terminals": False}),
      "VoilaConfiguration": {"template": "hcwh"}}) + "\n")
+LEARNER_LAB_CONFIG = LEARNER_CONFIG / "jupyterlab"
+LEARNER_LAB_CONFIG.mkdir(exist_ok=True)
+(LEARNER_LAB_CONFIG / "jupyter_server_config.json").write_text(json.dumps(
+    {"ServerApp": {"jpserver_extensions": dict.fromkeys(LAB_EXTENSIONS, True)}}) + "\n")
 # the template as the learner environment holds it (its copy of autograde.learner: pages.VOILA_DATA)
 # (this checkout's copy if that environment is not built yet: the hub's own start-up checks come first)
 VOILA_DATA = [*sorted(LEARNER_ENV.glob("lib/python3*/site-packages/autograde/learner/share")),
@@ -228,6 +247,8 @@ VOILA_DATA = [*sorted(LEARNER_ENV.glob("lib/python3*/site-packages/autograde/lea
 os.chmod(LEARNER_CONFIG, 0o755)
 os.chmod(LEARNER_CONFIG / "nbgrader_config.py", 0o644)
 os.chmod(LEARNER_CONFIG / "jupyter_server_config.json", 0o644)
+os.chmod(LEARNER_LAB_CONFIG, 0o755)
+os.chmod(LEARNER_LAB_CONFIG / "jupyter_server_config.json", 0o644)
 c.Spawner.environment = {
     "JUPYTER_CONFIG_PATH": str(LEARNER_CONFIG),
     "JUPYTER_PATH": str(VOILA_DATA[0]),

@@ -24,10 +24,10 @@ if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
     exit 1
 fi
 
-# What the environment is built from: the package list, and for learners the project's code
+# What the environment is built from: this script, the package list, and for learners the project's code
 # (curriculum, and autograde for the exchange's client).
 # The course env is an editable install, so the checkout's path is part of what it is built from.
-want=$( { echo "$kind"; [ "$kind" = learner ] || echo "$here"; cat "$here/pyproject.toml" "$here/requirements/$([ "$kind" = learner ] && echo learner || echo project).txt"; [ "$kind" = course ] || find "$here/curriculum" "$here/autograde" -name '*.py' -o -name '*.j2' -o -name '*.js' -o -name 'conf.json' -o -path '*/framework/*' | grep -v '/modules/' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+want=$( { echo "$kind"; [ "$kind" = learner ] || echo "$here"; cat "$here/scripts/hub-env.sh" "$here/pyproject.toml" "$here/requirements/$([ "$kind" = learner ] && echo learner || echo project).txt"; [ "$kind" = course ] || find "$here/curriculum" "$here/autograde" -name '*.py' -o -name '*.j2' -o -name '*.js' -o -name 'conf.json' -o -path '*/framework/*' | grep -v '/modules/' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
 if [ -f "$dir/.hcwh-stamp" ] && [ "$(cat "$dir/.hcwh-stamp")" = "$want" ]; then
     echo "hub-env: $dir is up to date"
     exit 0
@@ -66,6 +66,12 @@ case "$kind" in
         exit 2
         ;;
 esac
+# jsonschema's rfc3987-syntax (pulled in by jupyter-events' jsonschema[format-nongpl]) builds 35
+# parsers when it is imported, which every Jupyter server does: 1.4 s of each learner's server start,
+# measured here (github.com/jupyter-server/jupyter_server/issues/1559). Without it jsonschema skips
+# the "iri" and "iri-reference" formats, which no Jupyter schema uses. It stays in the lock (and the
+# SBOM) because the lock is resolved as pip sees the packages' requirements.
+"$dir/bin/python" -m pip uninstall --quiet --yes rfc3987-syntax
 chmod -R a+rX "$dir"
 echo "$want" > "$dir/.hcwh-stamp"
 echo "hub-env: built $kind environment in $dir"

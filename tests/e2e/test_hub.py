@@ -597,6 +597,8 @@ def test_a_cohort_on_the_hub(hub, browser):
             assert "This page is not for your account" in ana.locator("h1").inner_text()
     # no terminal for a learner
     assert ana.request.get(f"{hub.url}/user/{ANA}/api/terminals").status == 404
+    # no IDE on her own server either: JupyterLab's server extension is loaded only for a learner given it
+    assert ana.request.get(f"{hub.url}/user/{ANA}/lab").status == 404
     for page, path in ((trainer, f"/user/{ANA}/lab"), (hr, f"/user/{ANA}/lab"), (hr, "/services/trainer-console/"),
                        (hr, "/services/trainer-console/calibrate"), (hr, "/services/trainer-console/calibrate/1")):
         assert page.goto(hub.url + path).status == 403, path
