@@ -599,7 +599,8 @@ def test_a_cohort_on_the_hub(hub, browser):
     assert ana.request.get(f"{hub.url}/user/{ANA}/api/terminals").status == 404
     # no IDE on her own server either: JupyterLab's server extension is loaded only for a learner given it
     assert ana.request.get(f"{hub.url}/user/{ANA}/lab").status == 404
-    for page, path in ((trainer, f"/user/{ANA}/lab"), (hr, f"/user/{ANA}/lab"), (hr, "/services/trainer-console/"),
+    # (her My modules: her server has no /lab, so that would be a 404 whoever asked)
+    for page, path in ((trainer, f"/user/{ANA}/hcwh/"), (hr, f"/user/{ANA}/hcwh/"), (hr, "/services/trainer-console/"),
                        (hr, "/services/trainer-console/calibrate"), (hr, "/services/trainer-console/calibrate/1")):
         assert page.goto(hub.url + path).status == 403, path
         assert TYPED not in page.content(), path
