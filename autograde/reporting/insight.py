@@ -152,13 +152,11 @@ class Content:
         for m in modules:
             qs = []
             for q in m.questions:
-                per_slot = []
-                for slot in _slots(q):
-                    per_slot.append({o.id: n + k for k, o in enumerate(q.options)})
-                    option_rows[m.id, q.id] = {**option_rows.get((m.id, q.id), {}),
-                                               **{(slot, o.id): n + k for k, o in enumerate(q.options)}}
-                    n += len(q.options)
-                qs.append((q.id, q.kind, tuple(per_slot)))
+                slots = _slots(q)
+                per_slot = tuple({o.id: n + j * len(q.options) + k for k, o in enumerate(q.options)} for j in range(len(slots)))
+                n += len(slots) * len(q.options)
+                option_rows[m.id, q.id] = {(slot, o): row for slot, rows in zip(slots, per_slot) for o, row in rows.items()}
+                qs.append((q.id, q.kind, per_slot))
             questions[m.id] = tuple(qs)
         return cls(roleplays, rows, questions, option_rows)
 
