@@ -75,6 +75,7 @@ FIGURES: dict[str, object] = {}
 # Files in the state folder meant for every learner's server to read: configuration, no secret
 # (each is also checked to hold none of the secrets' values).
 PUBLIC = {"learner-config/nbgrader_config.py", "learner-config/jupyter_server_config.json",
+          "learner-config/jupyterlab/jupyter_server_config.json",  # read by the servers of lab learners
           "formgrader-config/jupyter_server_config.json"}
 
 
