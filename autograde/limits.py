@@ -30,6 +30,11 @@ class Limits:
     tmp_bytes: int = 64 * MiB  # the sandbox's private /tmp and /dev/shm
     processes: int = 128  # per sandbox, where a cgroup can be made
     group_memory_bytes: int = 4096 * MiB  # every process of one sandbox together, where a cgroup can be made
+    # CPU niceness of the fast engine's grading (its workers and sandboxes, and their sessions' autogroups:
+    # autograde/grading/priority.py): Linux's weight 110 at nice 10, against 512 for a learner's page and
+    # 1024 for anything else, so a cohort's pages come first and grading still gets a tenth of a core beside
+    # a busy default process (at 19, weight 15, a busy machine could starve an honest cell past its time limit).
+    nice: int = 10
 
     @property
     def kill_after(self) -> float:

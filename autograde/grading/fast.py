@@ -58,7 +58,7 @@ from traitlets.config import Config
 
 from autograde.config import Settings
 from autograde.errors import MachineFault, as_machine_fault
-from autograde.grading import cgroup, sandbox
+from autograde.grading import cgroup, priority, sandbox
 from autograde.limits import DEFAULT as LIMITS
 from autograde.limits import Limits
 
@@ -182,6 +182,7 @@ class SandboxedTemplate:
         self.settings = s
         self.timeout = limits.timeout
         self.kill_after = limits.kill_after
+        self.nice = limits.nice
         self.limits = {"cpu": limits.cpu_seconds, "memory": limits.memory_bytes, "fsize": limits.file_bytes,
                        "output": limits.output_bytes}
         self.root = Path(tempfile.mkdtemp(prefix="hcwh-fast-")).resolve()
@@ -201,10 +202,10 @@ class SandboxedTemplate:
                 argv, self.work, env={"NBGRADER_EXECUTION": "autograde"},
                 cpu_seconds=10**6,  # the template itself; each child gets limits["cpu"]
                 memory_bytes=4096 * MiB, file_bytes=self.limits["fsize"], extra_ro=[str(FORKSERVER)],
-                group=self.group,
+                group=self.group, nice=self.nice,
             )
         else:
-            cmd = argv
+            cmd = priority.yielding(argv, self.nice)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      cwd=self.work, start_new_session=True)
         ready = self._read_line(60)
@@ -425,7 +426,7 @@ def worker_limits(config, timeout: int) -> Limits:
                   cpu_seconds=int(km.get("cpu_seconds", LIMITS.cpu_seconds)),
                   memory_bytes=int(km.get("memory_bytes", LIMITS.memory_bytes)),
                   file_bytes=int(km.get("file_bytes", LIMITS.file_bytes)),
-                  tmp_bytes=int(km.get("tmp_bytes", LIMITS.tmp_bytes)))
+                  tmp_bytes=int(km.get("tmp_bytes", LIMITS.tmp_bytes)), nice=int(km.get("nice", LIMITS.nice)))
 
 
 def _rmtree(path: Path) -> None:
@@ -461,6 +462,7 @@ def _init_worker(s: Settings, config: Config, module_ids: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
+    priority.lower_own_priority(worker_limits(config, s.timeout).nice)  # learners' pages first
     # An executor whose initializer raises is broken for good, and says only that: keep
     # the error and report it with each job, as a machine fault (see _grade_job).
     global _worker, _worker_error

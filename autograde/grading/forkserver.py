@@ -187,7 +187,7 @@ def _run_cells(shell, cells: list[str], timeout: float, max_output: int, report,
 def _child(request: dict, shell, result_w: int) -> None:
     """Runs in the forked child: one learner's notebook, then exit. Writes one JSON line
     per cell as it ends ({"i": index, "outputs": [...] or null}), then {"status": "done"}."""
-    os.setsid()
+    os.setpgid(0, 0)  # a group of its own to kill, in the template's session: its autogroup's CPU priority
     _limit(request.get("limits", {}))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # learner code writing to the raw fds cannot corrupt the protocol

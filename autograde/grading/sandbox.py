@@ -53,7 +53,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
 from autograde.config import NO_SANDBOX_ENV, sandbox_opted_out
-from autograde.grading import KERNELSTOP, cgroup
+from autograde.grading import KERNELSTOP, cgroup, priority
 from autograde.limits import DEFAULT as LIMITS
 from curriculum.errors import HcwhError
 
@@ -235,12 +235,13 @@ def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), e
                  info_fd: int | None = None, cpu_seconds: int = 300, memory_bytes: int = 2048 * MiB,
                  file_bytes: int = 64 * MiB, tmp_bytes: int = 64 * MiB, packages: t.Sequence[str] = ("curriculum",),
                  extra_ro: t.Sequence[str] = (), extra_env: dict[str, str] | None = None,
-                 group: cgroup.Group | None = None) -> list[str]:
+                 group: cgroup.Group | None = None, nice: int | None = None) -> list[str]:
     """``prlimit … -- bwrap … -- argv``: run ``argv`` in ``workdir`` (bound read-write, as are
     the ``rw`` folders) seeing only read-only system folders, the Python environment and
     ``packages`` without their KEY_FOLDERS. Shared by the kernel manager below and the
     fast grading path (autograde/grading/fast.py), so both sandboxes are built one way.
-    With ``group`` (see cgroup.py) the whole sandbox starts inside that cgroup."""
+    With ``group`` (see cgroup.py) the whole sandbox starts inside that cgroup; with ``nice``,
+    ``argv`` runs at that niceness (``priority.yielding``)."""
     bwrap, prlimit = bwrap_path(), prlimit_path()
     if bwrap is None or prlimit is None:
         require_sandbox(True)  # raises with the message
@@ -310,7 +311,7 @@ def sandbox_argv(argv: list[str], workdir: Path, *, rw: t.Sequence[Path] = (), e
     cmd += [*FINAL_OPTIONS, "--chdir", str(workdir), "--clearenv"]
     for k, v in sandbox_env.items():
         cmd += ["--setenv", k, v]
-    cmd = [*cmd, "--", *argv]
+    cmd = [*cmd, "--", *priority.yielding(argv, nice)]
     return group.enter_argv(cmd) if group is not None else cmd
 
 
@@ -321,6 +322,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     memory_bytes = Integer(LIMITS.memory_bytes, help="address space of each kernel process (RLIMIT_AS)").tag(config=True)
     file_bytes = Integer(LIMITS.file_bytes, help="largest file the kernel may write (RLIMIT_FSIZE)").tag(config=True)
     tmp_bytes = Integer(LIMITS.tmp_bytes, help="size of the kernel's private /tmp (a tmpfs)").tag(config=True)
+    # Not lowered by default, unlike the fast engine (Limits.nice): nbclient waits a fixed wall time for the
+    # reply of a cell it interrupted at its time limit, and a kernel at a low priority on a busy machine
+    # misses it, failing the whole notebook instead of that cell.
+    nice = Integer(0, help="CPU niceness of the kernel and its session's autogroup (0: not lowered)").tag(config=True)
     max_message_bytes = Integer(64 * MiB, help="largest message the grader accepts from the kernel").tag(config=True)
     packages = List(Unicode(), ["curriculum"], help="packages outside the venv to bind read-only "
                     "(editable installs), without their KEY_FOLDERS").tag(config=True)
@@ -366,7 +371,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             kernel_cmd, Path(cwd), rw=[self._runtime], env=env, info_fd=info_fd,
             cpu_seconds=self.cpu_seconds, memory_bytes=self.memory_bytes, file_bytes=self.file_bytes,
             tmp_bytes=self.tmp_bytes, packages=self.packages, extra_ro=[*self.extra_ro_binds, str(KERNELSTOP)],
-            extra_env=(self.kernel_spec.env or {}) if self.kernel_spec else {}, group=self._group,
+            extra_env=(self.kernel_spec.env or {}) if self.kernel_spec else {}, group=self._group, nice=self.nice,
         )
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: t.Any) -> None:
