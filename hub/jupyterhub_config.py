@@ -39,6 +39,7 @@ sys.path.insert(0, str(PROJECT))
 from autograde.config import Settings  # noqa: E402
 from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
+from autograde.learner import VOILA_CONFIGURATION  # noqa: E402
 from autograde.lifeline import ends_with_hub  # noqa: E402
 from autograde.limits import LearnerLimits  # noqa: E402
 from autograde.hub import credentials, origin, seclog  # noqa: E402
@@ -235,7 +236,7 @@ LAB_EXTENSIONS = ("jupyterlab", "notebook", "notebook_shim", "nbgrader.server_ex
     {**origin.server_config(ORIGIN, {"autograde.idlenotice": True, "autograde.learner": True,
                                      **dict.fromkeys(LAB_EXTENSIONS, False),
                                      "jupyter_lsp": False, "jupyter_server_terminals": False}),
-     "VoilaConfiguration": {"template": "hcwh"}}) + "\n")
+     "VoilaConfiguration": VOILA_CONFIGURATION}) + "\n")
 LEARNER_LAB_CONFIG = LEARNER_CONFIG / "jupyterlab"
 LEARNER_LAB_CONFIG.mkdir(exist_ok=True)
 (LEARNER_LAB_CONFIG / "jupyter_server_config.json").write_text(json.dumps(

@@ -52,7 +52,6 @@ STATUS_WORDS = {"not started": "Not started", "overdue": "Overdue: not submitted
 
 HERE = Path(__file__).parent
 VOILA_DATA = HERE / "share"  # a Jupyter data folder: voila/templates/hcwh (the module page's template)
-VOILA_TEMPLATE = "hcwh"
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined)
 
