@@ -19,13 +19,17 @@ import time
 AUTOGROUP = "/proc/self/autogroup"
 TRIES = 3  # an unprivileged write is refused (EAGAIN) for 0.1 s after any other, machine-wide
 
-# The same steps in /bin/sh, run inside the sandbox before the command ($0: the niceness).
+# The same steps in /bin/sh, run inside the sandbox before the command ($0: the niceness). Like
+# lower_own_priority, it sets that niceness, not that much more: ``nice -n`` adds to the niceness
+# the sandbox inherited (a worker's, already lowered), so it is given the difference, if any.
 _YIELDING = (f'if [ -e {AUTOGROUP} ]; then for t in {" ".join(map(str, range(TRIES)))}; do '
-             f'echo "$0" 2>/dev/null >{AUTOGROUP} && break; sleep 0.1; done; fi; exec nice -n "$0" "$@"')
+             f'echo "$0" 2>/dev/null >{AUTOGROUP} && break; sleep 0.1; done; fi; '
+             'd=$(( $0 - $(nice) )); [ "$d" -gt 0 ] || d=0; exec nice -n "$d" "$@"')
 
 
 def yielding(argv: list[str], nice: int | None) -> list[str]:
-    """``argv`` at CPU niceness ``nice`` (None or 0: as it is), its session's autogroup too."""
+    """``argv`` at CPU niceness ``nice`` (or its own, if higher; None or 0: as it is), its
+    session's autogroup too."""
     if not nice:
         return list(argv)
     return ["/bin/sh", "-c", _YIELDING, str(nice), *argv]
