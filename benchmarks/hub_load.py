@@ -110,6 +110,15 @@ PATIENCE = 180.0  # seconds any one step may take before it counts as an error
 
 
 # -- pure parts (tests/unit/test_hub_load.py) -------------------------------------------
+PAGE_CONFIG = re.compile(r'<script id="jupyter-config-data" type="application/json">\s*(\{.*?\})\s*</script>', re.S)
+
+
+def page_kernel_id(page: str) -> str | None:
+    """The kernel a Voilà module page started (its page config's ``kernelId``), or None."""
+    found = PAGE_CONFIG.search(page)
+    return json.loads(found.group(1))["kernelId"] if found else None
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """The q-th percentile (0-100), linear between the two nearest ranks (numpy's default)."""
     if not values:
@@ -376,11 +385,10 @@ class Learner:
             await self.http.post(f"/user/{self.name}/voila/api/shutdown/{self.page_kernel}", headers=xsrf)
             self.page_kernel = None
         r = await self.http.get(f"/user/{self.name}/voila/render/{NOTEBOOK}")
-        found = re.search(r'<script id="jupyter-config-data" type="application/json">\s*(\{.*?\})\s*</script>',
-                          r.text, re.S)
-        if r.status_code != 200 or not found:
+        kernel = page_kernel_id(r.text)
+        if r.status_code != 200 or not kernel:
             raise RuntimeError(f"module page: HTTP {r.status_code} {r.text[-200:]}")
-        self.page_kernel = json.loads(found.group(1))["kernelId"]
+        self.page_kernel = kernel
         await self._connect(self.page_kernel)
         comm = uuid.uuid4().hex
         opened = self._msg("comm_open", {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}})

@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -40,11 +39,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.hub_load import page_kernel_id  # noqa: E402
 from curriculum.schema import load_module  # noqa: E402
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Lab, released_and_fetched  # noqa: E402
 
 STUDENT = "page-ready"
-WIDGETS: list[int] = []  # widget views on the page when it was ready
 
 
 def server_open(lab: Lab, url: str) -> float:
@@ -53,24 +52,22 @@ def server_open(lab: Lab, url: str) -> float:
     with urllib.request.urlopen(url, timeout=120) as r:
         body = r.read().decode("utf-8", "replace")
     took = time.monotonic() - start
-    found = re.search(r'<script id="jupyter-config-data" type="application/json">\s*(\{.*?\})\s*</script>', body, re.S)
-    if not found:
+    kernel = page_kernel_id(body)
+    if not kernel:
         raise RuntimeError(f"the module page has no kernel: {body[-300:]}")
-    kernel = json.loads(found.group(1))["kernelId"]
     urllib.request.urlopen(lab.api_request("POST", f"/voila/api/shutdown/{kernel}"), timeout=30).close()
     return took
 
 
-def browser_open(page, url: str, reflections: int) -> float:
+def browser_open(page, url: str, reflections: int) -> tuple[float, int]:
+    """Seconds until the page is ready, and the widget views on it then."""
     from playwright.sync_api import expect
 
     start = time.monotonic()
     page.goto(url)
     expect(page.get_by_role("textbox", name="Your reflection:")).to_have_count(reflections)
     expect(page.get_by_role("button", name="Refresh my progress")).to_be_visible()
-    took = time.monotonic() - start
-    WIDGETS.append(page.locator(".jupyter-widgets").count())
-    return took
+    return time.monotonic() - start, page.locator(".jupyter-widgets").count()
 
 
 def summary(values: list[float]) -> dict:
@@ -88,14 +85,13 @@ def main() -> int:
         sys.exit(f"{CHROMIUM} is missing: run `sudo bash scripts/system-deps.sh` (Debian's Chromium)")
     from playwright.sync_api import expect, sync_playwright
 
-    import tests.e2e.test_browser as tb
-    tb.MODULE_ID = args.module  # released_and_fetched releases this module
     reflections = len(load_module(ROOT / "curriculum" / "modules" / f"{args.module}.yaml").reflections)
     times: dict[str, list[float]] = {"server": [], "browser, empty cache": [], "browser, cached": []}
+    widgets: list[int] = []
     with tempfile.TemporaryDirectory(prefix="hcwh-page-ready-") as tmp:
         tmp_path = Path(tmp)
         print(f"releasing {args.module} and fetching it for {STUDENT} ...", flush=True)
-        state, home, _ = released_and_fetched(tmp_path, STUDENT)
+        state, home, _ = released_and_fetched(tmp_path, STUDENT, args.module)
         lab = Lab(home, tmp_path / "server", state, module_page=True)
         lab.start()
         try:
@@ -109,8 +105,10 @@ def main() -> int:
                         times["server"].append(server_open(lab, url))
                         context = browser.new_context(viewport=VIEWPORT)
                         page = context.new_page()
-                        times["browser, empty cache"].append(browser_open(page, url, reflections))
-                        times["browser, cached"].append(browser_open(page, url, reflections))
+                        for name in ("browser, empty cache", "browser, cached"):
+                            took, views = browser_open(page, url, reflections)
+                            times[name].append(took)
+                            widgets.append(views)
                         context.close()  # leaving the page shuts its kernel down
                         print(f"round {i}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
                 finally:
@@ -124,7 +122,7 @@ def main() -> int:
         "cached": round(statistics.median(times["browser, cached"]) - server, 2)}
     result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
                          "load average": [round(x, 2) for x in os.getloadavg()]}
-    result["widget views on the page"] = max(WIDGETS)
+    result["widget views on the page"] = max(widgets)
     result["module"], result["rounds"] = args.module, args.rounds
     print(json.dumps(result, indent=2))
     if args.out:

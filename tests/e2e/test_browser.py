@@ -116,15 +116,15 @@ def planned_answer(q: Question, first_single: bool) -> object:
     raise AssertionError(f"no plan for question kind {q.kind!r}")
 
 
-def released_and_fetched(tmp_path: Path, student: str) -> tuple[Settings, Path, Path]:
-    """The trainer releases MODULE_ID (real nbgrader, a course under ``tmp_path``) and ``student``
+def released_and_fetched(tmp_path: Path, student: str, module_id: str = MODULE_ID) -> tuple[Settings, Path, Path]:
+    """The trainer releases ``module_id`` (real nbgrader, a course under ``tmp_path``) and ``student``
     fetches it into ``tmp_path/home``: (the course's settings, the home, the fetched folder)."""
     state = Settings(state_dir=tmp_path / "state")
-    course.prepare(state, [MODULE_ID])
-    course.generate(state, MODULE_ID)
-    course.release(state, MODULE_ID)
+    course.prepare(state, [module_id])
+    course.generate(state, module_id)
+    course.release(state, module_id)
     home = tmp_path / "home"
-    return state, home, course.fetch(state, MODULE_ID, student, home)
+    return state, home, course.fetch(state, module_id, student, home)
 
 
 def answer_by_mouse(out, q: Question, answer) -> None:

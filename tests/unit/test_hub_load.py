@@ -1,4 +1,5 @@
-"""The pure parts of benchmarks/hub_load.py: percentiles, the arrival schedule, think times, PSS."""
+"""The pure parts of benchmarks/hub_load.py: percentiles, the arrival schedule, think times, PSS,
+the module page's kernel."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import itertools
 
 import pytest
 
-from benchmarks.hub_load import arrivals, passes, percentile, pss_kib, think_times
+from benchmarks.hub_load import arrivals, page_kernel_id, passes, percentile, pss_kib, think_times
 
 SMAPS_ROLLUP = """55d5c4a00000-7ffd8e5f2000 ---p 00000000 00:00 0                          [rollup]
 Rss:               98304 kB
@@ -63,3 +64,10 @@ def test_a_run_passes_under_3_s_open_and_300_ms_save_with_every_page_up():
     assert not passes(_result(1.0, 0.3))
     assert not passes(_result(1.0, 0.1, spawned=4, spawn_errors=1))
     assert not passes(_result(None, None))
+
+
+def test_the_kernel_of_a_module_page_is_read_from_its_page_config():
+    page = ('<html><script id="jupyter-config-data" type="application/json">\n  {"baseUrl": "/user/a/",'
+            ' "kernelId": "3f2a-77"}\n  </script><body>...</body></html>')
+    assert page_kernel_id(page) == "3f2a-77"
+    assert page_kernel_id("<html><body>Too many people</body></html>") is None
