@@ -18,9 +18,6 @@ VOILA_TEMPLATE = "hcwh"  # share/voila/templates/hcwh: the module page's templat
 VOILA_CONFIGURATION = {"template": VOILA_TEMPLATE,
                        "extension_allowlist": ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8"]}
 
-# The learner server's kernel manager: one kernel kept started for the next module page (spare.py)
-KERNEL_MANAGER = "autograde.learner.spare.SpareKernelManager"
-
 
 def _jupyter_server_extension_points():
     return [{"module": "autograde.learner"}]
