@@ -24,9 +24,9 @@ HAS_AUTOGROUP = Path("/proc/self/autogroup").exists()
 
 
 def _autogroup_name(text: str) -> str:
-    """``/autogroup-N`` from a line of /proc/self/autogroup. A process in the default autogroup
-    (a session started before autogroups, as a container's or a CI runner's may be) reads an
-    empty file: its name is then the empty string, which no session of its own has."""
+    """``/autogroup-N`` from a line of /proc/self/autogroup. A process in the kernel's default
+    autogroup (its session never called setsid, as PID 1's and a CI runner's may not have) reads
+    an empty file: its name is then the empty string, which no session of its own has."""
     return text.split()[0] if text.split() else ""
 
 
