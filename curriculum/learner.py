@@ -64,14 +64,19 @@ REFLECTION_SAVE_DELAY_S = 0.8
 ON_MODULE_PAGE = "VOILA_BASE_URL" in os.environ
 
 
-def _status(text: str, saved_at: float | None = None, words: str | None = None) -> w.HTML:
+def _status_html(text: str, saved_at: float | None = None, words: str | None = None) -> str:
     """A status line. ``saved_at`` (seconds since the epoch): the save it reports is confirmed, written
     to answers.json; the module page reads it for "your answers up to 10:42 are saved"
     (``data-hcwh-saved``, in ms) and, with a reflection's saved ``words``, forgets the copy it kept."""
     data = "" if saved_at is None else f" data-hcwh-saved='{int(saved_at * 1000)}'"
     if words is not None:
         data += f" data-hcwh-text='{html.escape(words, quote=True)}'"
-    return w.HTML(f"<p role='status' aria-live='polite'{data}><em>{html.escape(text)}</em></p>")
+    return f"<p role='status' aria-live='polite'{data}><em>{html.escape(text)}</em></p>"
+
+
+def _status(text: str) -> w.HTML:
+    """A status line's widget (its value replaced as the answer is saved or reloaded)."""
+    return w.HTML(_status_html(text))
 
 
 def _file_time(store: AnswerStore) -> float | None:
@@ -124,12 +129,53 @@ def _records(value: Any) -> list[dict]:
     return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
 
 
+# Every Module built in this kernel, for reload_all().
+_MODULES: list["Module"] = []
+
+
+def reload_all() -> None:
+    """Show in every widget of this kernel what answers.json holds now, saving nothing.
+
+    A module page prepared ahead (autograde/learner/prepared.py) ran its notebook before the
+    learner opened it; when they open it, the server runs this in its kernel first, so the page
+    shows every answer saved since (in another page, or a reloaded one). Raises RuntimeError in a
+    kernel that has built no module (a prepared kernel that died and was started again): its page
+    would show widgets that no longer exist."""
+    if not _MODULES:
+        raise RuntimeError("no module page was built in this kernel")
+    for module in _MODULES:
+        module.reload()
+
+
 class Module:
-    """One module's widgets, sharing one answer store."""
+    """One module's widgets, sharing one answer store.
+
+    Each item shown registers its ``load``: the one place its widgets are set from answers.json,
+    at first and on :meth:`reload`. While a load runs, the widgets' handlers save nothing."""
 
     def __init__(self, module_id: str, folder: str = "."):
         self.module_id = module_id
         self.store = AnswerStore(folder)
+        self._loads: list = []
+        self.loading = False
+        _MODULES.append(self)
+
+    def _show(self, load) -> None:
+        """Register ``load`` and run it: the item's widgets as answers.json has them."""
+        self._loads.append(load)
+        self._quietly(load)
+
+    def _quietly(self, load) -> None:
+        self.loading = True
+        try:
+            load()
+        finally:
+            self.loading = False
+
+    def reload(self) -> None:
+        """Every item's widgets from answers.json as it is now; nothing is saved."""
+        for load in self._loads:
+            self._quietly(load)
 
     # -- used by the instructor's solution blocks (never present in release) --
     def record(self, question_id: str, value: Any) -> None:
@@ -144,39 +190,41 @@ class Module:
 
     def _saver(self, question_id: str, status: w.HTML, describe) -> Any:
         def save(value: Any) -> None:
+            if self.loading:  # the widget set from answers.json, not a learner's click
+                return
             self.record(question_id, value)
-            status.value = _status(f"Saved: {describe(value)}", saved_at=time.time()).value
+            status.value = _status_html(f"Saved: {describe(value)}", saved_at=time.time())
 
         return save
 
     def single_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> None:
         """options: (id, text) pairs. Saves the chosen option id."""
         texts = dict(options)
-        saved = _option(self._saved(question_id), texts)
         radio = w.RadioButtons(
             options=[(text, oid) for oid, text in options],
-            value=saved,
+            value=None,
             description="Your answer:",
             layout=FULL,
             style={"description_width": "initial"},
         )
-        status = (_status(f"Saved: {texts[saved]}", _file_time(self.store)) if saved is not None
-                  else _status(NOT_ANSWERED))
+        status = _status(NOT_ANSWERED)
         save = self._saver(question_id, status, lambda v: texts.get(v, NOT_ANSWERED))
         radio.observe(lambda ch: save(ch["new"]), names="value")
+
+        def load() -> None:
+            saved = _option(self._saved(question_id), texts)
+            radio.value = saved
+            status.value = (_status_html(f"Saved: {texts[saved]}", _file_time(self.store)) if saved is not None
+                            else _status_html(NOT_ANSWERED))
+
+        self._show(load)
         display(_answer_box([radio, status]))
 
     def multiple_choice(self, question_id: str, options: Sequence[tuple[str, str]]) -> None:
         """Tick every option that applies. Saves the list of ticked option ids."""
-        saved = self._saved(question_id)
-        saved = {x for x in saved if isinstance(x, str)} if isinstance(saved, list) else set()
-        boxes = [
-            w.Checkbox(value=oid in saved, description=text, indent=False, layout=FULL)
-            for oid, text in options
-        ]
+        boxes = [w.Checkbox(value=False, description=text, indent=False, layout=FULL) for _, text in options]
         texts = dict(options)
-        status = (_status("Saved: " + "; ".join(texts[o] for o, _ in options if o in saved), _file_time(self.store))
-                  if saved else _status(NOT_ANSWERED))
+        status = _status(NOT_ANSWERED)
         save = self._saver(question_id, status, lambda v: "; ".join(texts[o] for o in v) or "nothing ticked")
 
         def changed(_):
@@ -184,27 +232,34 @@ class Module:
 
         for box in boxes:
             box.observe(changed, names="value")
+
+        def load() -> None:
+            saved = self._saved(question_id)
+            saved = {x for x in saved if isinstance(x, str)} if isinstance(saved, list) else set()
+            for (oid, _), box in zip(options, boxes):
+                box.value = oid in saved
+            status.value = (_status_html("Saved: " + "; ".join(texts[o] for o, _ in options if o in saved),
+                                         _file_time(self.store))
+                            if saved else _status_html(NOT_ANSWERED))
+
+        self._show(load)
         display(_answer_box([w.HTML("<p>Tick every answer that applies:</p>"), *boxes, status]))
 
     def _picks(self, question_id: str, labels: Sequence[str], options: Sequence[tuple[str, str]], prompt: str) -> None:
         """One labelled drop-down per row; saves the list of picked option ids."""
-        saved = self._saved(question_id)
         texts = dict(options)
-        saved = ([_option(x, texts) for x in saved] if isinstance(saved, list) and len(saved) == len(labels)
-                 else [None] * len(labels))
         choices = [("(choose)", None)] + [(text, oid) for oid, text in options]
         drops = [
             w.Dropdown(
                 options=choices,
-                value=s,
+                value=None,
                 description=label,
                 layout=FULL,
                 style={"description_width": "initial"},
             )
-            for label, s in zip(labels, saved)
+            for label in labels
         ]
-        status = (_status("Saved.", _file_time(self.store)) if any(s is not None for s in saved)
-                  else _status(NOT_ANSWERED))
+        status = _status(NOT_ANSWERED)
         save = self._saver(
             question_id, status, lambda v: "; ".join(f"{lab} {texts.get(x, '(none)')}" for lab, x in zip(labels, v))
         )
@@ -214,6 +269,17 @@ class Module:
 
         for d in drops:
             d.observe(changed, names="value")
+
+        def load() -> None:
+            saved = self._saved(question_id)
+            saved = ([_option(x, texts) for x in saved] if isinstance(saved, list) and len(saved) == len(labels)
+                     else [None] * len(labels))
+            for d, s in zip(drops, saved):
+                d.value = s
+            status.value = (_status_html("Saved.", _file_time(self.store)) if any(s is not None for s in saved)
+                            else _status_html(NOT_ANSWERED))
+
+        self._show(load)
         display(_answer_box([w.HTML(f"<p>{prompt}</p>"), *drops, status]))
 
     def ordering(self, question_id: str, options: Sequence[tuple[str, str]]) -> None:
@@ -234,12 +300,15 @@ class Module:
         Each change restarts a short timer; when typing pauses the text is written to
         answers.json, and only once the write has returned does the line under the box say
         "Saved". Headless (autograde) nothing is typed and nothing is written."""
-        saved = self.store.get("reflections", grade_id)
-        saved = saved if isinstance(saved, str) else ""
-        box = w.Textarea(value=saved, description="Your reflection:", rows=7, continuous_update=True,
+        box = w.Textarea(value="", description="Your reflection:", rows=7, continuous_update=True,
                          layout=FULL, style={"description_width": "initial"})
-        status = _status("Saved.", _file_time(self.store), saved) if saved else _status("Nothing written yet.")
+        status = _status("Nothing written yet.")
         pending: list[asyncio.TimerHandle] = []
+
+        def cancel() -> None:
+            for handle in pending:
+                handle.cancel()
+            pending.clear()
 
         def write() -> None:
             pending.clear()
@@ -247,24 +316,34 @@ class Module:
             try:
                 self.record_reflection(grade_id, text)
             except OSError as exc:
-                status.value = _status(f"Not saved: {exc.strerror or exc}. Your text is still in the box; "
-                                       "keep the page open and try again.").value
+                status.value = _status_html(f"Not saved: {exc.strerror or exc}. Your text is still in the box; "
+                                            "keep the page open and try again.")
                 return
             words, now = len(text.split()), time.time()
-            status.value = _status(f"Saved at {time.strftime('%H:%M:%S', time.localtime(now))} "
-                                   f"({words} word{'s' if words != 1 else ''}).", saved_at=now, words=text).value
+            status.value = _status_html(f"Saved at {time.strftime('%H:%M:%S', time.localtime(now))} "
+                                        f"({words} word{'s' if words != 1 else ''}).", saved_at=now, words=text)
 
         def changed(_change: dict) -> None:
-            for handle in pending:
-                handle.cancel()
-            pending.clear()
-            status.value = _status("Typing: not saved yet.").value
+            if self.loading:  # the box set from answers.json, not typed
+                return
+            cancel()
+            status.value = _status_html("Typing: not saved yet.")
             try:
                 pending.append(asyncio.get_running_loop().call_later(REFLECTION_SAVE_DELAY_S, write))
             except RuntimeError:  # no event loop (a plain Python run): save at once
                 write()
 
         box.observe(changed, names="value")
+
+        def load() -> None:
+            cancel()
+            saved = self.store.get("reflections", grade_id)
+            saved = saved if isinstance(saved, str) else ""
+            box.value = saved
+            status.value = (_status_html("Saved.", _file_time(self.store), saved) if saved
+                            else _status_html("Nothing written yet."))
+
+        self._show(load)
         hide = w.HTML(HIDE_REFLECTION_CELL_CSS, layout=w.Layout(display="none"))
         # the module page keeps what is typed in the browser until this box's save is confirmed
         display(_answer_box([hide, box, status]).add_class("hcwh-reflection").add_class(f"hcwh-r-{grade_id}"))
@@ -295,12 +374,14 @@ class Module:
             text.value = f"<ul>{rows}</ul>"
 
         refresh.on_click(update)
-        update()
+        self._show(update)
         display(w.VBox([text, refresh]))
 
     # -- role-plays -----------------------------------------------------------
     def roleplay(self, data: dict) -> None:
-        display(RolePlayer(data, self.store).box)
+        player = RolePlayer(data, self.store)
+        self._loads.append(player.load)
+        display(player.box)
 
 
 QUALITY_WORDS = {"best": "a best choice", "acceptable": "acceptable", "poor": "a poor choice"}
@@ -323,7 +404,11 @@ class RolePlayer:
         self.endings = {e["id"]: e for e in data["endings"]}
         self.scored = data.get("scoring") == "path"
         self.box = w.VBox(layout=FULL)
-        record = store.get("roleplays", data["id"]) or {}
+        self.load()
+
+    def load(self) -> None:
+        """The play as answers.json has it: its finished plays, and the current one resumed."""
+        record = self.store.get("roleplays", self.data["id"]) or {}
         record = record if isinstance(record, dict) else {}  # a damaged answers.json: start afresh
         self.completed: list[dict] = _records(record.get("completed"))
         self.path: list[dict] = _records(record.get("current"))

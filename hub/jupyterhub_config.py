@@ -39,7 +39,7 @@ sys.path.insert(0, str(PROJECT))
 from autograde.config import Settings  # noqa: E402
 from autograde.exchange import ACCESS_SCOPE, SERVICE_NAME, apply_hub_config  # noqa: E402
 from autograde.hub import auth  # noqa: E402
-from autograde.learner import VOILA_CONFIGURATION  # noqa: E402
+from autograde.learner import KERNEL_MANAGER, VOILA_CONFIGURATION  # noqa: E402
 from autograde.lifeline import ends_with_hub  # noqa: E402
 from autograde.limits import LearnerLimits  # noqa: E402
 from autograde.hub import credentials, origin, seclog  # noqa: E402
@@ -171,7 +171,9 @@ c.JupyterHub.spawner_class = "autograde.hub.spawner.CourseSpawner"  # a page tha
 c.Spawner.cmd = [str(LEARNER_ENV / "bin" / "jupyterhub-singleuser")]
 # kernels talk to their server over Unix sockets: the learners' firewall (below) refuses other local TCP
 c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root=False",
-                  "--KernelManager.transport=ipc"]
+                  "--KernelManager.transport=ipc",
+                  # the module page opened last kept prepared for its next open (autograde/learner/prepared.py)
+                  f"--ServerApp.kernel_manager_class={KERNEL_MANAGER}"]
 # Where a learner lands: their own pages (autograde/learner: My modules, submit, feedback, how the
 # course works), with no link into JupyterLab; `hcwh roster jupyterlab ID on` gives one learner
 # JupyterLab (below). README "How a learner opens a module".

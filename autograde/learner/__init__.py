@@ -18,6 +18,10 @@ VOILA_TEMPLATE = "hcwh"  # share/voila/templates/hcwh: the module page's templat
 VOILA_CONFIGURATION = {"template": VOILA_TEMPLATE,
                        "extension_allowlist": ["@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8"]}
 
+# The learner server's kernel manager: the module page opened last is kept prepared for its next open
+# (prepared.py)
+KERNEL_MANAGER = "autograde.learner.prepared.PreparedPageKernelManager"
+
 
 def _jupyter_server_extension_points():
     return [{"module": "autograde.learner"}]

@@ -233,12 +233,13 @@ class Lab:
         self.env.pop("JUPYTER_PATH", None)
         self.env.pop("JUPYTER_CONFIG_PATH", None)
         if module_page:
-            from autograde.learner import VOILA_CONFIGURATION
+            from autograde.learner import KERNEL_MANAGER, VOILA_CONFIGURATION
             from autograde.learner.pages import VOILA_DATA
 
             self.env["JUPYTER_PATH"] = str(VOILA_DATA)
             (config_dir / "jupyter_server_config.json").write_text(json.dumps({
-                "ServerApp": {"jpserver_extensions": {"autograde.idlenotice": True, "autograde.learner": True}},
+                "ServerApp": {"jpserver_extensions": {"autograde.idlenotice": True, "autograde.learner": True},
+                              "kernel_manager_class": KERNEL_MANAGER},
                 "VoilaConfiguration": VOILA_CONFIGURATION}), encoding="utf-8")
         self.proc: subprocess.Popen | None = None
         self.log = None

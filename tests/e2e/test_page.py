@@ -317,23 +317,38 @@ LOST = {"killed": "its process killed (SIGKILL)", "shut down": "shut down throug
         "server gone": "the whole server stopped (the connection lost), then started again"}
 
 
-def _kernel(lab: Lab) -> tuple[str, int]:
-    """The one kernel running (the module page's): its id and, from the processes' command lines, its pid."""
-    import json
-    import os
-    import urllib.request
+PAGE_KERNEL_JS = "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+PREPARED = "is prepared for its next open, kernel "  # autograde/learner/prepared.py's log line
 
-    with urllib.request.urlopen(lab.api_request("GET", "/api/kernels"), timeout=10) as r:
-        (kernel,) = json.load(r)
+
+def _kernel(lab: Lab, page) -> tuple[str, int]:
+    """The module page's kernel (the one its page config names; the server also keeps the next page
+    prepared, autograde/learner/prepared.py): its id and, from the processes' command lines, its pid."""
+    import os
+
+    kernel_id = page.evaluate(PAGE_KERNEL_JS)
     pids = []
     for proc in os.listdir("/proc"):
         try:
-            if proc.isdigit() and f"kernel-{kernel['id']}.json".encode() in open(f"/proc/{proc}/cmdline", "rb").read():
+            if proc.isdigit() and f"kernel-{kernel_id}.json".encode() in open(f"/proc/{proc}/cmdline", "rb").read():
                 pids.append(int(proc))
         except OSError:
             continue
-    assert len(pids) == 1, f"kernel {kernel['id']}: processes {pids}"
-    return kernel["id"], pids[0]
+    assert len(pids) == 1, f"kernel {kernel_id}: processes {pids}"
+    return kernel_id, pids[0]
+
+
+def _prepared_kernel(lab: Lab, timeout: float = 90) -> str:
+    """The kernel of the next page the server has prepared (its log says so), waited for."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = lab.log_path.read_text(encoding="utf-8", errors="replace")
+        if PREPARED in log:
+            return log.rsplit(PREPARED, 1)[1].split()[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no page prepared within {timeout} s:\n{lab.log_tail()}")
 
 
 @pytest.mark.parametrize("how", sorted(LOST))
@@ -377,6 +392,10 @@ def test_a_lost_kernel_says_what_is_saved_and_a_reload_restores_everything(tmp_p
             assert wait_for(lambda: dict(scripts), {"idle-notice.js": 200, "page.js": 200, "activity": 503}) == {
                 "idle-notice.js": 200, "page.js": 200, "activity": 503}, scripts
 
+            # the server prepares the next page of this module (autograde/learner/prepared.py) with the
+            # answers as they are now, none: the reload below must show every answer given after it
+            prepared = _prepared_kernel(lab)
+
             # -- answers: a question, the role-play's first decision, one reflection and half of another
             out = page.locator(".jp-OutputArea-output").filter(has=page.get_by_label(right, exact=True))
             answer_by_mouse(out, q, q.answer[0])
@@ -391,7 +410,8 @@ def test_a_lost_kernel_says_what_is_saved_and_a_reload_restores_everything(tmp_p
             saved_ms = (folder / "answers.json").stat().st_mtime * 1000  # the last save, as the file says
 
             # -- the kernel is lost --------------------------------------------------------------
-            kernel_id, pid = _kernel(lab)
+            kernel_id, pid = _kernel(lab, page)
+            assert prepared != kernel_id
             if how == "killed":
                 os.kill(pid, signal.SIGKILL)
             elif how == "server gone":
@@ -422,6 +442,8 @@ def test_a_lost_kernel_says_what_is_saved_and_a_reload_restores_everything(tmp_p
             page.reload()
             expect(boxes).to_have_count(len(module.reflections))
             expect(banner).to_have_count(0)
+            if how != "server gone":  # a server started again has prepared nothing yet
+                assert page.evaluate(PAGE_KERNEL_JS) == prepared  # the reload was served the prepared page
             expect(boxes.nth(0)).to_have_value(first)
             expect(boxes.nth(1)).to_have_value(second + later)
             expect(out.get_by_label(right, exact=True)).to_be_checked()

@@ -1,0 +1,134 @@
+"""The module page kept prepared for its next open (autograde/learner/prepared.py), on a real Jupyter
+server set up as a learner's server on the hub (tests/e2e/test_browser.py's Lab), real kernels,
+pages read over HTTP as hub_load's opens read them. What the prepared page shows (the answers saved
+since it was run) is checked in a real browser: tests/e2e/test_page.py's reload after a lost kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from benchmarks.hub_load import page_kernel_id
+from tests.e2e.test_browser import MODULE_ID, Lab, released_and_fetched
+from tests.e2e.test_page import PREPARED
+
+pytestmark = pytest.mark.integration
+
+
+def prepared_kernels(lab: Lab) -> list[str]:
+    """The kernels the server's log says it prepared a page in, in order."""
+    log = lab.log_path.read_text(encoding="utf-8", errors="replace")
+    return [part.split()[0] for part in log.split(PREPARED)[1:]]
+
+
+def wait_prepared(lab: Lab, count: int, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kernels = prepared_kernels(lab)
+        if len(kernels) >= count:
+            return kernels[count - 1]
+        time.sleep(0.2)
+    raise AssertionError(f"page {count} not prepared within {timeout} s:\n{lab.log_tail()}")
+
+
+def running(lab: Lab) -> set[str]:
+    with urllib.request.urlopen(lab.api_request("GET", "/api/kernels"), timeout=10) as r:
+        return {k["id"] for k in json.load(r)}
+
+
+def kernel_pid(kernel_id: str) -> int:
+    for proc in os.listdir("/proc"):
+        try:
+            if proc.isdigit() and f"kernel-{kernel_id}.json".encode() in Path(f"/proc/{proc}/cmdline").read_bytes():
+                return int(proc)
+        except OSError:
+            continue
+    raise AssertionError(f"no process for kernel {kernel_id}")
+
+
+@pytest.fixture
+def lab(tmp_path):
+    state, home, folder = released_and_fetched(tmp_path, "prepared")
+    server = Lab(home, tmp_path / "server", state, module_page=True)
+    server.start()
+    server.folder = folder
+    yield server
+    server.kill()
+
+
+def open_page(lab: Lab) -> tuple[str, str]:
+    """The module page read to its end: (its HTML, its kernel id)."""
+    url = f"{lab.base_url}/voila/render/{MODULE_ID}/{MODULE_ID}.ipynb?token={lab.token}"
+    with urllib.request.urlopen(url, timeout=120) as r:
+        body = r.read().decode("utf-8", "replace")
+    kernel = page_kernel_id(body)
+    assert kernel and body.rstrip().endswith("</html>"), body[-500:]
+    # every answer widget is on the page: as many widget views as the notebook has cells that display one
+    assert body.count("application/vnd.jupyter.widget-view+json") == 12, body.count("application/vnd.jupyter.widget-view+json")
+    return body, kernel
+
+
+def test_a_reopen_is_served_the_prepared_page_and_the_next_is_prepared(lab):
+    _, first = open_page(lab)
+    prepared = wait_prepared(lab, 1)
+    assert prepared != first and prepared in running(lab)
+    _, second = open_page(lab)
+    assert second == prepared
+    after = wait_prepared(lab, 2)  # the next open's page, in a kernel of its own
+    assert after not in {first, second} and after in running(lab)
+    assert "was served prepared" in lab.log_path.read_text(errors="replace")
+
+
+def test_a_notebook_changed_since_is_run_afresh(lab):
+    open_page(lab)
+    prepared = wait_prepared(lab, 1)
+    notebook = lab.folder / f"{MODULE_ID}.ipynb"
+    st = notebook.stat()
+    os.utime(notebook, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a new release fetched
+    _, kernel = open_page(lab)
+    assert kernel != prepared
+    deadline = time.monotonic() + 30
+    while prepared in running(lab) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert prepared not in running(lab)  # the stale page's kernel was let go
+
+
+@pytest.mark.parametrize("when", ["at once", "once started again"])
+def test_a_prepared_kernel_that_died_is_not_served(lab, when):
+    """Killed, the prepared kernel is either found dead at the open, or (the server's restarter started
+    it again under the same id) found with no page built in it: either way the page is run afresh."""
+    open_page(lab)
+    prepared = wait_prepared(lab, 1)
+    os.kill(kernel_pid(prepared), signal.SIGKILL)
+    if when == "at once":
+        reason = "its kernel is not running"
+        while kernel_pid_or_none(prepared) is not None:  # the process is gone (a zombie reaped)
+            time.sleep(0.05)
+    else:
+        reason = "no module page was built in this kernel"
+        deadline = time.monotonic() + 60
+        while kernel_pid_or_none(prepared) is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # the server's restarter starts it again, under the same id
+        assert kernel_pid_or_none(prepared) is not None, lab.log_tail()
+        time.sleep(2)  # its new process has started ipykernel
+    _, kernel = open_page(lab)
+    assert kernel != prepared
+    log = lab.log_path.read_text(errors="replace")
+    if when == "at once" and reason not in log:  # the restarter came first after all
+        reason = "no module page was built in this kernel"
+    assert f"could not be used (" in log and f"{reason}); running it afresh" in log, lab.log_tail()
+    assert prepared not in running(lab)
+
+
+def kernel_pid_or_none(kernel_id: str) -> int | None:
+    try:
+        return kernel_pid(kernel_id)
+    except AssertionError:
+        return None
