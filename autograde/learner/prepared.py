@@ -36,6 +36,7 @@ from urllib.parse import unquote
 from jupyter_server._tz import utcnow
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import url_path_join
+from traitlets import Bool, Float
 
 PREPARE_DELAY = 5.0  # s after an open before the next page is prepared
 RELOAD_TIMEOUT = 10.0  # s for the prepared kernel to show the answers as they are now
@@ -64,6 +65,10 @@ class Prepared:
 
 class PreparedPageKernelManager(AsyncMappingKernelManager):
     """The learner server's kernel manager, with the module page opened last kept prepared."""
+
+    prepare_pages = Bool(True, config=True, help="Keep the module page opened last prepared for its next open "
+                                                 "(one more kernel per server); off: every open runs its page")
+    prepare_delay = Float(PREPARE_DELAY, config=True, help="Seconds after an open before the next page is prepared")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -142,7 +147,7 @@ class PreparedPageKernelManager(AsyncMappingKernelManager):
     def _schedule(self, notebook: str) -> None:
         """Prepare ``notebook``'s page next (the one prepared before, for another, is let go)."""
         current = self._prepared
-        if self._closing or (current is not None and current.notebook == notebook):
+        if self._closing or not self.prepare_pages or (current is not None and current.notebook == notebook):
             return
         if current is not None:
             self._discard(current)
@@ -159,7 +164,7 @@ class PreparedPageKernelManager(AsyncMappingKernelManager):
                 self._prepared = None
 
     async def _prepare(self, notebook: str) -> dict:
-        await asyncio.sleep(PREPARE_DELAY)
+        await asyncio.sleep(self.prepare_delay)
         if self._closing:
             raise RuntimeError("the server is stopping")
         if self._prepared is not None and self._prepared.task is asyncio.current_task():
