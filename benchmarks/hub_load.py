@@ -619,6 +619,7 @@ def run_once(args, n: int) -> dict:
     hub.learners = names
     # the benchmark looks for the largest cohort: the hub's own cap on running pages must not decide it
     hub.extra_env["HCWH_ACTIVE_SERVERS"] = str(max(n, 40))
+    hub.extra_env["HCWH_PREPARE_PAGES"] = "0" if args.no_prepare else "1"
     print(f"[{n} learners] setting up the hub in {root}", flush=True)
     try:
         setup_hub(state)
@@ -668,6 +669,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--grading-rounds", type=int, default=1,
                    help="autograde the collected submissions this many times over (1): more opens overlap grading")
+    p.add_argument("--no-prepare", action="store_true",
+                   help="learners' servers keep no module page prepared ahead (HCWH_PREPARE_PAGES=0)")
     p.add_argument("--page", choices=("lab", "voila"), default="lab",
                    help="how a learner opens the module: the notebook in JupyterLab (Run All), or the module page "
                         "(Voilà) from My modules, Start and Submit there (default lab)")

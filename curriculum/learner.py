@@ -117,6 +117,24 @@ def _focus_once_shown(widget: w.DOMWidget) -> None:
     widget.observe(shown, names="_view_count")
 
 
+def _close(widgets) -> None:
+    """Close widgets no longer shown (and every widget inside them): the kernel forgets them and
+    stops sending their state to each page that connects."""
+    for widget in widgets:
+        _close(getattr(widget, "children", ()))
+        for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+            if isinstance(part, w.Widget) and part is not FULL:  # FULL is shared by many widgets
+                part.close()
+        widget.close()
+
+
+def _replace(box: w.Box, children: list) -> None:
+    """Show ``children`` in ``box`` in place of what it showed; those are closed."""
+    old = [c for c in box.children if c not in children]
+    box.children = children
+    _close(old)
+
+
 def _option(value: Any, texts: dict[str, str]) -> str | None:
     """A saved value if it is one of the options, else None. A damaged or hand-edited
     answers.json can hold anything (a list, a number, null): the widget then shows the
@@ -460,7 +478,7 @@ class RolePlayer:
         if focus and buttons:
             _focus_once_shown(buttons[0].children[0])
         text = roleplay.situation(step, self.flags)
-        self.box.children = [self._header(), w.HTML(f"<p>{html.escape(text)}</p>"), *buttons]
+        _replace(self.box, [self._header(), w.HTML(f"<p>{html.escape(text)}</p>"), *buttons])
 
     def choose(self, n: int, letter: str | None = None) -> None:
         """Take choice ``n`` (its place in the step's data) of the current decision."""
@@ -481,7 +499,7 @@ class RolePlayer:
         go_on.on_click(lambda _b: self.show_ending(ending) if ending else self.show_step(focus=True))
         if not ON_MODULE_PAGE:
             _focus_once_shown(go_on)
-        self.box.children = [
+        _replace(self.box, [
             self._header(),
             w.HTML(_announce(
                 f"<p>You chose <strong>{letter}</strong>: {html.escape(choice['text'])}</p>"
@@ -489,7 +507,7 @@ class RolePlayer:
                 f"<p><strong>Coaching:</strong> {html.escape(choice['coaching'])}</p>"
             )),
             go_on,
-        ]
+        ])
 
     def _choice_text(self, taken: dict) -> str:
         step = self.steps.get(taken.get("step"), {"choices": []})
@@ -537,7 +555,7 @@ class RolePlayer:
                     if len(self.completed) == 1 else "This was a practice play; your first play is the one scored. ")
         else:
             note = ""
-        self.box.children = [
+        _replace(self.box, [
             w.HTML(f"<h4>{html.escape(self.data['title'])}: ending</h4>"),
             w.HTML(_announce(
                 f"<p><strong>Outcome: {html.escape(ending['outcome'])}.</strong></p>"
@@ -546,7 +564,7 @@ class RolePlayer:
                 + f"<p><em>{html.escape(note)}Your path is saved. Play again to see where other choices lead.</em></p>"
             )),
             again,
-        ]
+        ])
 
     def restart(self) -> None:
         self.path = []

@@ -23,6 +23,9 @@
 #   HCWH_START_TIMEOUT, HCWH_HTTP_TIMEOUT   a learner's page: memory, processes, CPU, idle stop and
 #                       its warning, kernel culling, pages starting and running at once
 #                       (autograde/limits.py LearnerLimits: each variable, its default and why)
+#   HCWH_PREPARE_PAGES  1 (default): each learner's server keeps the module page they opened last
+#                       prepared for its next open (one more kernel each, about 40 MiB); 0: off
+#                       (autograde/learner/prepared.py)
 #   HCWH_HELP_CONTACT   the help contact on every page (the city must fill it in)
 #   HCWH_LEARNER_LANDING  where a learner's page opens (default /hcwh/: My modules, their own
 #                       pages, no code; /lab for JupyterLab for every learner)
@@ -174,6 +177,12 @@ c.Spawner.args = ["--ServerApp.terminals_enabled=False", "--ServerApp.allow_root
                   "--KernelManager.transport=ipc",
                   # the module page opened last kept prepared for its next open (autograde/learner/prepared.py)
                   f"--ServerApp.kernel_manager_class={KERNEL_MANAGER}"]
+PREPARE_PAGES = env("HCWH_PREPARE_PAGES", "1").strip()
+if PREPARE_PAGES not in ("0", "1"):
+    sys.exit(f"hub/jupyterhub_config.py: HCWH_PREPARE_PAGES={PREPARE_PAGES!r} is neither 1 (keep the module page "
+             "opened last prepared) nor 0")
+if PREPARE_PAGES == "0":
+    c.Spawner.args.append("--PreparedPageKernelManager.prepare_pages=False")
 # Where a learner lands: their own pages (autograde/learner: My modules, submit, feedback, how the
 # course works), with no link into JupyterLab; `hcwh roster jupyterlab ID on` gives one learner
 # JupyterLab (below). README "How a learner opens a module".

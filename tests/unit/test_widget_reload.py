@@ -114,3 +114,22 @@ def test_reload_all_in_a_kernel_that_built_no_page_refuses(monkeypatch):
     monkeypatch.setattr(learner, "_MODULES", [])
     with pytest.raises(RuntimeError, match="no module page"):
         learner.reload_all()
+
+
+def test_reloads_and_plays_leave_no_widgets_behind(page):
+    """A role-play's screens replace each other: the widgets of a screen no longer shown are closed,
+    so the kernel does not send their state to every page that connects (a prepared page is reloaded
+    once; a long play replaces its screen at every click)."""
+    from ipywidgets.widgets.widget import _instances
+
+    m, shown, path = page
+    live = len(_instances)
+    learner.reload_all()
+    learner.reload_all()
+    assert len(_instances) == live
+    player = next(load.__self__ for load in m._loads if isinstance(getattr(load, "__self__", None), learner.RolePlayer))
+    player.choose(0)  # the reaction screen, then the second decision (one choice where the first had two)
+    player.show_step()
+    assert len(_instances) < live
+    player.restart()  # the first decision's screen again: as many widgets as when it was first shown
+    assert len(_instances) == live
