@@ -130,3 +130,28 @@ def kernel_pid_or_none(kernel_id: str) -> int | None:
         return kernel_pid(kernel_id)
     except AssertionError:
         return None
+
+
+def test_the_learners_kernel_runs_without_the_debugger(lab):
+    """Learners' servers start their ``python3`` kernel through autograde/learner/kernel.py (its
+    kernelspec in the page's data folder): ipykernel runs with its debugger off and debugpy, about
+    0.1 s of CPU at each start, is never imported."""
+    from jupyter_client import BlockingKernelClient
+
+    _, kernel = open_page(lab)
+    cmdline = Path(f"/proc/{kernel_pid(kernel)}/cmdline").read_bytes().split(b"\0")
+    assert b"autograde.learner.kernel" in cmdline, cmdline
+    client = BlockingKernelClient(connection_file=str(lab.log_path.parent / "jupyter-runtime" / f"kernel-{kernel}.json"))
+    client.load_connection_file()
+    client.start_channels()
+    outputs: list[dict] = []
+    try:
+        reply = client.kernel_info(reply=True, timeout=30)
+        assert "debugger" not in reply["content"].get("supported_features", []), reply["content"]
+        got = client.execute_interactive("import sys; print('debugpy' in sys.modules and sys.modules['debugpy'] is not None)",
+                                         timeout=30, output_hook=outputs.append)
+    finally:
+        client.stop_channels()
+    assert got["content"]["status"] == "ok"
+    printed = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert printed.strip() == "False"
