@@ -27,7 +27,7 @@ fi
 # What the environment is built from: this script, the package list, and for learners the project's code
 # (curriculum, and autograde for the exchange's client).
 # The course env is an editable install, so the checkout's path is part of what it is built from.
-want=$( { echo "$kind"; [ "$kind" = learner ] || echo "$here"; cat "$here/scripts/hub-env.sh" "$here/pyproject.toml" "$here/requirements/$([ "$kind" = learner ] && echo learner || echo project).txt"; [ "$kind" = course ] || find "$here/curriculum" "$here/autograde" -name '*.py' -o -name '*.j2' -o -name '*.js' -o -name 'conf.json' -o -path '*/framework/*' | grep -v '/modules/' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
+want=$( { echo "$kind"; [ "$kind" = learner ] || echo "$here"; cat "$here/scripts/hub-env.sh" "$here/pyproject.toml" "$here/requirements/$([ "$kind" = learner ] && echo learner || echo project).txt"; [ "$kind" = course ] || find "$here/curriculum" "$here/autograde" -name '*.py' -o -name '*.j2' -o -name '*.js' -o -name 'conf.json' -o -name 'kernel.json' -o -path '*/framework/*' | grep -v '/modules/' | sort | xargs cat; } | sha256sum | cut -d' ' -f1)
 if [ -f "$dir/.hcwh-stamp" ] && [ "$(cat "$dir/.hcwh-stamp")" = "$want" ]; then
     echo "hub-env: $dir is up to date"
     exit 0

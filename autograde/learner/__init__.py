@@ -35,3 +35,8 @@ def _load_jupyter_server_extension(serverapp) -> None:
     web_app = serverapp.web_app
     web_app.settings["hcwh_root"] = os.path.expanduser(serverapp.root_dir)  # the learner's home: their modules
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    prepare = getattr(serverapp.kernel_manager, "prepare_at_start", None)  # prepared.py's kernel manager
+    if prepare is not None:
+        from tornado.ioloop import IOLoop
+
+        IOLoop.current().add_callback(prepare)

@@ -39,9 +39,30 @@ from jupyter_server.utils import url_path_join
 from traitlets import Bool, Float
 
 PREPARE_DELAY = 5.0  # s after an open before the next page is prepared
+START_DELAY = 1.0  # s after the server starts before the page worked on last is prepared
 RELOAD_TIMEOUT = 10.0  # s for the prepared kernel to show the answers as they are now
 VOILA_MARK = "VOILA_BASE_URL"  # in the environment of every kernel Voilà starts for a page
 RELOAD_CODE = "import curriculum.learner as _hcwh_l\n_hcwh_l.reload_all()\ndel _hcwh_l"
+
+
+def last_worked_on(root: str) -> str | None:
+    """The module notebook (path under ``root``) whose answers were saved last: ``<m>/<m>.ipynb`` beside
+    the newest ``<m>/answers.json``; None when no module has answers yet (a first login)."""
+    newest = None
+    try:
+        folders = list(os.scandir(root))
+    except OSError:
+        return None
+    for folder in folders:
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        try:
+            saved = os.stat(os.path.join(folder.path, "answers.json")).st_mtime_ns
+        except OSError:
+            continue
+        if os.path.isfile(os.path.join(folder.path, f"{folder.name}.ipynb")) and (newest is None or saved > newest[0]):
+            newest = (saved, f"{folder.name}/{folder.name}.ipynb")
+    return newest[1] if newest else None
 
 
 def notebook_of(script_name: str, base_url: str) -> str | None:
@@ -114,6 +135,19 @@ class PreparedPageKernelManager(AsyncMappingKernelManager):
         self._schedule(notebook_name)
         return content["task"], content["renderer"].rendered_cache, kid
 
+    def prepare_at_start(self) -> None:
+        """When the server starts (the learner's first page of the day), prepare the page of the module
+        they saved answers in last: the one they most likely open first. Nothing, before any answer."""
+        notebook = last_worked_on(self.root_dir)
+        if notebook is None or not self.prepare_pages:
+            return
+        base_url = self._base_url()
+        self._envs.setdefault(notebook, {  # as Voilà's page handler sets it for a page's kernel
+            **os.environ, VOILA_MARK: base_url, "VOILA_SERVER_URL": base_url, "VOILA_PREHEAT": "False",
+            "SCRIPT_NAME": url_path_join(base_url, "voila/render", notebook)})
+        self.log.info("Preparing the page of %s, the module worked on last", notebook)
+        self._schedule(notebook, delay=START_DELAY)
+
     # -- kernels -------------------------------------------------------------------------------------
     async def start_kernel(self, *, kernel_id=None, path=None, **kwargs):
         kid = await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)
@@ -144,14 +178,15 @@ class PreparedPageKernelManager(AsyncMappingKernelManager):
         await super().shutdown_all(now=now)
 
     # -- preparing -------------------------------------------------------------------------------------
-    def _schedule(self, notebook: str) -> None:
-        """Prepare ``notebook``'s page next (the one prepared before, for another, is let go)."""
+    def _schedule(self, notebook: str, delay: float | None = None) -> None:
+        """Prepare ``notebook``'s page next, in ``delay`` s (``prepare_delay`` unless given); the one
+        prepared before, for another notebook, is let go."""
         current = self._prepared
         if self._closing or not self.prepare_pages or (current is not None and current.notebook == notebook):
             return
         if current is not None:
             self._discard(current)
-        task = asyncio.ensure_future(self._prepare(notebook))
+        task = asyncio.ensure_future(self._prepare(notebook, self.prepare_delay if delay is None else delay))
         task.add_done_callback(self._prepared_or_failed)
         self._prepared = Prepared(notebook, None, task)
 
@@ -163,8 +198,8 @@ class PreparedPageKernelManager(AsyncMappingKernelManager):
             if self._prepared is not None and self._prepared.task is task:
                 self._prepared = None
 
-    async def _prepare(self, notebook: str) -> dict:
-        await asyncio.sleep(self.prepare_delay)
+    async def _prepare(self, notebook: str, delay: float) -> dict:
+        await asyncio.sleep(delay)
         if self._closing:
             raise RuntimeError("the server is stopping")
         if self._prepared is not None and self._prepared.task is asyncio.current_task():

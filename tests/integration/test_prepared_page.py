@@ -86,6 +86,28 @@ def test_a_reopen_is_served_the_prepared_page_and_the_next_is_prepared(lab):
     assert "was served prepared" in lab.log_path.read_text(errors="replace")
 
 
+def test_a_server_started_again_prepares_the_module_worked_on_last(tmp_path):
+    """The learner's first page of the day: their server starts with answers saved in a module, and
+    that module's page is prepared before they open it; a first login (no answers yet) prepares nothing."""
+    state, home, folder = released_and_fetched(tmp_path, "returning")
+    first = Lab(home, tmp_path / "first", state, module_page=True)
+    first.start()
+    try:
+        time.sleep(3)  # past the start delay: nothing answered, so nothing is prepared
+        assert prepared_kernels(first) == [] and running(first) == set()
+    finally:
+        first.kill()
+    (folder / "answers.json").write_text(json.dumps({"questions": {}}), encoding="utf-8")
+    again = Lab(home, tmp_path / "again", state, module_page=True)
+    again.start()
+    try:
+        prepared = wait_prepared(again, 1)
+        _, kernel = open_page(again)
+        assert kernel == prepared
+    finally:
+        again.kill()
+
+
 def test_a_notebook_changed_since_is_run_afresh(lab):
     open_page(lab)
     prepared = wait_prepared(lab, 1)

@@ -26,3 +26,24 @@ def test_notebook_of(script_name, notebook):
 
 def test_a_server_at_the_root():
     assert notebook_of("/voila/render/a/b.ipynb", "/") == "a/b.ipynb"
+
+
+def test_last_worked_on_is_the_module_whose_answers_were_saved_last(tmp_path):
+    from autograde.learner.prepared import last_worked_on
+    import os
+
+    assert last_worked_on(str(tmp_path)) is None  # nothing fetched
+    for n, module in enumerate(["01-authenticity", "02-anticipation", "03-engagement"]):
+        (tmp_path / module).mkdir()
+        (tmp_path / module / f"{module}.ipynb").write_text("{}")
+    assert last_worked_on(str(tmp_path)) is None  # fetched, nothing answered: a first login
+    for module, when in [("01-authenticity", 1_000), ("02-anticipation", 3_000), ("03-engagement", 2_000)]:
+        (tmp_path / module / "answers.json").write_text("{}")
+        os.utime(tmp_path / module / "answers.json", (when, when))
+    assert last_worked_on(str(tmp_path)) == "02-anticipation/02-anticipation.ipynb"
+    (tmp_path / "02-anticipation" / "02-anticipation.ipynb").unlink()  # answers left, notebook gone
+    assert last_worked_on(str(tmp_path)) == "03-engagement/03-engagement.ipynb"
+    (tmp_path / "notes").mkdir()  # a folder of the learner's own, newest, with no module notebook
+    (tmp_path / "notes" / "answers.json").write_text("{}")
+    assert last_worked_on(str(tmp_path)) == "03-engagement/03-engagement.ipynb"
+    assert last_worked_on(str(tmp_path / "missing")) is None
