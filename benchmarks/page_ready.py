@@ -48,17 +48,14 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.hub_load import page_kernel_id  # noqa: E402
 from curriculum.schema import load_module  # noqa: E402
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Lab, released_and_fetched  # noqa: E402
+from tests.e2e.test_page import PAGE_KERNEL_JS, prepared_kernels  # noqa: E402
 
 STUDENT = "page-ready"
 
 
-PREPARED = "is prepared for its next open, kernel "  # autograde/learner/prepared.py's log line
-PAGE_KERNEL_JS = "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
-
-
 def was_prepared(lab: Lab, kernel: str) -> bool:
     """Whether the server prepared ``kernel``'s page ahead (its log says so)."""
-    return f"{PREPARED}{kernel}" in lab.log_path.read_text(encoding="utf-8", errors="replace")
+    return kernel in prepared_kernels(lab)
 
 
 def server_open(lab: Lab, url: str) -> tuple[float, bool]:

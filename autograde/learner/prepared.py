@@ -43,6 +43,7 @@ START_DELAY = 1.0  # s after the server starts before the page worked on last is
 RELOAD_TIMEOUT = 10.0  # s for the prepared kernel to show the answers as they are now
 VOILA_MARK = "VOILA_BASE_URL"  # in the environment of every kernel Voilà starts for a page
 RELOAD_CODE = "import curriculum.learner as _hcwh_l\n_hcwh_l.reload_all()\ndel _hcwh_l"
+PREPARED_MARK = "is prepared for its next open, kernel "  # in the log, before the kernel's id: "The page of X <mark><id>"
 
 
 def last_worked_on(root: str) -> str | None:
@@ -80,8 +81,12 @@ class Prepared:
     """A page being prepared, or ready: ``task`` gives its renderer, render task and kernel id."""
 
     notebook: str
-    stamp: tuple[int, int] | None  # the notebook file's (mtime_ns, size) when its preparation began
+    stamp: tuple[int, int] | None  # the notebook file's (mtime_ns, size) when its preparation was asked for
     task: asyncio.Task
+
+    def finished(self) -> bool:
+        """Whether the page is ready (its preparation ended without an error)."""
+        return self.task.done() and not self.task.cancelled() and self.task.exception() is None
 
 
 class PreparedPageKernelManager(AsyncMappingKernelManager):
@@ -188,7 +193,7 @@ class PreparedPageKernelManager(AsyncMappingKernelManager):
             self._discard(current)
         task = asyncio.ensure_future(self._prepare(notebook, self.prepare_delay if delay is None else delay))
         task.add_done_callback(self._prepared_or_failed)
-        self._prepared = Prepared(notebook, None, task)
+        self._prepared = Prepared(notebook, self._stamp(notebook), task)
 
     def _prepared_or_failed(self, task: asyncio.Task) -> None:
         if task.cancelled():
@@ -198,36 +203,35 @@ class PreparedPageKernelManager(AsyncMappingKernelManager):
             if self._prepared is not None and self._prepared.task is task:
                 self._prepared = None
 
-    async def _prepare(self, notebook: str, delay: float) -> dict:
-        await asyncio.sleep(delay)
-        if self._closing:
-            raise RuntimeError("the server is stopping")
-        if self._prepared is not None and self._prepared.task is asyncio.current_task():
-            self._prepared.stamp = self._stamp(notebook)
-        renderer = self._renderer(notebook)
-        await renderer.initialize()
-        kid = await super().start_kernel(kernel_name=renderer.notebook.metadata.kernelspec.name,
-                                         path=os.path.dirname(notebook), env=self._envs.get(notebook, {}))
-        render = asyncio.ensure_future(renderer.generate_content_hybrid(kid, self.get_kernel(kid)))
-        await render
-        self.log.info("The page of %s is prepared for its next open, kernel %s", notebook, kid)
-        return {"renderer": renderer, "task": render, "kernel_id": kid}
-
-    async def _render_now(self, notebook: str, env: dict):
-        """The page run in a new kernel as it is opened (streamed as Voilà's own handler does)."""
+    async def _run_page(self, notebook: str, env: dict, streamed: bool):
+        """Voilà's renderer running ``notebook`` in a new kernel: (renderer, its render task, kernel id).
+        ``streamed``: each cell is handed on as it runs (a page opened now), else all are kept."""
         renderer = self._renderer(notebook)
         await renderer.initialize()
         kid = await super().start_kernel(kernel_name=renderer.notebook.metadata.kernelspec.name,
                                          path=os.path.dirname(notebook), env=env)
-        renderer.stop_generator = True  # each cell is sent as it runs
-        task = asyncio.ensure_future(renderer.generate_content_hybrid(kid, self.get_kernel(kid)))
+        renderer.stop_generator = streamed
+        return renderer, asyncio.ensure_future(renderer.generate_content_hybrid(kid, self.get_kernel(kid))), kid
+
+    async def _prepare(self, notebook: str, delay: float) -> dict:
+        await asyncio.sleep(delay)
+        if self._closing:
+            raise RuntimeError("the server is stopping")
+        renderer, render, kid = await self._run_page(notebook, self._envs.get(notebook, {}), streamed=False)
+        await render
+        self.log.info("The page of %s " + PREPARED_MARK + "%s", notebook, kid)
+        return {"renderer": renderer, "task": render, "kernel_id": kid}
+
+    async def _render_now(self, notebook: str, env: dict):
+        """The page run in a new kernel as it is opened (streamed as Voilà's own handler does)."""
+        renderer, task, kid = await self._run_page(notebook, env, streamed=True)
         self._schedule(notebook)
         return task, renderer.rendered_cache, kid
 
     def _ready(self) -> Prepared | None:
         """The prepared page, if it is ready and still of the notebook as it is now."""
         p = self._prepared
-        if p is None or not p.task.done() or p.task.cancelled() or p.task.exception() is not None:
+        if p is None or not p.finished():
             return None
         if p.task.result()["kernel_id"] not in self or self._stamp(p.notebook) != p.stamp:
             self._prepared = None  # its kernel is gone, or the notebook changed: prepare it again
@@ -238,9 +242,7 @@ class PreparedPageKernelManager(AsyncMappingKernelManager):
 
     def _prepared_kernel(self) -> str | None:
         p = self._prepared
-        if p is None or not p.task.done() or p.task.cancelled() or p.task.exception() is not None:
-            return None
-        return p.task.result()["kernel_id"]
+        return p.task.result()["kernel_id"] if p is not None and p.finished() else None
 
     def _discard(self, p: Prepared) -> None:
         """Let ``p`` go: its kernel, once it has one, is shut down."""

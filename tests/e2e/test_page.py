@@ -318,15 +318,10 @@ LOST = {"killed": "its process killed (SIGKILL)", "shut down": "shut down throug
 
 
 PAGE_KERNEL_JS = "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
-PREPARED = "is prepared for its next open, kernel "  # autograde/learner/prepared.py's log line
-
-
-def _kernel(lab: Lab, page) -> tuple[str, int]:
-    """The module page's kernel (the one its page config names; the server also keeps the next page
-    prepared, autograde/learner/prepared.py): its id and, from the processes' command lines, its pid."""
+def kernel_pids(kernel_id: str) -> list[int]:
+    """The processes of kernel ``kernel_id``, from their command lines (its connection file's name)."""
     import os
 
-    kernel_id = page.evaluate(PAGE_KERNEL_JS)
     pids = []
     for proc in os.listdir("/proc"):
         try:
@@ -334,6 +329,22 @@ def _kernel(lab: Lab, page) -> tuple[str, int]:
                 pids.append(int(proc))
         except OSError:
             continue
+    return pids
+
+
+def prepared_kernels(lab: Lab) -> list[str]:
+    """The kernels the server's log says it prepared a page in, in order (autograde/learner/prepared.py)."""
+    from autograde.learner.prepared import PREPARED_MARK
+
+    log = lab.log_path.read_text(encoding="utf-8", errors="replace")
+    return [part.split()[0] for part in log.split(PREPARED_MARK)[1:]]
+
+
+def _kernel(lab: Lab, page) -> tuple[str, int]:
+    """The module page's kernel (the one its page config names; the server also keeps the next page
+    prepared, autograde/learner/prepared.py): its id and, from the processes' command lines, its pid."""
+    kernel_id = page.evaluate(PAGE_KERNEL_JS)
+    pids = kernel_pids(kernel_id)
     assert len(pids) == 1, f"kernel {kernel_id}: processes {pids}"
     return kernel_id, pids[0]
 
@@ -344,9 +355,8 @@ def _prepared_kernel(lab: Lab, timeout: float = 90) -> str:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        log = lab.log_path.read_text(encoding="utf-8", errors="replace")
-        if PREPARED in log:
-            return log.rsplit(PREPARED, 1)[1].split()[0]
+        if kernels := prepared_kernels(lab):
+            return kernels[-1]
         time.sleep(0.2)
     raise AssertionError(f"no page prepared within {timeout} s:\n{lab.log_tail()}")
 

@@ -17,15 +17,9 @@ import pytest
 
 from benchmarks.hub_load import page_kernel_id
 from tests.e2e.test_browser import MODULE_ID, Lab, released_and_fetched
-from tests.e2e.test_page import PREPARED
+from tests.e2e.test_page import kernel_pids, prepared_kernels
 
 pytestmark = pytest.mark.integration
-
-
-def prepared_kernels(lab: Lab) -> list[str]:
-    """The kernels the server's log says it prepared a page in, in order."""
-    log = lab.log_path.read_text(encoding="utf-8", errors="replace")
-    return [part.split()[0] for part in log.split(PREPARED)[1:]]
 
 
 def wait_prepared(lab: Lab, count: int, timeout: float = 90) -> str:
@@ -44,13 +38,10 @@ def running(lab: Lab) -> set[str]:
 
 
 def kernel_pid(kernel_id: str) -> int:
-    for proc in os.listdir("/proc"):
-        try:
-            if proc.isdigit() and f"kernel-{kernel_id}.json".encode() in Path(f"/proc/{proc}/cmdline").read_bytes():
-                return int(proc)
-        except OSError:
-            continue
-    raise AssertionError(f"no process for kernel {kernel_id}")
+    pids = kernel_pids(kernel_id)
+    if not pids:
+        raise AssertionError(f"no process for kernel {kernel_id}")
+    return pids[0]
 
 
 @pytest.fixture
